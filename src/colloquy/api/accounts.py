@@ -1,0 +1,98 @@
+"""Sign-in, the caller's own account and API keys, and (for admins) user management."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from colloquy.api.deps import Admin, ServicesDep, SessionDep
+from colloquy.api.schemas import (
+    ApiKeyCreateRequest,
+    LoginRequest,
+    UserCreateRequest,
+    UserUpdateRequest,
+)
+from colloquy.services.accounts import key_body
+from colloquy.services.knowledge import now
+from colloquy.services.review import iso
+from colloquy.store.protocol import UserRecord
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+def user_body(user: UserRecord) -> dict[str, str | None]:
+    return {"username": user.username, "created_at": iso(user.created_at), "role": user.role}
+
+
+@router.post("/auth/login", summary="Exchange a username and password for a session token")
+async def login(body: LoginRequest, svc: ServicesDep) -> JSONResponse:
+    token = await svc.accounts.login(body.username, body.password)
+    return JSONResponse({"token": token, "username": body.username})
+
+
+@router.post("/auth/logout", summary="Revoke the session token used for this request")
+async def logout(current: SessionDep, svc: ServicesDep) -> JSONResponse:
+    await svc.accounts.logout(current)
+    return JSONResponse({"message": "Signed out."})
+
+
+@router.get("/users/me", summary="The signed-in user")
+async def me(current: SessionDep) -> JSONResponse:
+    return JSONResponse(user_body(current.user))
+
+
+@router.post("/users/me/api-keys", status_code=201, summary="Create an API key (shown once)")
+async def create_key(
+    body: ApiKeyCreateRequest, current: SessionDep, svc: ServicesDep
+) -> JSONResponse:
+    created = await svc.accounts.create_key(current.user, body.name, body.ttl, body.labels)
+    return JSONResponse(key_body(created.key, now()) | {"token": created.token}, status_code=201)
+
+
+@router.get("/users/me/api-keys", summary="Your API keys, newest first")
+async def list_keys(current: SessionDep, svc: ServicesDep) -> JSONResponse:
+    at = now()
+    keys = await svc.accounts.list_keys(current.user)
+    return JSONResponse({"data": [key_body(k, at) for k in keys]})
+
+
+@router.post("/users/me/api-keys/{key_id}/revoke", summary="Revoke one of your API keys")
+async def revoke_key(key_id: str, current: SessionDep, svc: ServicesDep) -> JSONResponse:
+    await svc.accounts.revoke_key(current.user, key_id)
+    return JSONResponse({"message": "API key revoked."})
+
+
+@router.get("/users", summary="All users, by name (admins)")
+async def list_users(
+    user: Admin,
+    svc: ServicesDep,
+    after: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> JSONResponse:
+    page = await svc.accounts.list_users(after, limit)
+    return JSONResponse(
+        {"data": [user_body(u) for u in page.items], "next_cursor": page.next_cursor}
+    )
+
+
+@router.post("/users", status_code=201, summary="Create a user (admins)")
+async def create_user(body: UserCreateRequest, user: Admin, svc: ServicesDep) -> JSONResponse:
+    created = await svc.accounts.create_user(body.username, body.password, body.role)
+    return JSONResponse(user_body(created), status_code=201)
+
+
+@router.patch("/users/{username}", summary="Change a user's role or password (admins)")
+async def update_user(
+    username: str, body: UserUpdateRequest, user: Admin, svc: ServicesDep
+) -> JSONResponse:
+    if body.role is not None:
+        await svc.accounts.set_role(username, body.role)
+    if body.password is not None:
+        await svc.accounts.set_password(username, body.password)
+    return JSONResponse(user_body(await svc.accounts.get_user(username)))
+
+
+@router.delete("/users/{username}", summary="Delete a user and their keys (admins)")
+async def delete_user(username: str, user: Admin, svc: ServicesDep) -> JSONResponse:
+    await svc.accounts.delete_user(username)
+    return JSONResponse({"message": "User deleted."})

@@ -1,0 +1,68 @@
+"""The FastAPI application: routes, error mapping, the body-size limit and the store's lifetime."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from colloquy import __version__
+from colloquy.api import accounts, knowledge, meta, review
+from colloquy.api.deps import Services
+from colloquy.api.limits import BodyLimitMiddleware
+from colloquy.config import Settings
+from colloquy.services.accounts import AccountService
+from colloquy.services.errors import ServiceError
+from colloquy.services.knowledge import KnowledgeService
+from colloquy.services.review import ReviewService
+from colloquy.store.factory import open_store
+from colloquy.store.protocol import Store
+
+
+def build_services(settings: Settings, store: Store) -> Services:
+    assert settings.jwt_secret is not None and settings.api_key_pepper is not None
+    return Services(
+        store=store,
+        knowledge=KnowledgeService(store),
+        review=ReviewService(store),
+        accounts=AccountService(
+            store,
+            settings.jwt_secret.get_secret_value(),
+            settings.api_key_pepper.get_secret_value(),
+            timedelta(seconds=settings.session_ttl_seconds),
+        ),
+    )
+
+
+async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    """The app; it opens (and closes) a store for ``settings`` unless one is given."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = store is None
+        active = open_store(settings.resolved_database_url()) if store is None else store
+        app.state.services = build_services(settings, active)
+        try:
+            yield
+        finally:
+            if own:
+                await active.close()
+
+    app = FastAPI(
+        title="cq Server",
+        version=__version__,
+        description="colloquy: a cq v1 knowledge-commons server.",
+        lifespan=lifespan,
+        redirect_slashes=False,
+    )
+    app.add_exception_handler(ServiceError, _service_error)
+    for module in (meta, accounts, knowledge, review):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,70 @@
+"""Request dependencies: the services, and who is calling (API key or session token)."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from colloquy.domain.models import Role
+from colloquy.services.accounts import REVIEW_ROLES, AccountService, Session
+from colloquy.services.errors import InvalidApiKey, MissingAuthorization
+from colloquy.services.knowledge import KnowledgeService
+from colloquy.services.review import ReviewService
+from colloquy.store.protocol import Store, UserRecord
+
+BEARER = "Bearer "
+
+
+@dataclass(frozen=True)
+class Services:
+    store: Store
+    knowledge: KnowledgeService
+    review: ReviewService
+    accounts: AccountService
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token after a case-sensitive ``Bearer `` prefix, untrimmed, as the reference reads it."""
+    header = request.headers.get("authorization")
+    if header is None or not header.startswith(BEARER):
+        return None
+    return header[len(BEARER) :]
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+async def key_owner(request: Request, svc: ServicesDep) -> UserRecord:
+    token = bearer_token(request)
+    if token is None:
+        raise InvalidApiKey()
+    return await svc.accounts.authenticate_key(token)
+
+
+async def session(request: Request, svc: ServicesDep) -> Session:
+    token = bearer_token(request)
+    if token is None:
+        raise MissingAuthorization()
+    return await svc.accounts.session(token)
+
+
+SessionDep = Annotated[Session, Depends(session)]
+
+
+async def reviewer(current: SessionDep) -> UserRecord:
+    AccountService.require_role(current.user, REVIEW_ROLES)
+    return current.user
+
+
+async def admin(current: SessionDep) -> UserRecord:
+    AccountService.require_role(current.user, frozenset({Role.ADMIN}))
+    return current.user
+
+
+KeyOwner = Annotated[UserRecord, Depends(key_owner)]
+Reviewer = Annotated[UserRecord, Depends(reviewer)]
+Admin = Annotated[UserRecord, Depends(admin)]

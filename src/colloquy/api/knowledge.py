@@ -1,0 +1,62 @@
+"""``/api/v1/knowledge``: the agents' routes."""
+
+from typing import Annotated
+
+import cq_schema
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import StringConstraints
+
+from colloquy.api.deps import KeyOwner, ServicesDep
+from colloquy.api.schemas import FlagRequest, ProposeRequest
+from colloquy.domain.models import Context, Insight
+from colloquy.services.knowledge import Proposal
+
+router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
+
+QueryTag = Annotated[str, StringConstraints(max_length=cq_schema.DOMAIN_MAX_LENGTH)]
+MAX_QUERY_TAGS = cq_schema.DOMAINS_MAX_ITEMS
+
+
+@router.get("", summary="Ranked query over approved units")
+async def query(
+    svc: ServicesDep,
+    domains: Annotated[list[QueryTag], Query(max_length=MAX_QUERY_TAGS)],
+    languages: Annotated[list[QueryTag], Query(max_length=MAX_QUERY_TAGS)] = [],  # noqa: B006
+    frameworks: Annotated[list[QueryTag], Query(max_length=MAX_QUERY_TAGS)] = [],  # noqa: B006
+    pattern: Annotated[str, Query(max_length=cq_schema.PATTERN_MAX_LENGTH)] = "",
+    limit: Annotated[int, Query(gt=0, description="Capped at 50.")] = 5,
+) -> JSONResponse:
+    units = await svc.knowledge.query(domains, languages, frameworks, pattern, limit)
+    return JSONResponse({"data": [unit.for_agents() for unit in units]})
+
+
+@router.post("", status_code=201, summary="Propose a unit (it waits for review)")
+async def propose(body: ProposeRequest, owner: KeyOwner, svc: ServicesDep) -> JSONResponse:
+    proposal = Proposal(
+        domains=body.domains,
+        insight=Insight(**body.insight.model_dump()),
+        context=Context(**body.context.model_dump()),
+        extensions=body.extensions,
+    )
+    unit = await svc.knowledge.propose(proposal, owner.username)
+    return JSONResponse(unit.for_reviewers(), status_code=201)
+
+
+@router.post("/{unit_id}/confirmations", status_code=201, summary="Confirm an approved unit")
+async def confirm(unit_id: str, owner: KeyOwner, svc: ServicesDep) -> JSONResponse:
+    unit = await svc.knowledge.confirm(unit_id, owner.username)
+    return JSONResponse(unit.for_agents(), status_code=201)
+
+
+@router.post("/{unit_id}/flags", status_code=201, summary="Flag an approved unit")
+async def flag(unit_id: str, body: FlagRequest, owner: KeyOwner, svc: ServicesDep) -> JSONResponse:
+    unit = await svc.knowledge.flag(
+        unit_id, body.reason, owner.username, body.detail, body.duplicate_of
+    )
+    return JSONResponse(unit.for_agents(), status_code=201)
+
+
+@router.get("/stats", summary="Counts over the commons")
+async def stats(svc: ServicesDep) -> JSONResponse:
+    return JSONResponse(await svc.knowledge.stats())

@@ -1,0 +1,81 @@
+"""Request bodies, with the cq-schema limits enforced (422 with a clear message)."""
+
+from typing import Annotated, Any
+
+import cq_schema
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+
+from colloquy.domain.models import FlagReason, Role
+
+KU_ID_PATTERN = r"^ku_[0-9a-f]{32}$"
+
+Domain = Annotated[str, StringConstraints(max_length=cq_schema.DOMAIN_MAX_LENGTH)]
+Language = Annotated[str, StringConstraints(max_length=cq_schema.LANGUAGE_MAX_LENGTH)]
+Framework = Annotated[str, StringConstraints(max_length=cq_schema.FRAMEWORK_MAX_LENGTH)]
+Label = Annotated[str, StringConstraints(max_length=64)]
+
+
+class InsightIn(BaseModel):
+    summary: str = Field(max_length=cq_schema.SUMMARY_MAX_LENGTH)
+    detail: str = Field(max_length=cq_schema.DETAIL_MAX_LENGTH)
+    action: str = Field(max_length=cq_schema.ACTION_MAX_LENGTH)
+
+
+class ContextIn(BaseModel):
+    languages: list[Language] = Field(
+        default_factory=list, max_length=cq_schema.LANGUAGES_MAX_ITEMS
+    )
+    frameworks: list[Framework] = Field(
+        default_factory=list, max_length=cq_schema.FRAMEWORKS_MAX_ITEMS
+    )
+    pattern: str = Field(default="", max_length=cq_schema.PATTERN_MAX_LENGTH)
+
+
+class ProposeRequest(BaseModel):
+    domains: list[Domain] = Field(min_length=1, max_length=cq_schema.DOMAINS_MAX_ITEMS)
+    insight: InsightIn
+    context: ContextIn = Field(default_factory=ContextIn)
+    extensions: dict[str, Any] | None = None
+    created_by: str | None = Field(
+        default=None,
+        max_length=cq_schema.CREATED_BY_MAX_LENGTH,
+        description="Accepted and ignored: the server records the API key's owner.",
+    )
+
+
+class FlagRequest(BaseModel):
+    reason: FlagReason
+    detail: str | None = Field(default=None, max_length=cq_schema.FLAG_DETAIL_MAX_LENGTH)
+    duplicate_of: str | None = Field(default=None, pattern=KU_ID_PATTERN)
+
+    @model_validator(mode="after")
+    def _duplicate_needs_target(self) -> "FlagRequest":
+        if self.reason is FlagReason.DUPLICATE and not self.duplicate_of:
+            raise ValueError("duplicate_of is required when reason is duplicate")
+        return self
+
+
+class RejectRequest(BaseModel):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class LoginRequest(BaseModel):
+    username: str
+    password: str
+
+
+class ApiKeyCreateRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    ttl: str = Field(min_length=1, max_length=16)
+    labels: list[Label] = Field(default_factory=list, max_length=16)
+
+
+class UserCreateRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+    role: Role = Role.REVIEWER
+
+
+class UserUpdateRequest(BaseModel):
+    role: Role | None = None
+    password: str | None = Field(default=None, min_length=1, max_length=1024)

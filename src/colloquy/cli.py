@@ -1,0 +1,260 @@
+"""The ``colloquy`` command: serve, migrate, and manage users and API keys."""
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+import uvicorn
+from sqlalchemy.engine import make_url
+
+from colloquy.api.app import build_services
+from colloquy.api.deps import Services
+from colloquy.config import Settings, ensure_secrets
+from colloquy.domain.models import Role
+from colloquy.services.accounts import key_body
+from colloquy.services.errors import ServiceError
+from colloquy.services.knowledge import now
+from colloquy.store import migrate
+from colloquy.store.factory import UnsupportedDatabase, open_store
+
+app = typer.Typer(help="colloquy: a cq v1 knowledge-commons server.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage users (reviewers and admins).", no_args_is_help=True)
+key_app = typer.Typer(help="Manage API keys (agent credentials).", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(key_app, name="key")
+
+log = logging.getLogger("colloquy")
+T = TypeVar("T")
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", envvar="CQ_DATA_DIR", help="Data directory.")
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="CQ_DATABASE_URL", help="Database URL (wins)."),
+]
+
+
+def _settings(data_dir: Path | None = None, database_url: str | None = None) -> Settings:
+    """Settings from the environment, with the flags given on the command line exported so
+    that worker processes see the same values."""
+    if data_dir is not None:
+        os.environ["CQ_DATA_DIR"] = str(data_dir)
+    if database_url is not None:
+        os.environ["CQ_DATABASE_URL"] = database_url
+    try:
+        return ensure_secrets(Settings())
+    except ValueError as exc:
+        _fail(f"invalid setting: {exc}")
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def _migrate(settings: Settings) -> None:
+    await migrate.upgrade(settings.resolved_database_url())
+
+
+def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
+    async def run() -> T:
+        await _migrate(settings)
+        store = open_store(settings.resolved_database_url())
+        try:
+            return await work(build_services(settings, store))
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(run())
+    except ServiceError as exc:
+        _fail(exc.detail)
+    except UnsupportedDatabase as exc:
+        _fail(str(exc))
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(envvar="CQ_HOST", help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(envvar="CQ_PORT", help="Port.")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    workers: Annotated[int, typer.Option(envvar="CQ_WORKERS", min=1, help="Processes.")] = 1,
+    no_migrate: Annotated[
+        bool, typer.Option("--no-migrate", help="Skip start-up migrations.")
+    ] = False,
+) -> None:
+    """Serve the API (and the dashboard) until interrupted."""
+    for name, value in (("CQ_HOST", host), ("CQ_PORT", port)):
+        if value is not None:
+            os.environ[name] = str(value)
+    settings = _settings(data_dir, database_url)
+    _configure_logging(settings.log_level)
+    url = settings.resolved_database_url()
+    log.info("database: %s", _safe_url(url))
+    if not no_migrate:
+        try:
+            asyncio.run(_migrate(settings))
+        except UnsupportedDatabase as exc:
+            _fail(str(exc))
+    uvicorn.run(
+        "colloquy.api.asgi:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level=settings.log_level,
+    )
+
+
+@app.command("migrate")
+def migrate_command(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Bring the database schema up to date."""
+    settings = _settings(data_dir, database_url)
+    try:
+        asyncio.run(_migrate(settings))
+    except UnsupportedDatabase as exc:
+        _fail(str(exc))
+    typer.echo(f"database at revision {migrate.head_revision()}")
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    role: Annotated[Role | None, typer.Option(help="Default: admin for the first user.")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a user; the password is prompted for (or read from stdin)."""
+    settings = _settings(data_dir, database_url)
+    password = _read_password(password_stdin)
+    user = _with_services(settings, lambda s: s.accounts.create_user(username, password, role))
+    typer.echo(f"created {user.role} {user.username}")
+
+
+@user_app.command("list")
+def user_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """List users and their roles."""
+    settings = _settings(data_dir, database_url)
+
+    async def work(s: Services) -> None:
+        after: str | None = None
+        while True:
+            page = await s.accounts.list_users(after, 200)
+            for user in page.items:
+                typer.echo(f"{user.username}\t{user.role}\t{user.created_at.isoformat()}")
+            if page.next_cursor is None:
+                return
+            after = page.next_cursor
+
+    _with_services(settings, work)
+
+
+@user_app.command("set-password")
+def user_set_password(
+    username: str,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Set a user's password."""
+    settings = _settings(data_dir, database_url)
+    password = _read_password(password_stdin)
+    _with_services(settings, lambda s: s.accounts.set_password(username, password))
+    typer.echo(f"password of {username} changed")
+
+
+@user_app.command("set-role")
+def user_set_role(
+    username: str, role: Role, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
+    """Change a user's role."""
+    settings = _settings(data_dir, database_url)
+    _with_services(settings, lambda s: s.accounts.set_role(username, role))
+    typer.echo(f"{username} is now {role.value}")
+
+
+@user_app.command("delete")
+def user_delete(username: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Delete a user, their API keys and sessions."""
+    settings = _settings(data_dir, database_url)
+    _with_services(settings, lambda s: s.accounts.delete_user(username))
+    typer.echo(f"deleted {username}")
+
+
+@key_app.command("create")
+def key_create(
+    user: Annotated[str, typer.Option("--user", help="Owner of the key.")],
+    name: Annotated[str, typer.Option("--name")],
+    ttl: Annotated[str, typer.Option("--ttl", help="e.g. 30d, 12h; at most 365d.")] = "90d",
+    label: Annotated[list[str] | None, typer.Option("--label")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an API key and print its token (shown only this once)."""
+    settings = _settings(data_dir, database_url)
+
+    async def work(s: Services) -> str:
+        owner = await s.accounts.get_user(user)
+        created = await s.accounts.create_key(owner, name, ttl, label or [])
+        return created.token
+
+    typer.echo(_with_services(settings, work))
+
+
+@key_app.command("list")
+def key_list(
+    user: Annotated[str, typer.Option("--user")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """List a user's API keys (never the tokens)."""
+    settings = _settings(data_dir, database_url)
+
+    async def work(s: Services) -> None:
+        owner = await s.accounts.get_user(user)
+        at = now()
+        for key in await s.accounts.list_keys(owner):
+            body = key_body(key, at)
+            state = "active" if body["is_active"] else ("revoked" if key.revoked_at else "expired")
+            typer.echo(f"{key.id}\t{key.name}\t{key.prefix}…\t{state}\t{body['expires_at']}")
+
+    _with_services(settings, work)
+
+
+@key_app.command("revoke")
+def key_revoke(
+    key_id: str,
+    user: Annotated[str, typer.Option("--user")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revoke an API key."""
+    settings = _settings(data_dir, database_url)
+
+    async def work(s: Services) -> None:
+        await s.accounts.revoke_key(await s.accounts.get_user(user), key_id)
+
+    _with_services(settings, work)
+    typer.echo(f"revoked {key_id}")

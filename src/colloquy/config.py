@@ -1,0 +1,85 @@
+"""Settings: every option has a ``CQ_*`` environment variable (the reference's names work too)
+and a CLI flag; with none set, colloquy runs on SQLite in its data directory."""
+
+import json
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from colloquy.store.sqlite import sqlite_url
+
+log = logging.getLogger(__name__)
+
+SECRETS_FILE = "secrets.json"
+MIN_SECRET_LENGTH = 32
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "colloquy"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CQ_", case_sensitive=False, extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=3000, ge=1, le=65535)
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: SecretStr | None = None
+    db_path: Path | None = None
+    jwt_secret: SecretStr | None = None
+    api_key_pepper: SecretStr | None = None
+    session_ttl_seconds: int = Field(default=86_400, ge=60)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    workers: int = Field(default=1, ge=1, le=64)
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_timeout: float = Field(default=30.0, gt=0)
+    db_connect_timeout: float = Field(default=10.0, gt=0)
+    log_level: str = "info"
+
+    def resolved_database_url(self) -> str:
+        """The URL to open: ``CQ_DATABASE_URL``, else ``CQ_DB_PATH``, else the data directory."""
+        if self.database_url is not None and self.database_url.get_secret_value():
+            return self.database_url.get_secret_value()
+        path = self.db_path or self.data_dir / "colloquy.db"
+        return sqlite_url(path.expanduser().resolve())
+
+
+def ensure_secrets(settings: Settings) -> Settings:
+    """Fill in missing secrets from the data directory, generating them once if needed.
+
+    The file is created with mode 0600; only its path is logged, never the values.
+    """
+    if settings.jwt_secret is not None and settings.api_key_pepper is not None:
+        return settings
+    path = settings.data_dir.expanduser() / SECRETS_FILE
+    if not path.exists():
+        _create_secrets_file(path)
+    stored: dict[str, str] = json.loads(path.read_text())
+    updates: dict[str, SecretStr] = {}
+    if settings.jwt_secret is None:
+        updates["jwt_secret"] = SecretStr(stored["jwt_secret"])
+    if settings.api_key_pepper is None:
+        updates["api_key_pepper"] = SecretStr(stored["api_key_pepper"])
+    return settings.model_copy(update=updates)
+
+
+def _create_secrets_file(path: Path) -> None:
+    """Write fresh secrets atomically; if another process got there first, keep its file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    values = {"jwt_secret": secrets.token_urlsafe(48), "api_key_pepper": secrets.token_urlsafe(48)}
+    staging = path.with_name(f".{SECRETS_FILE}.{os.getpid()}")
+    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(values, handle)
+    try:
+        os.link(staging, path)
+        log.warning("generated secrets into %s (keep this file: it signs sessions and keys)", path)
+    except FileExistsError:
+        pass
+    finally:
+        staging.unlink()

@@ -1,0 +1,91 @@
+"""The knowledge unit and its parts, as they travel on the cq v1 wire."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Tier(StrEnum):
+    LOCAL = "local"
+    PRIVATE = "private"
+    PUBLIC = "public"
+
+
+class FlagReason(StrEnum):
+    STALE = "stale"
+    INCORRECT = "incorrect"
+    DUPLICATE = "duplicate"
+
+
+class ReviewStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Role(StrEnum):
+    """Admins manage users; reviewers decide; members only hold API keys."""
+
+    ADMIN = "admin"
+    REVIEWER = "reviewer"
+    MEMBER = "member"
+
+
+class Insight(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    summary: str
+    detail: str
+    action: str
+
+
+class Context(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    languages: list[str] = Field(default_factory=list)
+    frameworks: list[str] = Field(default_factory=list)
+    pattern: str = ""
+
+
+class Evidence(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    confidence: float
+    confirmations: int
+    first_observed: datetime
+    last_confirmed: datetime
+
+
+class Flag(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    reason: FlagReason
+    timestamp: datetime
+    detail: str | None = None
+    duplicate_of: str | None = None
+
+
+class KnowledgeUnit(BaseModel):
+    """A unit as stored and served; ``created_by`` and flag details are hidden from agents."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str
+    version: int = 1
+    domains: list[str]
+    insight: Insight
+    context: Context
+    evidence: Evidence
+    tier: Tier = Tier.PRIVATE
+    created_by: str = ""
+    superseded_by: str | None = None
+    extensions: dict[str, Any] | None = None
+    flags: list[Flag] = Field(default_factory=list)
+
+    def for_agents(self) -> dict[str, Any]:
+        """The data-plane view: no proposer, no flag details (schema: never returned to agents)."""
+        body = self.model_dump(mode="json", exclude_none=True, exclude={"created_by"})
+        for flag in body["flags"]:
+            flag.pop("detail", None)
+        return body
+
+    def for_reviewers(self) -> dict[str, Any]:
+        """The full view, proposer and flag details included."""
+        return self.model_dump(mode="json", exclude_none=True)

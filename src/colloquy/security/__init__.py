@@ -1,0 +1,1 @@
+"""Credentials: password hashing, session tokens, API keys."""

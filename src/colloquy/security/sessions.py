@@ -1,0 +1,50 @@
+"""Session tokens: HS256 JWTs as the reference issues them, plus a token id (``jti``) so that
+signing out revokes them."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+from colloquy.domain.normalize import new_token_id
+
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class SessionClaims:
+    username: str
+    token_id: str
+    expires_at: datetime
+
+
+def issue(secret: str, username: str, ttl: timedelta, now: datetime) -> str:
+    claims = {
+        "sub": username,
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+        "jti": new_token_id(),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify(secret: str, token: str) -> SessionClaims | None:
+    """The claims of a valid token, or None. ``exp`` and ``sub`` are required."""
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+        )
+    except jwt.PyJWTError:
+        return None
+    username = claims.get("sub")
+    if not isinstance(username, str) or not username:
+        return None
+    token_id = claims.get("jti")
+    # Tokens minted by a reference server carry no jti; they cannot be revoked one by one.
+    if not isinstance(token_id, str):
+        token_id = ""
+    return SessionClaims(
+        username=username,
+        token_id=token_id,
+        expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+    )

@@ -1,0 +1,211 @@
+"""Users, sessions and API keys."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from colloquy.domain.models import Role
+from colloquy.domain.normalize import new_key_id, normalize_labels
+from colloquy.domain.ttl import InvalidTtl, parse_ttl
+from colloquy.security import api_keys, passwords, sessions
+from colloquy.services.errors import (
+    Forbidden,
+    InvalidApiKey,
+    InvalidCredentials,
+    InvalidInput,
+    InvalidToken,
+    KeyLimit,
+    KeyNotFound,
+    UserExists,
+    UserNotFound,
+)
+from colloquy.services.knowledge import now
+from colloquy.services.review import iso
+from colloquy.store.protocol import (
+    ApiKeyRecord,
+    KeyLimitReached,
+    NewApiKey,
+    Page,
+    Store,
+    UsernameTaken,
+    UserRecord,
+)
+
+MAX_ACTIVE_KEYS = 20
+USERNAME_MAX_LENGTH = 64
+PASSWORD_MIN_LENGTH = 8
+# ``last_used_at`` is rewritten at most this often per key, keeping busy keys' requests read-only.
+LAST_USED_PRECISION = timedelta(seconds=60)
+REVIEW_ROLES = frozenset({Role.ADMIN, Role.REVIEWER})
+
+
+@dataclass(frozen=True)
+class Session:
+    user: UserRecord
+    token_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    key: ApiKeyRecord
+    token: str
+
+
+def key_body(key: ApiKeyRecord, at: datetime) -> dict[str, Any]:
+    """``ApiKeyPublic``: the stored fields plus the derived expiry flags."""
+    expired = key.expires_at <= at
+    return {
+        "id": key.id,
+        "name": key.name,
+        "labels": key.labels,
+        "prefix": key.prefix,
+        "ttl": key.ttl,
+        "expires_at": iso(key.expires_at),
+        "created_at": iso(key.created_at),
+        "last_used_at": iso(key.last_used_at),
+        "revoked_at": iso(key.revoked_at),
+        "is_expired": expired,
+        "is_active": key.revoked_at is None and not expired,
+    }
+
+
+def validate_username(username: str) -> str:
+    name = username.strip()
+    if not name or len(name) > USERNAME_MAX_LENGTH or any(c.isspace() for c in name):
+        raise InvalidInput(f"username must be 1-{USERNAME_MAX_LENGTH} characters without spaces")
+    return name
+
+
+def validate_password(password: str) -> None:
+    if not PASSWORD_MIN_LENGTH <= len(password) <= passwords.MAX_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"password must be {PASSWORD_MIN_LENGTH}-{passwords.MAX_PASSWORD_LENGTH} characters"
+        )
+
+
+class AccountService:
+    def __init__(self, store: Store, jwt_secret: str, pepper: str, session_ttl: timedelta) -> None:
+        self._store = store
+        self._jwt_secret = jwt_secret
+        self._pepper = pepper
+        self._session_ttl = session_ttl
+
+    # ------------------------------------------------------------ sessions
+
+    async def login(self, username: str, password: str) -> str:
+        credential = await self._store.get_credential(username)
+        stored_hash = credential.password_hash if credential else None
+        if not await passwords.verify_password(stored_hash, password) or credential is None:
+            raise InvalidCredentials()
+        if passwords.needs_rehash(credential.password_hash):
+            await self._store.set_password_hash(username, await passwords.hash_password(password))
+        return sessions.issue(self._jwt_secret, username, self._session_ttl, now())
+
+    async def session(self, token: str) -> Session:
+        """The signed-in user behind a session token; deleted users and revoked tokens fail."""
+        claims = sessions.verify(self._jwt_secret, token)
+        if claims is None:
+            raise InvalidToken()
+        user = await self._store.session_user(claims.username, claims.token_id)
+        if user is None:
+            raise InvalidToken()
+        return Session(user=user, token_id=claims.token_id, expires_at=claims.expires_at)
+
+    async def logout(self, session: Session) -> None:
+        if session.token_id:
+            await self._store.revoke_session(session.token_id, session.expires_at, now())
+
+    @staticmethod
+    def require_role(user: UserRecord, roles: frozenset[Role]) -> None:
+        if user.role not in roles:
+            raise Forbidden()
+
+    # ------------------------------------------------------------ users
+
+    async def create_user(self, username: str, password: str, role: Role | None) -> UserRecord:
+        name = validate_username(username)
+        validate_password(password)
+        password_hash = await passwords.hash_password(password)
+        try:
+            return await self._store.create_user(name, password_hash, role, now())
+        except UsernameTaken as exc:
+            raise UserExists() from exc
+
+    async def get_user(self, username: str) -> UserRecord:
+        user = await self._store.get_user(username)
+        if user is None:
+            raise UserNotFound()
+        return user
+
+    async def list_users(self, after: str | None, limit: int) -> Page[UserRecord]:
+        return await self._store.list_users(after, limit)
+
+    async def set_password(self, username: str, password: str) -> None:
+        validate_password(password)
+        if not await self._store.set_password_hash(
+            username, await passwords.hash_password(password)
+        ):
+            raise UserNotFound()
+
+    async def set_role(self, username: str, role: Role) -> None:
+        if not await self._store.set_role(username, role):
+            raise UserNotFound()
+
+    async def delete_user(self, username: str) -> None:
+        if not await self._store.delete_user(username):
+            raise UserNotFound()
+
+    # ------------------------------------------------------------ API keys
+
+    async def create_key(
+        self, user: UserRecord, name: str, ttl: str, labels: list[str]
+    ) -> CreatedKey:
+        try:
+            canonical, lifetime = parse_ttl(ttl)
+        except InvalidTtl as exc:
+            raise InvalidInput(str(exc)) from exc
+        if not name.strip():
+            raise InvalidInput("name must not be blank")
+        created_at = now()
+        key_id = new_key_id()
+        minted = api_keys.mint(self._pepper, key_id)
+        new = NewApiKey(
+            id=key_id,
+            user_id=user.id,
+            name=name,
+            labels=normalize_labels(labels),
+            prefix=minted.prefix,
+            key_hash=minted.key_hash,
+            ttl=canonical,
+            expires_at=created_at + lifetime,
+            created_at=created_at,
+        )
+        try:
+            record = await self._store.create_api_key(new, MAX_ACTIVE_KEYS)
+        except KeyLimitReached as exc:
+            raise KeyLimit(MAX_ACTIVE_KEYS) from exc
+        return CreatedKey(key=record, token=minted.token)
+
+    async def list_keys(self, user: UserRecord) -> list[ApiKeyRecord]:
+        return await self._store.list_api_keys(user.id)
+
+    async def revoke_key(self, user: UserRecord, key_id: str) -> None:
+        if not await self._store.revoke_api_key(user.id, key_id, now()):
+            raise KeyNotFound()
+
+    async def authenticate_key(self, token: str) -> UserRecord:
+        """The owner of a valid, active API key; every failure is the same 401."""
+        presented = api_keys.parse(token)
+        if presented is None:
+            raise InvalidApiKey()
+        at = now()
+        credential = await self._store.key_credential(presented.key_id, at)
+        if credential is None or not api_keys.matches(
+            self._pepper, presented.secret, credential.key_hash
+        ):
+            raise InvalidApiKey()
+        last = credential.last_used_at
+        if last is None or at - last >= LAST_USED_PRECISION:
+            await self._store.touch_api_key(credential.key_id, at)
+        return credential.user

@@ -1,0 +1,79 @@
+"""Service errors: each carries the HTTP status and the ``detail`` the wire spec gives it."""
+
+
+class ServiceError(Exception):
+    status_code = 400
+    detail = "Bad request"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or self.detail)
+        if detail is not None:
+            self.detail = detail
+
+
+class InvalidCredentials(ServiceError):
+    status_code = 401
+    detail = "Invalid username or password"
+
+
+class InvalidApiKey(ServiceError):
+    status_code = 401
+    detail = "Invalid API key"
+
+
+class InvalidToken(ServiceError):
+    status_code = 401
+    detail = "Invalid or expired token"
+
+
+class MissingAuthorization(ServiceError):
+    status_code = 401
+    detail = "Missing or invalid authorization header"
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+    detail = "Your role does not allow this"
+
+
+class InvalidDomain(ServiceError):
+    status_code = 422
+    detail = "At least one non-empty domain is required"
+
+
+class InvalidInput(ServiceError):
+    status_code = 422
+
+
+class UnitNotFound(ServiceError):
+    status_code = 404
+    detail = "Knowledge unit not found"
+
+
+class AlreadyReviewed(ServiceError):
+    status_code = 409
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"Knowledge unit already {status}")
+
+
+class KeyLimit(ServiceError):
+    status_code = 409
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Maximum of {limit} active API keys per user")
+
+
+class KeyNotFound(ServiceError):
+    status_code = 404
+    detail = "API key not found"
+
+
+class UserNotFound(ServiceError):
+    status_code = 404
+    detail = "User not found"
+
+
+class UserExists(ServiceError):
+    status_code = 409
+    detail = "A user with that name already exists"

@@ -1,0 +1,113 @@
+"""The agents' data plane: propose, query, confirm, flag and stats."""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from colloquy.domain import scoring
+from colloquy.domain.models import Context, FlagReason, Insight, KnowledgeUnit
+from colloquy.domain.normalize import new_unit_id, normalize_pattern, normalize_tags
+from colloquy.services.errors import InvalidDomain, InvalidInput, UnitNotFound
+from colloquy.store.protocol import FlagInput, NewUnit, QuerySpec, Store
+
+MAX_QUERY_LIMIT = 50
+MAX_EXTENSIONS = 20
+EXTENSION_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*:\S+$")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    domains: list[str]
+    insight: Insight
+    context: Context
+    extensions: dict[str, Any] | None = None
+
+
+def validate_extensions(extensions: dict[str, Any] | None) -> None:
+    if extensions is None:
+        return
+    bad = sorted(key for key in extensions if not EXTENSION_KEY.match(key))
+    if bad:
+        raise InvalidInput(f"extension keys must match namespace:key format, got: {bad}")
+    if len(extensions) > MAX_EXTENSIONS:
+        raise InvalidInput(
+            f"extensions must have at most {MAX_EXTENSIONS} keys, got {len(extensions)}"
+        )
+
+
+class KnowledgeService:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def propose(self, proposal: Proposal, proposer: str) -> KnowledgeUnit:
+        domains = normalize_tags(proposal.domains)
+        if not domains:
+            raise InvalidDomain()
+        validate_extensions(proposal.extensions)
+        unit = NewUnit(
+            id=new_unit_id(),
+            domains=domains,
+            insight=proposal.insight,
+            context=proposal.context,
+            extensions=proposal.extensions,
+            created_by=proposer,
+            created_at=now(),
+        )
+        return await self._store.insert_unit(unit)
+
+    async def query(
+        self,
+        domains: list[str],
+        languages: list[str],
+        frameworks: list[str],
+        pattern: str,
+        limit: int,
+    ) -> list[KnowledgeUnit]:
+        normalized = normalize_tags(domains)
+        if not normalized:
+            return []
+        spec = QuerySpec(
+            domains=normalized,
+            languages=list(dict.fromkeys(languages)),
+            frameworks=list(dict.fromkeys(frameworks)),
+            pattern=normalize_pattern(pattern),
+            limit=min(limit, MAX_QUERY_LIMIT),
+        )
+        return await self._store.query(spec)
+
+    async def confirm(self, unit_id: str, actor: str) -> KnowledgeUnit:
+        unit = await self._store.confirm(unit_id, actor, now())
+        if unit is None:
+            raise UnitNotFound()
+        return unit
+
+    async def flag(
+        self,
+        unit_id: str,
+        reason: FlagReason,
+        actor: str,
+        detail: str | None = None,
+        duplicate_of: str | None = None,
+    ) -> KnowledgeUnit:
+        flag = FlagInput(reason=reason, detail=detail, duplicate_of=duplicate_of)
+        unit = await self._store.flag(unit_id, flag, actor, now())
+        if unit is None:
+            raise UnitNotFound()
+        return unit
+
+    async def stats(self) -> dict[str, Any]:
+        """The ``/knowledge/stats`` body: integers only, all four buckets always present."""
+        stats = await self._store.stats([edge for _, edge in scoring.KNOWLEDGE_BUCKETS])
+        return {
+            "total_count": stats.total_count,
+            "tier_counts": stats.tier_counts,
+            "domain_counts": stats.domain_counts,
+            "confidence_distribution": {
+                label: stats.confidence_points[edge] for label, edge in scoring.KNOWLEDGE_BUCKETS
+            },
+        }

@@ -1,0 +1,121 @@
+"""The reviewers' side: the queue, decisions, statistics and browsing."""
+
+from datetime import date, timedelta
+from typing import Any
+
+from colloquy.domain import scoring
+from colloquy.domain.models import ReviewStatus
+from colloquy.services.errors import AlreadyReviewed, InvalidInput, UnitNotFound
+from colloquy.services.knowledge import now
+from colloquy.store.protocol import (
+    Activity,
+    AlreadyDecided,
+    DailyCount,
+    Decision,
+    Page,
+    ReviewItem,
+    Store,
+    UnitEvent,
+    UnitFilter,
+)
+from colloquy.store.sql import InvalidCursor
+
+ACTIVITY_LIMIT = 20
+TREND_DAYS = 30
+HISTORY_LIMIT = 200
+
+
+def iso(value: Any) -> str | None:
+    """``datetime.isoformat()`` (``+00:00``), the format of review and account timestamps."""
+    return None if value is None else value.isoformat()
+
+
+def review_item(item: ReviewItem) -> dict[str, Any]:
+    return {
+        "knowledge_unit": item.unit.for_reviewers(),
+        "status": item.status.value,
+        "reviewed_by": item.reviewed_by,
+        "reviewed_at": iso(item.reviewed_at),
+    }
+
+
+def activity_item(event: Activity) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": event.type,
+        "unit_id": event.unit_id,
+        "summary": event.summary,
+    }
+    if event.type != "proposed":
+        body["reviewed_by"] = event.reviewed_by  # type: ignore[union-attr]
+    body["timestamp"] = iso(event.timestamp)
+    return body
+
+
+def fill_days(counts: list[DailyCount], today: date) -> list[dict[str, Any]]:
+    """Consecutive days from the first with any event through today, zero-filled."""
+    if not counts:
+        return []
+    by_day = {c.day: c for c in counts}
+    days = []
+    day = counts[0].day
+    while day <= today:
+        c = by_day.get(day)
+        days.append(
+            {
+                "date": day.isoformat(),
+                "proposed": c.proposed if c else 0,
+                "approved": c.approved if c else 0,
+                "rejected": c.rejected if c else 0,
+            }
+        )
+        day += timedelta(days=1)
+    return days
+
+
+class ReviewService:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def queue(self, limit: int, offset: int) -> tuple[list[ReviewItem], int]:
+        return await self._store.pending_page(limit, offset)
+
+    async def decide(
+        self, unit_id: str, status: ReviewStatus, reviewer: str, note: str | None = None
+    ) -> Decision:
+        outcome = await self._store.decide(unit_id, status, reviewer, now(), note)
+        if outcome is None:
+            raise UnitNotFound()
+        if isinstance(outcome, AlreadyDecided):
+            raise AlreadyReviewed(outcome.status.value)
+        return outcome
+
+    async def get(self, unit_id: str) -> ReviewItem:
+        item = await self._store.get_unit(unit_id)
+        if item is None:
+            raise UnitNotFound()
+        return item
+
+    async def history(self, unit_id: str) -> list[UnitEvent]:
+        return await self._store.history(unit_id, HISTORY_LIMIT)
+
+    async def units(self, filters: UnitFilter, cursor: str | None, limit: int) -> Page[ReviewItem]:
+        try:
+            return await self._store.page_units(filters, cursor, limit)
+        except InvalidCursor as exc:
+            raise InvalidInput("cursor is not one this server issued") from exc
+
+    async def stats(self) -> dict[str, Any]:
+        counts = await self._store.status_counts()
+        stats = await self._store.stats([edge for _, edge in scoring.REVIEW_BUCKETS])
+        activity = await self._store.activity(ACTIVITY_LIMIT)
+        today = now().date()
+        daily = await self._store.daily_counts(today - timedelta(days=TREND_DAYS))
+        return {
+            "counts": {status.value: counts[status] for status in ReviewStatus},
+            "domains": stats.domain_counts,
+            "confidence_distribution": {
+                label: stats.confidence_points[edge] for label, edge in scoring.REVIEW_BUCKETS
+            },
+            "recent_activity": [activity_item(a) for a in activity],
+            "trends": {"daily": fill_days(daily, today)},
+        }

@@ -1,0 +1,1 @@
+"""Storage behind one async protocol, with SQLite and PostgreSQL backends."""

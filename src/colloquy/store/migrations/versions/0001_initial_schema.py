@@ -1,0 +1,223 @@
+"""Initial schema: units with their tag side tables, flags, events, daily counts, accounts.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-26 09:54:44.577618
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "daily_counts",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("proposed", sa.Integer(), nullable=False),
+        sa.Column("approved", sa.Integer(), nullable=False),
+        sa.Column("rejected", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", name=op.f("pk_daily_counts")),
+    )
+    op.create_table(
+        "revoked_sessions",
+        sa.Column("token_id", sa.String(length=64), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("token_id", name=op.f("pk_revoked_sessions")),
+    )
+    op.create_table(
+        "units",
+        sa.Column("id", sa.String(length=35), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("tier", sa.String(length=16), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("confidence", sa.Integer(), nullable=False),
+        sa.Column("confirmations", sa.Integer(), nullable=False),
+        sa.Column("flag_count", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_confirmed", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(length=256), nullable=False),
+        sa.Column("reviewed_by", sa.String(length=256), nullable=True),
+        sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("review_note", sa.Text(), nullable=True),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.Column("action", sa.Text(), nullable=False),
+        sa.Column(
+            "domains", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.Column("domain_count", sa.Integer(), nullable=False),
+        sa.Column(
+            "languages", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.Column(
+            "frameworks", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.Column("pattern", sa.Text(), nullable=False),
+        sa.Column("pattern_key", sa.Text(), nullable=False),
+        sa.Column(
+            "extensions", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True
+        ),
+        sa.Column("superseded_by", sa.String(length=35), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_units")),
+    )
+    with op.batch_alter_table("units", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_units_created_at_id"), ["created_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_units_created_by_created_at"), ["created_by", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_units_status_created_at_id"),
+            ["status", "created_at", "id"],
+            unique=False,
+        )
+
+    op.create_table(
+        "users",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("password_hash", sa.Text(), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        sa.UniqueConstraint("username", name=op.f("uq_users_username")),
+    )
+    op.create_table(
+        "api_keys",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column(
+            "labels", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.Column("key_prefix", sa.String(length=8), nullable=False),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
+        sa.Column("ttl", sa.String(length=16), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_api_keys_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
+        sa.UniqueConstraint("key_hash", name=op.f("uq_api_keys_key_hash")),
+    )
+    with op.batch_alter_table("api_keys", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_api_keys_user_id_created_at"), ["user_id", "created_at"], unique=False
+        )
+
+    op.create_table(
+        "events",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("unit_id", sa.String(length=35), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("actor", sa.String(length=256), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["unit_id"], ["units.id"], name=op.f("fk_events_unit_id_units"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
+    )
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_events_kind_id"), ["kind", "id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_events_unit_id_id"), ["unit_id", "id"], unique=False)
+
+    op.create_table(
+        "flags",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("unit_id", sa.String(length=35), nullable=False),
+        sa.Column("reason", sa.String(length=16), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=True),
+        sa.Column("duplicate_of", sa.String(length=35), nullable=True),
+        sa.Column("actor", sa.String(length=256), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["unit_id"], ["units.id"], name=op.f("fk_flags_unit_id_units"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_flags")),
+    )
+    with op.batch_alter_table("flags", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_flags_unit_id_id"), ["unit_id", "id"], unique=False)
+
+    op.create_table(
+        "unit_domains",
+        sa.Column("domain", sa.String(length=64), nullable=False),
+        sa.Column("unit_id", sa.String(length=35), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["unit_id"],
+            ["units.id"],
+            name=op.f("fk_unit_domains_unit_id_units"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("domain", "unit_id", name=op.f("pk_unit_domains")),
+    )
+    with op.batch_alter_table("unit_domains", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_unit_domains_unit_id"), ["unit_id"], unique=False)
+
+    op.create_table(
+        "unit_frameworks",
+        sa.Column("unit_id", sa.String(length=35), nullable=False),
+        sa.Column("framework", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["unit_id"],
+            ["units.id"],
+            name=op.f("fk_unit_frameworks_unit_id_units"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("unit_id", "framework", name=op.f("pk_unit_frameworks")),
+    )
+    op.create_table(
+        "unit_languages",
+        sa.Column("unit_id", sa.String(length=35), nullable=False),
+        sa.Column("language", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["unit_id"],
+            ["units.id"],
+            name=op.f("fk_unit_languages_unit_id_units"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("unit_id", "language", name=op.f("pk_unit_languages")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("unit_languages")
+    op.drop_table("unit_frameworks")
+    with op.batch_alter_table("unit_domains", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_unit_domains_unit_id"))
+
+    op.drop_table("unit_domains")
+    with op.batch_alter_table("flags", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_flags_unit_id_id"))
+
+    op.drop_table("flags")
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_events_unit_id_id"))
+        batch_op.drop_index(batch_op.f("ix_events_kind_id"))
+
+    op.drop_table("events")
+    with op.batch_alter_table("api_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_api_keys_user_id_created_at"))
+
+    op.drop_table("api_keys")
+    op.drop_table("users")
+    with op.batch_alter_table("units", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_units_status_created_at_id"))
+        batch_op.drop_index(batch_op.f("ix_units_created_by_created_at"))
+        batch_op.drop_index(batch_op.f("ix_units_created_at_id"))
+
+    op.drop_table("units")
+    op.drop_table("revoked_sessions")
+    op.drop_table("daily_counts")

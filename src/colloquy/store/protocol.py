@@ -1,0 +1,275 @@
+"""The async Store protocol: every storage operation colloquy needs, with typed records.
+
+Above this seam live HTTP, auth and business rules; below it only SQL. Every state change is one
+atomic database operation, so concurrent requests (from several processes too) lose nothing.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
+
+from colloquy.domain.models import (
+    Context,
+    FlagReason,
+    Insight,
+    KnowledgeUnit,
+    ReviewStatus,
+    Role,
+)
+
+# ---------------------------------------------------------------- units
+
+
+@dataclass(frozen=True)
+class NewUnit:
+    """A proposal, normalised and validated, ready to be stored as ``pending``."""
+
+    id: str
+    domains: list[str]
+    insight: Insight
+    context: Context
+    created_by: str
+    created_at: datetime
+    extensions: dict[str, Any] | None = None
+    # Import only: carry over state from another server.
+    status: ReviewStatus = ReviewStatus.PENDING
+    confidence_points: int | None = None
+    confirmations: int = 1
+    last_confirmed: datetime | None = None
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    review_note: str | None = None
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """A ranked query; ``domains`` are normalised and non-empty, ``limit`` already capped."""
+
+    domains: list[str]
+    languages: list[str] = field(default_factory=list)
+    frameworks: list[str] = field(default_factory=list)
+    pattern: str = ""
+    limit: int = 5
+
+
+@dataclass(frozen=True)
+class UnitFilter:
+    """Filters for browsing units; ``None`` means "any". Confidence bounds are basis points:
+    ``min <= c``, and ``c < max`` unless max is the ceiling, which is inclusive."""
+
+    status: ReviewStatus | None = None
+    domain: str | None = None
+    confidence_min: int | None = None
+    confidence_max: int | None = None
+    created_by: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    unit: KnowledgeUnit
+    status: ReviewStatus
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    review_note: str | None = None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class KnowledgeStats:
+    """Aggregates over approved units, except ``total_count`` which counts every unit."""
+
+    total_count: int
+    tier_counts: dict[str, int]
+    domain_counts: dict[str, int]
+    confidence_points: dict[int, int]
+    """Units per bucket, keyed by the bucket's lower edge in points (edges as asked for)."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    unit_id: str
+    status: ReviewStatus
+    reviewed_by: str
+    reviewed_at: datetime
+
+
+@dataclass(frozen=True)
+class AlreadyDecided:
+    status: ReviewStatus
+
+
+@dataclass(frozen=True)
+class FlagInput:
+    reason: FlagReason
+    detail: str | None = None
+    duplicate_of: str | None = None
+
+
+EventKind = Literal["proposed", "approved", "rejected", "confirmed", "flagged"]
+
+
+@dataclass(frozen=True)
+class ProposedActivity:
+    unit_id: str
+    summary: str
+    timestamp: datetime
+    type: Literal["proposed"] = "proposed"
+
+
+@dataclass(frozen=True)
+class DecidedActivity:
+    unit_id: str
+    summary: str
+    timestamp: datetime
+    reviewed_by: str
+    type: Literal["approved", "rejected"] = "approved"
+
+
+Activity = ProposedActivity | DecidedActivity
+
+
+@dataclass(frozen=True)
+class UnitEvent:
+    """One line of a unit's history (the audit trail)."""
+
+    kind: EventKind
+    actor: str
+    at: datetime
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class DailyCount:
+    day: date
+    proposed: int
+    approved: int
+    rejected: int
+
+
+# ---------------------------------------------------------------- accounts
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: int
+    username: str
+    role: Role
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class UserCredential:
+    user: UserRecord
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    id: str
+    user_id: int
+    name: str
+    labels: list[str]
+    prefix: str
+    key_hash: str
+    ttl: str
+    expires_at: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    id: str
+    name: str
+    labels: list[str]
+    prefix: str
+    ttl: str
+    expires_at: datetime
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ApiKeyCredential:
+    """What authenticating a key needs: its hash and its owner."""
+
+    key_id: str
+    key_hash: str
+    last_used_at: datetime | None
+    user: UserRecord
+
+
+class KeyLimitReached(Exception):
+    """The owner already has the maximum number of active keys."""
+
+
+class UsernameTaken(Exception):
+    """A user with that name exists."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Every storage operation of colloquy. Backends: ``SqliteStore``, ``PostgresStore``."""
+
+    async def close(self) -> None: ...
+
+    # units
+    async def insert_unit(self, unit: NewUnit) -> KnowledgeUnit: ...
+    async def get_unit(self, unit_id: str) -> ReviewItem | None: ...
+    async def get_approved(self, unit_id: str) -> KnowledgeUnit | None: ...
+    async def query(self, spec: QuerySpec) -> list[KnowledgeUnit]: ...
+    async def page_units(
+        self, filters: UnitFilter, cursor: str | None, limit: int
+    ) -> Page[ReviewItem]: ...
+    async def stats(self, bucket_edges: Sequence[int]) -> KnowledgeStats: ...
+    async def status_counts(self) -> dict[ReviewStatus, int]: ...
+
+    # evidence
+    async def confirm(self, unit_id: str, actor: str, at: datetime) -> KnowledgeUnit | None: ...
+    async def flag(
+        self, unit_id: str, flag: FlagInput, actor: str, at: datetime
+    ) -> KnowledgeUnit | None: ...
+
+    # review
+    async def decide(
+        self,
+        unit_id: str,
+        status: ReviewStatus,
+        reviewer: str,
+        at: datetime,
+        note: str | None = None,
+    ) -> Decision | AlreadyDecided | None: ...
+    async def pending_page(self, limit: int, offset: int) -> tuple[list[ReviewItem], int]: ...
+    async def activity(self, limit: int) -> list[Activity]: ...
+    async def daily_counts(self, since: date) -> list[DailyCount]: ...
+    async def history(self, unit_id: str, limit: int) -> list[UnitEvent]: ...
+
+    # users
+    async def create_user(
+        self, username: str, password_hash: str, role: Role | None, at: datetime
+    ) -> UserRecord: ...
+    async def get_user(self, username: str) -> UserRecord | None: ...
+    async def get_credential(self, username: str) -> UserCredential | None: ...
+    async def list_users(self, after: str | None, limit: int) -> Page[UserRecord]: ...
+    async def set_password_hash(self, username: str, password_hash: str) -> bool: ...
+    async def set_role(self, username: str, role: Role) -> bool: ...
+    async def delete_user(self, username: str) -> bool: ...
+    async def revoke_session(self, token_id: str, expires_at: datetime, at: datetime) -> None: ...
+    async def session_user(self, username: str, token_id: str) -> UserRecord | None: ...
+
+    # API keys
+    async def create_api_key(self, key: NewApiKey, max_active: int) -> ApiKeyRecord: ...
+    async def list_api_keys(self, user_id: int) -> list[ApiKeyRecord]: ...
+    async def revoke_api_key(self, user_id: int, key_id: str, at: datetime) -> bool: ...
+    async def key_credential(self, key_id: str, at: datetime) -> ApiKeyCredential | None: ...
+    async def touch_api_key(self, key_id: str, at: datetime) -> None: ...

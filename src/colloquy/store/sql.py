@@ -1,0 +1,774 @@
+"""The dialect-neutral Store implementation, shared by the SQLite and PostgreSQL backends.
+
+Each method is one transaction. Counters, status transitions and caps are single conditional
+statements (``UPDATE ... WHERE status = 'pending' RETURNING``), never read-modify-write in Python.
+Backends supply the engines, how a write transaction is opened, and the dialect's INSERT (for
+``ON CONFLICT``).
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Row,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from colloquy.domain import scoring
+from colloquy.domain.models import (
+    Context,
+    Evidence,
+    Flag,
+    FlagReason,
+    Insight,
+    KnowledgeUnit,
+    ReviewStatus,
+    Role,
+    Tier,
+)
+from colloquy.store import tables as t
+from colloquy.store.protocol import (
+    Activity,
+    AlreadyDecided,
+    ApiKeyCredential,
+    ApiKeyRecord,
+    DailyCount,
+    DecidedActivity,
+    Decision,
+    FlagInput,
+    KeyLimitReached,
+    KnowledgeStats,
+    NewApiKey,
+    NewUnit,
+    Page,
+    ProposedActivity,
+    QuerySpec,
+    ReviewItem,
+    UnitEvent,
+    UnitFilter,
+    UserCredential,
+    UsernameTaken,
+    UserRecord,
+)
+
+# Bounds on lists that the wire returns without paging.
+STATS_DOMAIN_LIMIT = 500
+MAX_KEYS_LISTED = 200
+
+InsertFactory = Callable[[t.Table], Any]
+
+
+def _weight(value: float) -> ColumnElement[float]:
+    return cast(literal(value, Float), Float)
+
+
+def encode_cursor(*parts: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[str] | None:
+    """The parts of a cursor made by ``encode_cursor``, or None if it is not one."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        parts = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(parts, list) or len(parts) != size:
+        return None
+    if not all(isinstance(p, str) for p in parts):
+        return None
+    return parts
+
+
+class InvalidCursor(ValueError):
+    """A page cursor that this store did not issue."""
+
+
+class SqlStore:
+    """Store over SQLAlchemy Core; see ``store.protocol.Store`` for the contract."""
+
+    def __init__(
+        self,
+        write_engine: AsyncEngine,
+        read_engine: AsyncEngine,
+        insert_factory: InsertFactory,
+    ) -> None:
+        self._write_engine = write_engine
+        self._read_engine = read_engine
+        self._upsert = insert_factory
+
+    async def close(self) -> None:
+        await self._write_engine.dispose()
+        if self._read_engine is not self._write_engine:
+            await self._read_engine.dispose()
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncConnection]:
+        async with self._read_engine.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        async with self._write_engine.begin() as conn:
+            yield conn
+
+    # ------------------------------------------------------------ rendering
+
+    async def _render(self, conn: AsyncConnection, rows: Sequence[Row[Any]]) -> list[ReviewItem]:
+        flagged = [r.id for r in rows if r.flag_count]
+        flags_by_unit: dict[str, list[Flag]] = {}
+        if flagged:
+            result = await conn.execute(
+                select(t.flags).where(t.flags.c.unit_id.in_(flagged)).order_by(t.flags.c.id)
+            )
+            for f in result:
+                flags_by_unit.setdefault(f.unit_id, []).append(
+                    Flag(
+                        reason=FlagReason(f.reason),
+                        timestamp=f.created_at,
+                        detail=f.detail,
+                        duplicate_of=f.duplicate_of,
+                    )
+                )
+        return [
+            ReviewItem(
+                unit=KnowledgeUnit(
+                    id=r.id,
+                    version=r.version,
+                    domains=r.domains,
+                    insight=Insight(summary=r.summary, detail=r.detail, action=r.action),
+                    context=Context(
+                        languages=r.languages, frameworks=r.frameworks, pattern=r.pattern
+                    ),
+                    evidence=Evidence(
+                        confidence=scoring.from_points(r.confidence),
+                        confirmations=r.confirmations,
+                        first_observed=r.created_at,
+                        last_confirmed=r.last_confirmed,
+                    ),
+                    tier=Tier(r.tier),
+                    created_by=r.created_by,
+                    superseded_by=r.superseded_by,
+                    extensions=r.extensions,
+                    flags=flags_by_unit.get(r.id, []),
+                ),
+                status=ReviewStatus(r.status),
+                reviewed_by=r.reviewed_by,
+                reviewed_at=r.reviewed_at,
+                review_note=r.review_note,
+            )
+            for r in rows
+        ]
+
+    async def _load(self, conn: AsyncConnection, where: ColumnElement[bool]) -> ReviewItem | None:
+        rows = (await conn.execute(select(t.units).where(where))).all()
+        items = await self._render(conn, rows)
+        return items[0] if items else None
+
+    async def _event(
+        self,
+        conn: AsyncConnection,
+        unit_id: str,
+        kind: str,
+        actor: str,
+        at: datetime,
+        note: str | None = None,
+    ) -> None:
+        await conn.execute(
+            insert(t.events).values(unit_id=unit_id, kind=kind, actor=actor, at=at, note=note)
+        )
+
+    async def _count_day(self, conn: AsyncConnection, column: str, at: datetime) -> None:
+        values = {"day": at.date(), "proposed": 0, "approved": 0, "rejected": 0}
+        values[column] = 1
+        stmt = self._upsert(t.daily_counts).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["day"], set_={column: t.daily_counts.c[column] + 1}
+        )
+        await conn.execute(stmt)
+
+    # ------------------------------------------------------------ units
+
+    async def insert_unit(self, unit: NewUnit) -> KnowledgeUnit:
+        points = (
+            scoring.INITIAL_POINTS if unit.confidence_points is None else unit.confidence_points
+        )
+        async with self._writing() as conn:
+            await conn.execute(
+                insert(t.units).values(
+                    id=unit.id,
+                    status=unit.status.value,
+                    tier=Tier.PRIVATE.value,
+                    version=1,
+                    confidence=points,
+                    confirmations=unit.confirmations,
+                    flag_count=0,
+                    created_at=unit.created_at,
+                    last_confirmed=unit.last_confirmed or unit.created_at,
+                    created_by=unit.created_by,
+                    reviewed_by=unit.reviewed_by,
+                    reviewed_at=unit.reviewed_at,
+                    review_note=unit.review_note,
+                    summary=unit.insight.summary,
+                    detail=unit.insight.detail,
+                    action=unit.insight.action,
+                    domains=unit.domains,
+                    domain_count=len(unit.domains),
+                    languages=unit.context.languages,
+                    frameworks=unit.context.frameworks,
+                    pattern=unit.context.pattern,
+                    pattern_key=unit.context.pattern.strip().lower(),
+                    extensions=unit.extensions,
+                )
+            )
+            await self._insert_tags(conn, unit)
+            await self._event(conn, unit.id, "proposed", unit.created_by, unit.created_at)
+            await self._count_day(conn, "proposed", unit.created_at)
+            item = await self._load(conn, t.units.c.id == unit.id)
+        assert item is not None
+        return item.unit
+
+    async def _insert_tags(self, conn: AsyncConnection, unit: NewUnit) -> None:
+        await conn.execute(
+            insert(t.unit_domains), [{"unit_id": unit.id, "domain": d} for d in unit.domains]
+        )
+        for table, column, values in (
+            (t.unit_languages, "language", unit.context.languages),
+            (t.unit_frameworks, "framework", unit.context.frameworks),
+        ):
+            distinct = list(dict.fromkeys(values))
+            if distinct:
+                await conn.execute(
+                    insert(table), [{"unit_id": unit.id, column: v} for v in distinct]
+                )
+
+    async def get_unit(self, unit_id: str) -> ReviewItem | None:
+        async with self._reading() as conn:
+            return await self._load(conn, t.units.c.id == unit_id)
+
+    async def get_approved(self, unit_id: str) -> KnowledgeUnit | None:
+        async with self._reading() as conn:
+            item = await self._load(
+                conn, and_(t.units.c.id == unit_id, t.units.c.status == ReviewStatus.APPROVED)
+            )
+        return item.unit if item else None
+
+    async def query(self, spec: QuerySpec) -> list[KnowledgeUnit]:
+        hits = (
+            select(t.unit_domains.c.unit_id, func.count().label("hits"))
+            .where(t.unit_domains.c.domain.in_(spec.domains))
+            .group_by(t.unit_domains.c.unit_id)
+            .subquery()
+        )
+        u = t.units.c
+        union = u.domain_count + len(spec.domains) - hits.c.hits
+        relevance = _weight(scoring.DOMAIN_WEIGHT) * hits.c.hits / union
+        for weight, matched in (
+            (scoring.LANGUAGE_WEIGHT, self._any_tag(t.unit_languages, "language", spec.languages)),
+            (
+                scoring.FRAMEWORK_WEIGHT,
+                self._any_tag(t.unit_frameworks, "framework", spec.frameworks),
+            ),
+            (scoring.PATTERN_WEIGHT, u.pattern_key == spec.pattern if spec.pattern else false()),
+        ):
+            relevance = relevance + case((matched, _weight(weight)), else_=_weight(0.0))
+        score = relevance * u.confidence
+        stmt = (
+            select(t.units)
+            .join(hits, hits.c.unit_id == u.id)
+            .where(u.status == ReviewStatus.APPROVED)
+            .order_by(score.desc(), u.id.desc())
+            .limit(spec.limit)
+        )
+        async with self._reading() as conn:
+            rows = (await conn.execute(stmt)).all()
+            return [item.unit for item in await self._render(conn, rows)]
+
+    @staticmethod
+    def _any_tag(table: t.Table, column: str, values: list[str]) -> ColumnElement[bool]:
+        if not values:
+            return false()
+        return exists().where(table.c.unit_id == t.units.c.id, table.c[column].in_(values))
+
+    async def page_units(
+        self, filters: UnitFilter, cursor: str | None, limit: int
+    ) -> Page[ReviewItem]:
+        u = t.units.c
+        conditions: list[ColumnElement[bool]] = []
+        if filters.status is not None:
+            conditions.append(u.status == filters.status)
+        if filters.domain is not None:
+            conditions.append(
+                u.id.in_(
+                    select(t.unit_domains.c.unit_id).where(
+                        t.unit_domains.c.domain == filters.domain
+                    )
+                )
+            )
+        if filters.confidence_min is not None:
+            conditions.append(u.confidence >= filters.confidence_min)
+        if filters.confidence_max is not None:
+            if filters.confidence_max >= scoring.CEILING_POINTS:
+                conditions.append(u.confidence <= filters.confidence_max)
+            else:
+                conditions.append(u.confidence < filters.confidence_max)
+        if filters.created_by is not None:
+            conditions.append(u.created_by == filters.created_by)
+        if cursor is not None:
+            parts = decode_cursor(cursor, 2)
+            if parts is None:
+                raise InvalidCursor(cursor)
+            try:
+                after = datetime.fromisoformat(parts[0])
+            except ValueError as exc:
+                raise InvalidCursor(cursor) from exc
+            conditions.append(tuple_(u.created_at, u.id) < tuple_(after, parts[1]))
+        stmt = (
+            select(t.units)
+            .where(and_(*conditions))
+            .order_by(u.created_at.desc(), u.id.desc())
+            .limit(limit + 1)
+        )
+        async with self._reading() as conn:
+            rows = (await conn.execute(stmt)).all()
+            items = await self._render(conn, rows[:limit])
+        next_cursor = None
+        if len(rows) > limit and items:
+            last = items[-1].unit
+            next_cursor = encode_cursor(last.evidence.first_observed.isoformat(), last.id)
+        return Page(items=items, next_cursor=next_cursor)
+
+    async def stats(self, bucket_edges: Sequence[int]) -> KnowledgeStats:
+        u = t.units.c
+        approved = u.status == ReviewStatus.APPROVED
+        edges = sorted(bucket_edges)
+        bucket_columns = []
+        for i, lower in enumerate(edges):
+            cond = u.confidence >= lower
+            if i + 1 < len(edges):
+                cond = and_(cond, u.confidence < edges[i + 1])
+            bucket_columns.append(func.coalesce(func.sum(case((cond, 1), else_=0)), 0))
+        async with self._reading() as conn:
+            total = (await conn.execute(select(func.count()).select_from(t.units))).scalar_one()
+            tiers = (
+                await conn.execute(select(u.tier, func.count()).where(approved).group_by(u.tier))
+            ).all()
+            buckets = (await conn.execute(select(*bucket_columns).where(approved))).one()
+            count = func.count().label("n")
+            domains = (
+                await conn.execute(
+                    select(t.unit_domains.c.domain, count)
+                    .join(t.units, t.units.c.id == t.unit_domains.c.unit_id)
+                    .where(approved)
+                    .group_by(t.unit_domains.c.domain)
+                    .order_by(count.desc(), t.unit_domains.c.domain)
+                    .limit(STATS_DOMAIN_LIMIT)
+                )
+            ).all()
+        return KnowledgeStats(
+            total_count=total,
+            tier_counts={tier: n for tier, n in tiers},
+            domain_counts={d: n for d, n in domains},
+            confidence_points={edge: int(n) for edge, n in zip(edges, buckets, strict=True)},
+        )
+
+    async def status_counts(self) -> dict[ReviewStatus, int]:
+        async with self._reading() as conn:
+            rows = (
+                await conn.execute(
+                    select(t.units.c.status, func.count()).group_by(t.units.c.status)
+                )
+            ).all()
+        counts = dict.fromkeys(ReviewStatus, 0)
+        counts.update({ReviewStatus(s): n for s, n in rows})
+        return counts
+
+    # ------------------------------------------------------------ evidence
+
+    async def confirm(self, unit_id: str, actor: str, at: datetime) -> KnowledgeUnit | None:
+        u = t.units.c
+        raised = u.confidence + scoring.BOOST_POINTS
+        return await self._evidence(
+            unit_id,
+            {
+                "confidence": case(
+                    (raised > scoring.CEILING_POINTS, scoring.CEILING_POINTS), else_=raised
+                ),
+                "confirmations": u.confirmations + 1,
+                "last_confirmed": at,
+            },
+            "confirmed",
+            actor,
+            at,
+        )
+
+    async def flag(
+        self, unit_id: str, flag: FlagInput, actor: str, at: datetime
+    ) -> KnowledgeUnit | None:
+        u = t.units.c
+        lowered = u.confidence - scoring.PENALTY_POINTS
+        row = {
+            "unit_id": unit_id,
+            "reason": flag.reason.value,
+            "detail": flag.detail,
+            "duplicate_of": flag.duplicate_of,
+            "actor": actor,
+            "created_at": at,
+        }
+        return await self._evidence(
+            unit_id,
+            {
+                "confidence": case(
+                    (lowered < scoring.FLOOR_POINTS, scoring.FLOOR_POINTS), else_=lowered
+                ),
+                "flag_count": u.flag_count + 1,
+            },
+            "flagged",
+            actor,
+            at,
+            flag_row=row,
+            note=flag.reason.value,
+        )
+
+    async def _evidence(
+        self,
+        unit_id: str,
+        changes: dict[str, Any],
+        kind: str,
+        actor: str,
+        at: datetime,
+        flag_row: dict[str, Any] | None = None,
+        note: str | None = None,
+    ) -> KnowledgeUnit | None:
+        where = and_(t.units.c.id == unit_id, t.units.c.status == ReviewStatus.APPROVED)
+        async with self._writing() as conn:
+            updated = await conn.execute(
+                update(t.units).where(where).values(**changes).returning(t.units.c.id)
+            )
+            if updated.first() is None:
+                return None
+            if flag_row is not None:
+                await conn.execute(insert(t.flags).values(**flag_row))
+            await self._event(conn, unit_id, kind, actor, at, note)
+            item = await self._load(conn, t.units.c.id == unit_id)
+        return item.unit if item else None
+
+    # ------------------------------------------------------------ review
+
+    async def decide(
+        self,
+        unit_id: str,
+        status: ReviewStatus,
+        reviewer: str,
+        at: datetime,
+        note: str | None = None,
+    ) -> Decision | AlreadyDecided | None:
+        u = t.units.c
+        async with self._writing() as conn:
+            updated = await conn.execute(
+                update(t.units)
+                .where(u.id == unit_id, u.status == ReviewStatus.PENDING)
+                .values(status=status.value, reviewed_by=reviewer, reviewed_at=at, review_note=note)
+                .returning(u.id)
+            )
+            if updated.first() is None:
+                current = (
+                    await conn.execute(select(u.status).where(u.id == unit_id))
+                ).scalar_one_or_none()
+                return None if current is None else AlreadyDecided(ReviewStatus(current))
+            await self._event(conn, unit_id, status.value, reviewer, at, note)
+            await self._count_day(conn, status.value, at)
+        return Decision(unit_id=unit_id, status=status, reviewed_by=reviewer, reviewed_at=at)
+
+    async def pending_page(self, limit: int, offset: int) -> tuple[list[ReviewItem], int]:
+        u = t.units.c
+        pending = u.status == ReviewStatus.PENDING
+        async with self._reading() as conn:
+            total = (
+                await conn.execute(select(func.count()).select_from(t.units).where(pending))
+            ).scalar_one()
+            if limit == 0:
+                return [], total
+            rows = (
+                await conn.execute(
+                    select(t.units)
+                    .where(pending)
+                    .order_by(u.created_at, u.id)
+                    .limit(limit)
+                    .offset(offset)
+                )
+            ).all()
+            return await self._render(conn, rows), total
+
+    async def activity(self, limit: int) -> list[Activity]:
+        e, u = t.events.c, t.units.c
+        base = select(e.id, e.kind, e.unit_id, e.actor, e.at, u.summary).join(
+            t.units, u.id == e.unit_id
+        )
+        queries = [
+            base.where(e.kind == kind).order_by(e.id.desc()).limit(limit)
+            for kind in (ReviewStatus.APPROVED, ReviewStatus.REJECTED)
+        ]
+        queries.append(
+            base.where(e.kind == "proposed", u.status == ReviewStatus.PENDING)
+            .order_by(e.id.desc())
+            .limit(limit)
+        )
+        rows: list[Row[Any]] = []
+        async with self._reading() as conn:
+            for query in queries:
+                rows.extend((await conn.execute(query)).all())
+        rows.sort(key=lambda r: (r.at, r.id), reverse=True)
+        return [self._activity(r) for r in rows[:limit]]
+
+    @staticmethod
+    def _activity(row: Row[Any]) -> Activity:
+        if row.kind == "proposed":
+            return ProposedActivity(unit_id=row.unit_id, summary=row.summary, timestamp=row.at)
+        return DecidedActivity(
+            unit_id=row.unit_id,
+            summary=row.summary,
+            timestamp=row.at,
+            reviewed_by=row.actor,
+            type=row.kind,
+        )
+
+    async def daily_counts(self, since: date) -> list[DailyCount]:
+        d = t.daily_counts.c
+        async with self._reading() as conn:
+            rows = (
+                await conn.execute(select(t.daily_counts).where(d.day >= since).order_by(d.day))
+            ).all()
+        return [
+            DailyCount(day=r.day, proposed=r.proposed, approved=r.approved, rejected=r.rejected)
+            for r in rows
+        ]
+
+    async def history(self, unit_id: str, limit: int) -> list[UnitEvent]:
+        e = t.events.c
+        async with self._reading() as conn:
+            rows = (
+                await conn.execute(
+                    select(t.events).where(e.unit_id == unit_id).order_by(e.id).limit(limit)
+                )
+            ).all()
+        return [UnitEvent(kind=r.kind, actor=r.actor, at=r.at, note=r.note) for r in rows]
+
+    # ------------------------------------------------------------ users
+
+    @staticmethod
+    def _user(row: Row[Any]) -> UserRecord:
+        return UserRecord(
+            id=row.id, username=row.username, role=Role(row.role), created_at=row.created_at
+        )
+
+    async def create_user(
+        self, username: str, password_hash: str, role: Role | None, at: datetime
+    ) -> UserRecord:
+        try:
+            async with self._writing() as conn:
+                if role is None:
+                    existing = (
+                        await conn.execute(select(func.count()).select_from(t.users))
+                    ).scalar_one()
+                    role = Role.ADMIN if existing == 0 else Role.REVIEWER
+                row = (
+                    await conn.execute(
+                        insert(t.users)
+                        .values(
+                            username=username,
+                            password_hash=password_hash,
+                            role=role.value,
+                            created_at=at,
+                        )
+                        .returning(t.users)
+                    )
+                ).one()
+        except IntegrityError as exc:
+            raise UsernameTaken(username) from exc
+        return self._user(row)
+
+    async def get_user(self, username: str) -> UserRecord | None:
+        async with self._reading() as conn:
+            row = (
+                await conn.execute(select(t.users).where(t.users.c.username == username))
+            ).first()
+        return self._user(row) if row else None
+
+    async def get_credential(self, username: str) -> UserCredential | None:
+        async with self._reading() as conn:
+            row = (
+                await conn.execute(select(t.users).where(t.users.c.username == username))
+            ).first()
+        return UserCredential(self._user(row), row.password_hash) if row else None
+
+    async def list_users(self, after: str | None, limit: int) -> Page[UserRecord]:
+        stmt = select(t.users).order_by(t.users.c.username).limit(limit + 1)
+        if after is not None:
+            stmt = stmt.where(t.users.c.username > after)
+        async with self._reading() as conn:
+            rows = (await conn.execute(stmt)).all()
+        users = [self._user(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return Page(items=users, next_cursor=users[-1].username if more and users else None)
+
+    async def _update_user(self, username: str, **values: Any) -> bool:
+        async with self._writing() as conn:
+            result = await conn.execute(
+                update(t.users)
+                .where(t.users.c.username == username)
+                .values(**values)
+                .returning(t.users.c.id)
+            )
+            return result.first() is not None
+
+    async def set_password_hash(self, username: str, password_hash: str) -> bool:
+        return await self._update_user(username, password_hash=password_hash)
+
+    async def set_role(self, username: str, role: Role) -> bool:
+        return await self._update_user(username, role=role.value)
+
+    async def delete_user(self, username: str) -> bool:
+        async with self._writing() as conn:
+            result = await conn.execute(
+                delete(t.users).where(t.users.c.username == username).returning(t.users.c.id)
+            )
+            return result.first() is not None
+
+    async def revoke_session(self, token_id: str, expires_at: datetime, at: datetime) -> None:
+        r = t.revoked_sessions
+        async with self._writing() as conn:
+            await conn.execute(delete(r).where(r.c.expires_at < at))
+            stmt = self._upsert(r).values(token_id=token_id, expires_at=expires_at)
+            await conn.execute(stmt.on_conflict_do_nothing(index_elements=["token_id"]))
+
+    async def session_user(self, username: str, token_id: str) -> UserRecord | None:
+        revoked = exists().where(t.revoked_sessions.c.token_id == token_id)
+        async with self._reading() as conn:
+            row = (
+                await conn.execute(select(t.users).where(t.users.c.username == username, ~revoked))
+            ).first()
+        return self._user(row) if row else None
+
+    # ------------------------------------------------------------ API keys
+
+    @staticmethod
+    def _key(row: Row[Any]) -> ApiKeyRecord:
+        return ApiKeyRecord(
+            id=row.id,
+            name=row.name,
+            labels=row.labels,
+            prefix=row.key_prefix,
+            ttl=row.ttl,
+            expires_at=row.expires_at,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            revoked_at=row.revoked_at,
+        )
+
+    async def create_api_key(self, key: NewApiKey, max_active: int) -> ApiKeyRecord:
+        k = t.api_keys.c
+        async with self._writing() as conn:
+            # Lock the owner's row so that concurrent creations count one after another.
+            await conn.execute(
+                select(t.users.c.id).where(t.users.c.id == key.user_id).with_for_update()
+            )
+            active = (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(t.api_keys)
+                    .where(
+                        k.user_id == key.user_id,
+                        k.revoked_at.is_(None),
+                        k.expires_at > key.created_at,
+                    )
+                )
+            ).scalar_one()
+            if active >= max_active:
+                raise KeyLimitReached(max_active)
+            row = (
+                await conn.execute(
+                    insert(t.api_keys)
+                    .values(
+                        id=key.id,
+                        user_id=key.user_id,
+                        name=key.name,
+                        labels=key.labels,
+                        key_prefix=key.prefix,
+                        key_hash=key.key_hash,
+                        ttl=key.ttl,
+                        expires_at=key.expires_at,
+                        created_at=key.created_at,
+                    )
+                    .returning(t.api_keys)
+                )
+            ).one()
+        return self._key(row)
+
+    async def list_api_keys(self, user_id: int) -> list[ApiKeyRecord]:
+        k = t.api_keys.c
+        async with self._reading() as conn:
+            rows = (
+                await conn.execute(
+                    select(t.api_keys)
+                    .where(k.user_id == user_id)
+                    .order_by(k.created_at.desc(), k.id)
+                    .limit(MAX_KEYS_LISTED)
+                )
+            ).all()
+        return [self._key(r) for r in rows]
+
+    async def revoke_api_key(self, user_id: int, key_id: str, at: datetime) -> bool:
+        k = t.api_keys.c
+        async with self._writing() as conn:
+            result = await conn.execute(
+                update(t.api_keys)
+                .where(k.id == key_id, k.user_id == user_id)
+                .values(revoked_at=func.coalesce(k.revoked_at, at))
+                .returning(k.id)
+            )
+            return result.first() is not None
+
+    async def key_credential(self, key_id: str, at: datetime) -> ApiKeyCredential | None:
+        k = t.api_keys.c
+        async with self._reading() as conn:
+            row = (
+                await conn.execute(
+                    select(k.id.label("key_id"), k.key_hash, k.last_used_at, t.users)
+                    .join(t.users, t.users.c.id == k.user_id)
+                    .where(k.id == key_id, k.revoked_at.is_(None), k.expires_at > at)
+                )
+            ).first()
+        if row is None:
+            return None
+        return ApiKeyCredential(
+            key_id=row.key_id,
+            key_hash=row.key_hash,
+            last_used_at=row.last_used_at,
+            user=self._user(row),
+        )
+
+    async def touch_api_key(self, key_id: str, at: datetime) -> None:
+        k = t.api_keys.c
+        async with self._writing() as conn:
+            await conn.execute(update(t.api_keys).where(k.id == key_id).values(last_used_at=at))

@@ -1,0 +1,71 @@
+"""SQLite specifics: pragmas, one serialised writer, and a small pool of WAL readers.
+
+SQLite has one writer at a time. Writes funnel through one connection that opens its
+transactions with ``BEGIN IMMEDIATE`` (so a transaction never has to upgrade a read lock and
+fail with "database is locked"); reads use their own connections, which WAL lets run beside it.
+Other processes on the same file wait on ``busy_timeout``.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from colloquy.store.sql import SqlStore
+
+BUSY_TIMEOUT_MS = 10_000
+READ_POOL_SIZE = 4
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def database_path(url: str | URL) -> Path | None:
+    """The file behind an SQLite URL, or None for an in-memory database."""
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
+
+
+def _engine(url: URL, begin: str, pool_size: int) -> AsyncEngine:
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event open transactions, instead of the driver's own guess.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            f"busy_timeout={BUSY_TIMEOUT_MS}",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+def create_engines(url: str | URL) -> tuple[AsyncEngine, AsyncEngine]:
+    """A single-connection writer and a pool of readers on one database file."""
+    url = make_url(url).set(drivername="sqlite+aiosqlite")
+    path = database_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return _engine(url, "BEGIN IMMEDIATE", 1), _engine(url, "BEGIN", READ_POOL_SIZE)
+
+
+class SqliteStore(SqlStore):
+    """The embedded, zero-configuration backend."""
+
+    def __init__(self, url: str | URL) -> None:
+        writer, reader = create_engines(url)
+        super().__init__(writer, reader, sqlite_insert)

@@ -1,0 +1,181 @@
+"""Table metadata: the one description of the schema that queries and migrations share."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, whatever the backend keeps (SQLite keeps naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _json() -> Any:
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+units = Table(
+    "units",
+    metadata,
+    Column("id", String(35), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("confidence", Integer, nullable=False, doc="basis points, 0..10000"),
+    Column("confirmations", Integer, nullable=False),
+    Column("flag_count", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, doc="first_observed"),
+    Column("last_confirmed", UtcDateTime, nullable=False),
+    Column("created_by", String(256), nullable=False),
+    Column("reviewed_by", String(256)),
+    Column("reviewed_at", UtcDateTime),
+    Column("review_note", Text),
+    Column("summary", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("domains", _json(), nullable=False, doc="normalised, in the proposer's order"),
+    Column("domain_count", Integer, nullable=False),
+    Column("languages", _json(), nullable=False),
+    Column("frameworks", _json(), nullable=False),
+    Column("pattern", Text, nullable=False),
+    Column("pattern_key", Text, nullable=False, doc="lower-cased pattern, for matching"),
+    Column("extensions", _json()),
+    Column("superseded_by", String(35)),
+    Index(None, "status", "created_at", "id"),
+    Index(None, "created_at", "id"),
+    Index(None, "created_by", "created_at"),
+)
+
+# Side tables that let the relevance formula run in SQL; one row per (unit, value).
+unit_domains = Table(
+    "unit_domains",
+    metadata,
+    Column("domain", String(64), primary_key=True),
+    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+    Index(None, "unit_id"),
+)
+unit_languages = Table(
+    "unit_languages",
+    metadata,
+    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+    Column("language", String(64), primary_key=True),
+)
+unit_frameworks = Table(
+    "unit_frameworks",
+    metadata,
+    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+    Column("framework", String(64), primary_key=True),
+)
+
+flags = Table(
+    "flags",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("detail", Text),
+    Column("duplicate_of", String(35)),
+    Column("actor", String(256), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "unit_id", "id"),
+)
+
+# Append-only audit trail: who proposed, decided, confirmed and flagged what, and when.
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("actor", String(256), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("note", Text),
+    Index(None, "unit_id", "id"),
+    Index(None, "kind", "id"),
+)
+
+# Proposals and decisions per UTC day, kept current by the writes themselves.
+daily_counts = Table(
+    "daily_counts",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("proposed", Integer, nullable=False, default=0),
+    Column("approved", Integer, nullable=False, default=0),
+    Column("rejected", Integer, nullable=False, default=0),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("labels", _json(), nullable=False),
+    Column("key_prefix", String(8), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("ttl", String(16), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    Index(None, "user_id", "created_at"),
+)
+
+# Session tokens signed out before they expired; rows past expires_at can be dropped.
+revoked_sessions = Table(
+    "revoked_sessions",
+    metadata,
+    Column("token_id", String(64), primary_key=True),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
