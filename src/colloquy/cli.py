@@ -10,9 +10,8 @@ from typing import Annotated, NoReturn, TypeVar
 
 import typer
 import uvicorn
-from sqlalchemy.engine import make_url
 
-from colloquy.api.app import build_services
+from colloquy.api.app import build_services, pool_settings
 from colloquy.api.deps import Services
 from colloquy.config import Settings, ensure_secrets
 from colloquy.domain.models import Role
@@ -20,7 +19,7 @@ from colloquy.services.accounts import key_body
 from colloquy.services.errors import ServiceError
 from colloquy.services.knowledge import now
 from colloquy.store import migrate
-from colloquy.store.factory import UnsupportedDatabase, open_store
+from colloquy.store.factory import UnsupportedDatabase, open_store, safe_url
 
 app = typer.Typer(help="colloquy: a cq v1 knowledge-commons server.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage users (reviewers and admins).", no_args_is_help=True)
@@ -58,10 +57,6 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def _safe_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
-
-
 async def _migrate(settings: Settings) -> None:
     await migrate.upgrade(settings.resolved_database_url())
 
@@ -69,7 +64,7 @@ async def _migrate(settings: Settings) -> None:
 def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
     async def run() -> T:
         await _migrate(settings)
-        store = open_store(settings.resolved_database_url())
+        store = open_store(settings.resolved_database_url(), pool_settings(settings))
         try:
             return await work(build_services(settings, store))
         finally:
@@ -105,7 +100,7 @@ def serve(
     settings = _settings(data_dir, database_url)
     _configure_logging(settings.log_level)
     url = settings.resolved_database_url()
-    log.info("database: %s", _safe_url(url))
+    log.info("database: %s", safe_url(url))
     if not no_migrate:
         try:
             asyncio.run(_migrate(settings))

@@ -16,7 +16,7 @@ from colloquy.services.accounts import AccountService
 from colloquy.services.errors import ServiceError
 from colloquy.services.knowledge import KnowledgeService
 from colloquy.services.review import ReviewService
-from colloquy.store.factory import open_store
+from colloquy.store.factory import PoolSettings, open_store
 from colloquy.store.protocol import Store
 
 
@@ -35,6 +35,14 @@ def build_services(settings: Settings, store: Store) -> Services:
     )
 
 
+def pool_settings(settings: Settings) -> PoolSettings:
+    return PoolSettings(
+        size=settings.db_pool_size,
+        timeout=settings.db_pool_timeout,
+        connect_timeout=settings.db_connect_timeout,
+    )
+
+
 async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
@@ -45,14 +53,15 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        own = store is None
-        active = open_store(settings.resolved_database_url()) if store is None else store
-        app.state.services = build_services(settings, active)
+        if store is not None:
+            yield
+            return
+        own = open_store(settings.resolved_database_url(), pool_settings(settings))
+        app.state.services = build_services(settings, own)
         try:
             yield
         finally:
-            if own:
-                await active.close()
+            await own.close()
 
     app = FastAPI(
         title="cq Server",
@@ -65,4 +74,6 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     for module in (meta, accounts, knowledge, review):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if store is not None:
+        app.state.services = build_services(settings, store)
     return app

@@ -1,37 +1,59 @@
-"""Open the Store that a database URL names."""
+"""Open the Store that a database URL names; accepts the URL spellings deployments use."""
+
+from dataclasses import dataclass
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from colloquy.store.postgres import PostgresStore
 from colloquy.store.protocol import Store
 from colloquy.store.sqlite import SqliteStore
+
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 
 class UnsupportedDatabase(ValueError):
     """A database URL colloquy cannot use; the message says what to set instead."""
 
 
-def backend_of(url: str) -> str:
-    try:
-        name = make_url(url).get_backend_name()
-    except ArgumentError as exc:
-        raise UnsupportedDatabase(
-            "CQ_DATABASE_URL is not a database URL; expected sqlite:///PATH or "
-            "postgresql://USER:PASSWORD@HOST/DB"
-        ) from exc
-    if name not in ("sqlite",):
-        raise UnsupportedDatabase(
-            f"unsupported database {name!r} in CQ_DATABASE_URL; use sqlite:///PATH"
-        )
-    return name
-
-
-def open_store(url: str) -> Store:
-    backend_of(url)
-    return SqliteStore(url)
+@dataclass(frozen=True)
+class PoolSettings:
+    size: int = 10
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
 
 
 def async_url(url: str) -> str:
-    """The URL with colloquy's async driver for its backend."""
-    backend_of(url)
-    return make_url(url).set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    """The URL with colloquy's async driver: ``postgresql://``, ``postgresql+psycopg://`` and
+    ``postgresql+asyncpg://`` all become asyncpg; any ``sqlite`` URL becomes aiosqlite."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise UnsupportedDatabase(
+            "CQ_DATABASE_URL is not a database URL; expected sqlite:///PATH or "
+            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend not in _DRIVERS:
+        raise UnsupportedDatabase(
+            f"unsupported database {backend!r} in CQ_DATABASE_URL; "
+            "use sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+        )
+    return parsed.set(drivername=_DRIVERS[backend]).render_as_string(hide_password=False)
+
+
+def is_postgres(url: str) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password masked, for logs and messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def open_store(url: str, pool: PoolSettings | None = None) -> Store:
+    url = async_url(url)
+    if is_postgres(url):
+        pool = pool or PoolSettings()
+        return PostgresStore(url, pool.size, pool.timeout, pool.connect_timeout)
+    return SqliteStore(url)

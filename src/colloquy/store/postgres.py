@@ -1,0 +1,45 @@
+"""PostgreSQL specifics: the asyncpg engine and its pool.
+
+PostgreSQL has no single-writer limit, so one pool serves reads and writes; row locks taken by
+the conditional ``UPDATE``s (and ``SELECT ... FOR UPDATE`` on a key owner) serialise the few
+writes that contend.
+"""
+
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from colloquy.store.sql import SqlStore
+
+DEFAULT_POOL_SIZE = 10
+DEFAULT_POOL_TIMEOUT = 30.0
+DEFAULT_CONNECT_TIMEOUT = 10.0
+
+
+def create_engine(
+    url: str,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    pool_timeout: float = DEFAULT_POOL_TIMEOUT,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,
+        connect_args={"timeout": connect_timeout, "server_settings": {"timezone": "UTC"}},
+    )
+
+
+class PostgresStore(SqlStore):
+    """The backend for teams: several API processes or replicas on one database."""
+
+    def __init__(
+        self,
+        url: str,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        pool_timeout: float = DEFAULT_POOL_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    ) -> None:
+        engine = create_engine(url, pool_size, pool_timeout, connect_timeout)
+        super().__init__(engine, engine, postgres_insert)

@@ -1,0 +1,88 @@
+"""Shared fixtures. Every store and API test runs once per backend: SQLite and a real,
+throwaway PostgreSQL server that the test run starts itself."""
+
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from colloquy.api.app import create_app
+from colloquy.config import Settings
+from colloquy.store import migrate
+from colloquy.store.factory import open_store
+from colloquy.store.protocol import Store
+from tests.support.pgserver import PostgresServer
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+async def pg_template(pg_server: PostgresServer) -> str:
+    """A migrated database that each test's database is copied from (fast)."""
+    await migrate.upgrade(pg_server.create_database("template_colloquy"))
+    return "template_colloquy"
+
+
+@pytest.fixture(scope="session")
+async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "colloquy.db"
+    await migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated, empty database of the test's backend."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "colloquy.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    template_name: str = request.getfixturevalue("pg_template")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    server.execute_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}" OWNER colloquy')
+    yield server.url_for(name)
+    server.drop_database(name)
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    opened = open_store(database_url)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        database_url=SecretStr(database_url),
+        jwt_secret=SecretStr("test-jwt-secret-" + "x" * 32),
+        api_key_pepper=SecretStr("test-pepper-" + "y" * 32),
+    )
+
+
+@pytest.fixture
+async def client(settings: Settings, store: Store) -> AsyncIterator[httpx.AsyncClient]:
+    """The API in-process (httpx over ASGI), on the test's backend."""
+    app = create_app(settings, store)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
