@@ -4,24 +4,34 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
+import asyncpg
 import typer
 import uvicorn
+from rich.console import Console
+from rich.progress import Progress, TimeElapsedColumn
+from sqlalchemy.exc import SQLAlchemyError
 
 from colloquy.api.app import build_services, pool_settings
 from colloquy.api.deps import Services
 from colloquy.config import Settings, ensure_secrets
 from colloquy.domain.models import Role
+from colloquy.services import archive
 from colloquy.services.accounts import key_body
 from colloquy.services.errors import ServiceError
 from colloquy.services.knowledge import now
 from colloquy.store import migrate
-from colloquy.store.factory import UnsupportedDatabase, open_store, safe_url
+from colloquy.store.factory import UnsupportedDatabase, describe_error, open_store, safe_url
 
-app = typer.Typer(help="colloquy: a cq v1 knowledge-commons server.", no_args_is_help=True)
+app = typer.Typer(
+    help="colloquy: a cq v1 knowledge-commons server.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 user_app = typer.Typer(help="Manage users (reviewers and admins).", no_args_is_help=True)
 key_app = typer.Typer(help="Manage API keys (agent credentials).", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -57,13 +67,21 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-async def _migrate(settings: Settings) -> None:
-    await migrate.upgrade(settings.resolved_database_url())
+def _migrate(settings: Settings) -> None:
+    """Migrate, or exit with one line that says what is wrong with the database."""
+    url = settings.resolved_database_url()
+    try:
+        asyncio.run(migrate.upgrade(url))
+    except UnsupportedDatabase as exc:
+        _fail(str(exc))
+    except (OSError, TimeoutError, SQLAlchemyError, asyncpg.PostgresError) as exc:
+        _fail(f"cannot use the database at {safe_url(url)}: {describe_error(exc)}")
 
 
 def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
+    _migrate(settings)
+
     async def run() -> T:
-        await _migrate(settings)
         store = open_store(settings.resolved_database_url(), pool_settings(settings))
         try:
             return await work(build_services(settings, store))
@@ -74,8 +92,6 @@ def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]])
         return asyncio.run(run())
     except ServiceError as exc:
         _fail(exc.detail)
-    except UnsupportedDatabase as exc:
-        _fail(str(exc))
 
 
 def _configure_logging(level: str) -> None:
@@ -102,10 +118,7 @@ def serve(
     url = settings.resolved_database_url()
     log.info("database: %s", safe_url(url))
     if not no_migrate:
-        try:
-            asyncio.run(_migrate(settings))
-        except UnsupportedDatabase as exc:
-            _fail(str(exc))
+        _migrate(settings)
     uvicorn.run(
         "colloquy.api.asgi:app_from_env",
         factory=True,
@@ -120,10 +133,7 @@ def serve(
 def migrate_command(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Bring the database schema up to date."""
     settings = _settings(data_dir, database_url)
-    try:
-        asyncio.run(_migrate(settings))
-    except UnsupportedDatabase as exc:
-        _fail(str(exc))
+    _migrate(settings)
     typer.echo(f"database at revision {migrate.head_revision()}")
 
 
@@ -253,3 +263,70 @@ def key_revoke(
 
     _with_services(settings, work)
     typer.echo(f"revoked {key_id}")
+
+
+@app.command("export")
+def export_command(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write every unit, user and API key (hashes only) as JSON Lines."""
+    settings = _settings(data_dir, database_url)
+
+    async def work(s: Services) -> int:
+        total = (await s.store.stats([0])).total_count
+        count = 0
+        handle = output.open("w") if output else sys.stdout
+        try:
+            with _progress(total, "exporting units", enabled=output is not None) as advance:
+                async for line in archive.export_lines(s.store):
+                    handle.write(line + "\n")
+                    count += 1
+                    if line.startswith('{"kind": "unit"'):
+                        advance(1)
+        finally:
+            if output:
+                handle.close()
+        return count
+
+    lines = _with_services(settings, work)
+    if output:
+        typer.echo(f"exported {lines - 1} records to {output}", err=True)
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Load an export into this server's database; what exists already is left alone."""
+    settings = _settings(data_dir, database_url)
+
+    async def work(s: Services) -> archive.ImportSummary:
+        with (
+            file.open() as handle,
+            _progress(file.stat().st_size, "importing", enabled=True) as advance,
+        ):
+            return await archive.import_lines(s.store, handle, advance)
+
+    try:
+        summary = _with_services(settings, work)
+    except archive.ArchiveError as exc:
+        _fail(f"{file}: {exc}")
+    typer.echo(summary.line())
+
+
+@contextmanager
+def _progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal (stderr); silent otherwise."""
+    if not (enabled and sys.stderr.isatty()):
+        yield lambda _n: None
+        return
+    columns = (*Progress.get_default_columns(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)

@@ -1,6 +1,7 @@
 """Open the Store that a database URL names; accepts the URL spellings deployments use."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -44,6 +45,18 @@ def async_url(url: str) -> str:
 
 def is_postgres(url: str) -> bool:
     return make_url(url).get_backend_name() == "postgresql"
+
+
+def connect_args(url: str, timeout: float = PoolSettings.connect_timeout) -> dict[str, Any]:
+    """Driver options for one-off connections (migrations), bounded like the pool's."""
+    return {"timeout": timeout} if is_postgres(url) else {}
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line about why a database could not be used, without SQL or credentials."""
+    cause = getattr(exc, "orig", None) or exc
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[0]}" if text else type(cause).__name__
 
 
 def safe_url(url: str) -> str:

@@ -11,7 +11,7 @@ from filelock import FileLock
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from colloquy.store.factory import async_url, is_postgres
+from colloquy.store.factory import async_url, connect_args, is_postgres
 from colloquy.store.sqlite import database_path
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -47,7 +47,7 @@ async def upgrade(url: str) -> None:
     PostgreSQL: a transaction-scoped advisory lock; SQLite: a lock file beside the database.
     """
     url = async_url(url)
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, connect_args=connect_args(url))
     try:
         path = None if is_postgres(url) else database_path(url)
         if path is not None:
@@ -69,7 +69,8 @@ async def _lock(conn: AsyncConnection, url: str) -> None:
 
 
 async def current_revision(url: str) -> str | None:
-    engine = create_async_engine(async_url(url))
+    url = async_url(url)
+    engine = create_async_engine(url, connect_args=connect_args(url))
     try:
         async with engine.connect() as conn:
             return await conn.run_sync(_current)

@@ -32,14 +32,14 @@ class NewUnit:
     created_by: str
     created_at: datetime
     extensions: dict[str, Any] | None = None
-    # Import only: carry over state from another server.
-    status: ReviewStatus = ReviewStatus.PENDING
-    confidence_points: int | None = None
-    confirmations: int = 1
-    last_confirmed: datetime | None = None
-    reviewed_by: str | None = None
-    reviewed_at: datetime | None = None
-    review_note: str | None = None
+
+
+@dataclass(frozen=True)
+class UnitArchive:
+    """A unit with everything needed to recreate it elsewhere: review state, flags, history."""
+
+    item: "ReviewItem"
+    events: list["UnitEvent"]
 
 
 @dataclass(frozen=True)
@@ -209,6 +209,19 @@ class ApiKeyCredential:
     user: UserRecord
 
 
+@dataclass(frozen=True)
+class UserArchive:
+    user: UserRecord
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class KeyArchive:
+    key: ApiKeyRecord
+    username: str
+    key_hash: str
+
+
 class KeyLimitReached(Exception):
     """The owner already has the maximum number of active keys."""
 
@@ -273,3 +286,11 @@ class Store(Protocol):
     async def revoke_api_key(self, user_id: int, key_id: str, at: datetime) -> bool: ...
     async def key_credential(self, key_id: str, at: datetime) -> ApiKeyCredential | None: ...
     async def touch_api_key(self, key_id: str, at: datetime) -> None: ...
+
+    # moving data between servers; imports skip what exists and return how many were added
+    async def export_units(self, after: str | None, limit: int) -> list[UnitArchive]: ...
+    async def import_units(self, units: Sequence[UnitArchive]) -> int: ...
+    async def export_users(self, after: str | None, limit: int) -> list[UserArchive]: ...
+    async def import_users(self, users: Sequence[UserArchive]) -> int: ...
+    async def export_keys(self, after: str | None, limit: int) -> list[KeyArchive]: ...
+    async def import_keys(self, keys: Sequence[KeyArchive]) -> int: ...

@@ -9,6 +9,7 @@ Backends supply the engines, how a write transaction is opened, and the dialect'
 import base64
 import binascii
 import json
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
@@ -46,6 +47,7 @@ from colloquy.domain.models import (
     Role,
     Tier,
 )
+from colloquy.domain.normalize import normalize_pattern
 from colloquy.store import tables as t
 from colloquy.store.protocol import (
     Activity,
@@ -56,6 +58,7 @@ from colloquy.store.protocol import (
     DecidedActivity,
     Decision,
     FlagInput,
+    KeyArchive,
     KeyLimitReached,
     KnowledgeStats,
     NewApiKey,
@@ -64,8 +67,10 @@ from colloquy.store.protocol import (
     ProposedActivity,
     QuerySpec,
     ReviewItem,
+    UnitArchive,
     UnitEvent,
     UnitFilter,
+    UserArchive,
     UserCredential,
     UsernameTaken,
     UserRecord,
@@ -98,6 +103,37 @@ def decode_cursor(cursor: str, size: int) -> list[str] | None:
     if not all(isinstance(p, str) for p in parts):
         return None
     return parts
+
+
+def _unit_values(item: ReviewItem) -> dict[str, Any]:
+    """The ``units`` row of a unit in a given review state."""
+    unit = item.unit
+    return {
+        "id": unit.id,
+        "status": item.status.value,
+        "tier": unit.tier.value,
+        "version": unit.version,
+        "confidence": scoring.to_points(unit.evidence.confidence),
+        "confirmations": unit.evidence.confirmations,
+        "flag_count": len(unit.flags),
+        "created_at": unit.evidence.first_observed,
+        "last_confirmed": unit.evidence.last_confirmed,
+        "created_by": unit.created_by,
+        "reviewed_by": item.reviewed_by,
+        "reviewed_at": item.reviewed_at,
+        "review_note": item.review_note,
+        "summary": unit.insight.summary,
+        "detail": unit.insight.detail,
+        "action": unit.insight.action,
+        "domains": unit.domains,
+        "domain_count": len(unit.domains),
+        "languages": unit.context.languages,
+        "frameworks": unit.context.frameworks,
+        "pattern": unit.context.pattern,
+        "pattern_key": normalize_pattern(unit.context.pattern),
+        "extensions": unit.extensions,
+        "superseded_by": unit.superseded_by,
+    }
 
 
 class InvalidCursor(ValueError):
@@ -198,69 +234,95 @@ class SqlStore:
             insert(t.events).values(unit_id=unit_id, kind=kind, actor=actor, at=at, note=note)
         )
 
-    async def _count_day(self, conn: AsyncConnection, column: str, at: datetime) -> None:
-        values = {"day": at.date(), "proposed": 0, "approved": 0, "rejected": 0}
-        values[column] = 1
+    async def _count_day(
+        self, conn: AsyncConnection, column: str, day: date, count: int = 1
+    ) -> None:
+        values = {"day": day, "proposed": 0, "approved": 0, "rejected": 0}
+        values[column] = count
         stmt = self._upsert(t.daily_counts).values(**values)
         stmt = stmt.on_conflict_do_update(
-            index_elements=["day"], set_={column: t.daily_counts.c[column] + 1}
+            index_elements=["day"], set_={column: t.daily_counts.c[column] + count}
         )
         await conn.execute(stmt)
 
     # ------------------------------------------------------------ units
 
     async def insert_unit(self, unit: NewUnit) -> KnowledgeUnit:
-        points = (
-            scoring.INITIAL_POINTS if unit.confidence_points is None else unit.confidence_points
+        item = ReviewItem(
+            unit=KnowledgeUnit(
+                id=unit.id,
+                domains=unit.domains,
+                insight=unit.insight,
+                context=unit.context,
+                evidence=Evidence(
+                    confidence=scoring.from_points(scoring.INITIAL_POINTS),
+                    confirmations=1,
+                    first_observed=unit.created_at,
+                    last_confirmed=unit.created_at,
+                ),
+                created_by=unit.created_by,
+                extensions=unit.extensions,
+            ),
+            status=ReviewStatus.PENDING,
+            reviewed_by=None,
+            reviewed_at=None,
         )
+        proposed = UnitEvent(kind="proposed", actor=unit.created_by, at=unit.created_at)
         async with self._writing() as conn:
-            await conn.execute(
-                insert(t.units).values(
-                    id=unit.id,
-                    status=unit.status.value,
-                    tier=Tier.PRIVATE.value,
-                    version=1,
-                    confidence=points,
-                    confirmations=unit.confirmations,
-                    flag_count=0,
-                    created_at=unit.created_at,
-                    last_confirmed=unit.last_confirmed or unit.created_at,
-                    created_by=unit.created_by,
-                    reviewed_by=unit.reviewed_by,
-                    reviewed_at=unit.reviewed_at,
-                    review_note=unit.review_note,
-                    summary=unit.insight.summary,
-                    detail=unit.insight.detail,
-                    action=unit.insight.action,
-                    domains=unit.domains,
-                    domain_count=len(unit.domains),
-                    languages=unit.context.languages,
-                    frameworks=unit.context.frameworks,
-                    pattern=unit.context.pattern,
-                    pattern_key=unit.context.pattern.strip().lower(),
-                    extensions=unit.extensions,
-                )
-            )
-            await self._insert_tags(conn, unit)
-            await self._event(conn, unit.id, "proposed", unit.created_by, unit.created_at)
-            await self._count_day(conn, "proposed", unit.created_at)
-            item = await self._load(conn, t.units.c.id == unit.id)
-        assert item is not None
-        return item.unit
+            await self._insert_archives(conn, [UnitArchive(item=item, events=[proposed])])
+            stored = await self._load(conn, t.units.c.id == unit.id)
+        assert stored is not None
+        return stored.unit
 
-    async def _insert_tags(self, conn: AsyncConnection, unit: NewUnit) -> None:
-        await conn.execute(
-            insert(t.unit_domains), [{"unit_id": unit.id, "domain": d} for d in unit.domains]
-        )
-        for table, column, values in (
-            (t.unit_languages, "language", unit.context.languages),
-            (t.unit_frameworks, "framework", unit.context.frameworks),
-        ):
-            distinct = list(dict.fromkeys(values))
-            if distinct:
-                await conn.execute(
-                    insert(table), [{"unit_id": unit.id, column: v} for v in distinct]
-                )
+    async def _insert_archives(
+        self, conn: AsyncConnection, archives: Sequence[UnitArchive]
+    ) -> None:
+        """Insert units with their tags, flags and events, and count them per day."""
+        rows: dict[t.Table, list[dict[str, Any]]] = {
+            table: []
+            for table in (
+                t.units,
+                t.unit_domains,
+                t.unit_languages,
+                t.unit_frameworks,
+                t.flags,
+                t.events,
+            )
+        }
+        per_day: Counter[tuple[date, str]] = Counter()
+        for archive in archives:
+            item, unit = archive.item, archive.item.unit
+            rows[t.units].append(_unit_values(item))
+            rows[t.unit_domains] += [{"unit_id": unit.id, "domain": d} for d in unit.domains]
+            rows[t.unit_languages] += [
+                {"unit_id": unit.id, "language": v} for v in dict.fromkeys(unit.context.languages)
+            ]
+            rows[t.unit_frameworks] += [
+                {"unit_id": unit.id, "framework": v} for v in dict.fromkeys(unit.context.frameworks)
+            ]
+            rows[t.flags] += [
+                {
+                    "unit_id": unit.id,
+                    "reason": f.reason.value,
+                    "detail": f.detail,
+                    "duplicate_of": f.duplicate_of,
+                    "actor": "",
+                    "created_at": f.timestamp,
+                }
+                for f in unit.flags
+            ]
+            rows[t.events] += [
+                {"unit_id": unit.id, "kind": e.kind, "actor": e.actor, "at": e.at, "note": e.note}
+                for e in archive.events
+            ]
+            per_day[(unit.evidence.first_observed.date(), "proposed")] += 1
+            if item.reviewed_at is not None and item.status is not ReviewStatus.PENDING:
+                per_day[(item.reviewed_at.date(), item.status.value)] += 1
+        for table, values in rows.items():
+            if values:
+                await conn.execute(insert(table), values)
+        for (day, column), count in sorted(per_day.items()):
+            await self._count_day(conn, column, day, count)
 
     async def get_unit(self, unit_id: str) -> ReviewItem | None:
         async with self._reading() as conn:
@@ -497,7 +559,7 @@ class SqlStore:
                 ).scalar_one_or_none()
                 return None if current is None else AlreadyDecided(ReviewStatus(current))
             await self._event(conn, unit_id, status.value, reviewer, at, note)
-            await self._count_day(conn, status.value, at)
+            await self._count_day(conn, status.value, at.date())
         return Decision(unit_id=unit_id, status=status, reviewed_by=reviewer, reviewed_at=at)
 
     async def pending_page(self, limit: int, offset: int) -> tuple[list[ReviewItem], int]:
@@ -772,3 +834,124 @@ class SqlStore:
         k = t.api_keys.c
         async with self._writing() as conn:
             await conn.execute(update(t.api_keys).where(k.id == key_id).values(last_used_at=at))
+
+    # ------------------------------------------------------------ export / import
+
+    async def export_units(self, after: str | None, limit: int) -> list[UnitArchive]:
+        stmt = select(t.units).order_by(t.units.c.id).limit(limit)
+        if after is not None:
+            stmt = stmt.where(t.units.c.id > after)
+        async with self._reading() as conn:
+            items = await self._render(conn, (await conn.execute(stmt)).all())
+            ids = [i.unit.id for i in items]
+            events: dict[str, list[UnitEvent]] = {}
+            if ids:
+                e = t.events.c
+                result = await conn.execute(
+                    select(t.events).where(e.unit_id.in_(ids)).order_by(e.id)
+                )
+                for r in result:
+                    events.setdefault(r.unit_id, []).append(
+                        UnitEvent(kind=r.kind, actor=r.actor, at=r.at, note=r.note)
+                    )
+        return [UnitArchive(item=i, events=events.get(i.unit.id, [])) for i in items]
+
+    async def import_units(self, units: Sequence[UnitArchive]) -> int:
+        ids = [a.item.unit.id for a in units]
+        async with self._writing() as conn:
+            present = set(
+                (await conn.execute(select(t.units.c.id).where(t.units.c.id.in_(ids)))).scalars()
+            )
+            fresh = list(
+                {a.item.unit.id: a for a in units if a.item.unit.id not in present}.values()
+            )
+            await self._insert_archives(conn, fresh)
+        return len(fresh)
+
+    async def export_users(self, after: str | None, limit: int) -> list[UserArchive]:
+        stmt = select(t.users).order_by(t.users.c.username).limit(limit)
+        if after is not None:
+            stmt = stmt.where(t.users.c.username > after)
+        async with self._reading() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [UserArchive(user=self._user(r), password_hash=r.password_hash) for r in rows]
+
+    async def import_users(self, users: Sequence[UserArchive]) -> int:
+        names = [u.user.username for u in users]
+        async with self._writing() as conn:
+            present = set(
+                (
+                    await conn.execute(
+                        select(t.users.c.username).where(t.users.c.username.in_(names))
+                    )
+                ).scalars()
+            )
+            fresh = {u.user.username: u for u in users if u.user.username not in present}
+            if fresh:
+                await conn.execute(
+                    insert(t.users),
+                    [
+                        {
+                            "username": u.user.username,
+                            "password_hash": u.password_hash,
+                            "role": u.user.role.value,
+                            "created_at": u.user.created_at,
+                        }
+                        for u in fresh.values()
+                    ],
+                )
+        return len(fresh)
+
+    async def export_keys(self, after: str | None, limit: int) -> list[KeyArchive]:
+        k = t.api_keys.c
+        stmt = (
+            select(t.api_keys, t.users.c.username)
+            .join(t.users, t.users.c.id == k.user_id)
+            .order_by(k.id)
+            .limit(limit)
+        )
+        if after is not None:
+            stmt = stmt.where(k.id > after)
+        async with self._reading() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            KeyArchive(key=self._key(r), username=r.username, key_hash=r.key_hash) for r in rows
+        ]
+
+    async def import_keys(self, keys: Sequence[KeyArchive]) -> int:
+        """Keys whose owner is missing here are skipped (import users first)."""
+        k = t.api_keys.c
+        async with self._writing() as conn:
+            present = set(
+                (
+                    await conn.execute(select(k.id).where(k.id.in_([a.key.id for a in keys])))
+                ).scalars()
+            )
+            owner_rows = await conn.execute(
+                select(t.users.c.username, t.users.c.id).where(
+                    t.users.c.username.in_(sorted({a.username for a in keys}))
+                )
+            )
+            owners = {name: user_id for name, user_id in owner_rows}
+            fresh = {a.key.id: a for a in keys if a.key.id not in present and a.username in owners}
+            if fresh:
+                await conn.execute(
+                    insert(t.api_keys),
+                    [
+                        {
+                            "id": a.key.id,
+                            "user_id": owners[a.username],
+                            "name": a.key.name,
+                            "labels": a.key.labels,
+                            "key_prefix": a.key.prefix,
+                            "key_hash": a.key_hash,
+                            "ttl": a.key.ttl,
+                            "expires_at": a.key.expires_at,
+                            "created_at": a.key.created_at,
+                            "last_used_at": a.key.last_used_at,
+                            "revoked_at": a.key.revoked_at,
+                        }
+                        for a in fresh.values()
+                    ],
+                )
+        return len(fresh)

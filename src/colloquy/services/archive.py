@@ -1,0 +1,225 @@
+"""Moving data between servers: every unit (with review state, flags and history), user (with
+password hash) and API key (hash only) as JSON Lines, and back, idempotently."""
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from colloquy.domain.models import KnowledgeUnit, ReviewStatus, Role
+from colloquy.store.protocol import (
+    ApiKeyRecord,
+    KeyArchive,
+    ReviewItem,
+    Store,
+    UnitArchive,
+    UnitEvent,
+    UserArchive,
+    UserRecord,
+)
+
+FORMAT = "colloquy-export"
+FORMAT_VERSION = 1
+BATCH = 500
+
+
+class ArchiveError(ValueError):
+    """A line that is not part of a colloquy export; the message names the line."""
+
+
+@dataclass
+class ImportSummary:
+    read: dict[str, int] = field(default_factory=lambda: {"user": 0, "api_key": 0, "unit": 0})
+    added: dict[str, int] = field(default_factory=lambda: {"user": 0, "api_key": 0, "unit": 0})
+
+    def line(self) -> str:
+        parts = [
+            f"{self.added[kind]} of {self.read[kind]} {label} added"
+            for kind, label in (("unit", "units"), ("user", "users"), ("api_key", "API keys"))
+        ]
+        return "imported: " + ", ".join(parts) + " (the rest were already present)"
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def user_line(archive: UserArchive) -> dict[str, Any]:
+    return {
+        "kind": "user",
+        "username": archive.user.username,
+        "role": archive.user.role.value,
+        "created_at": _time(archive.user.created_at),
+        "password_hash": archive.password_hash,
+    }
+
+
+def key_line(archive: KeyArchive) -> dict[str, Any]:
+    key = archive.key
+    return {
+        "kind": "api_key",
+        "id": key.id,
+        "username": archive.username,
+        "name": key.name,
+        "labels": key.labels,
+        "prefix": key.prefix,
+        "ttl": key.ttl,
+        "expires_at": _time(key.expires_at),
+        "created_at": _time(key.created_at),
+        "last_used_at": _time(key.last_used_at),
+        "revoked_at": _time(key.revoked_at),
+        "key_hash": archive.key_hash,
+    }
+
+
+def unit_line(archive: UnitArchive) -> dict[str, Any]:
+    item = archive.item
+    return {
+        "kind": "unit",
+        "knowledge_unit": item.unit.for_reviewers(),
+        "status": item.status.value,
+        "reviewed_by": item.reviewed_by,
+        "reviewed_at": _time(item.reviewed_at),
+        "review_note": item.review_note,
+        "events": [
+            {"kind": e.kind, "actor": e.actor, "at": _time(e.at), "note": e.note}
+            for e in archive.events
+        ],
+    }
+
+
+def _user(line: dict[str, Any]) -> UserArchive:
+    return UserArchive(
+        user=UserRecord(
+            id=0,
+            username=line["username"],
+            role=Role(line["role"]),
+            created_at=datetime.fromisoformat(line["created_at"]),
+        ),
+        password_hash=line["password_hash"],
+    )
+
+
+def _key(line: dict[str, Any]) -> KeyArchive:
+    return KeyArchive(
+        key=ApiKeyRecord(
+            id=line["id"],
+            name=line["name"],
+            labels=list(line["labels"]),
+            prefix=line["prefix"],
+            ttl=line["ttl"],
+            expires_at=datetime.fromisoformat(line["expires_at"]),
+            created_at=datetime.fromisoformat(line["created_at"]),
+            last_used_at=_parse_time(line["last_used_at"]),
+            revoked_at=_parse_time(line["revoked_at"]),
+        ),
+        username=line["username"],
+        key_hash=line["key_hash"],
+    )
+
+
+def _unit(line: dict[str, Any]) -> UnitArchive:
+    return UnitArchive(
+        item=ReviewItem(
+            unit=KnowledgeUnit.model_validate(line["knowledge_unit"]),
+            status=ReviewStatus(line["status"]),
+            reviewed_by=line["reviewed_by"],
+            reviewed_at=_parse_time(line["reviewed_at"]),
+            review_note=line.get("review_note"),
+        ),
+        events=[
+            UnitEvent(
+                kind=e["kind"], actor=e["actor"], at=datetime.fromisoformat(e["at"]), note=e["note"]
+            )
+            for e in line["events"]
+        ],
+    )
+
+
+_PARSERS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "user": _user,
+    "api_key": _key,
+    "unit": _unit,
+}
+
+
+async def _pages(
+    fetch: Callable[[str | None, int], Any], cursor_of: Callable[[Any], str]
+) -> AsyncIterator[Any]:
+    after: str | None = None
+    while True:
+        page = await fetch(after, BATCH)
+        for entry in page:
+            yield entry
+        if len(page) < BATCH:
+            return
+        after = cursor_of(page[-1])
+
+
+async def export_lines(store: Store) -> AsyncIterator[str]:
+    """The whole store as JSON Lines: a header, then users, API keys and units."""
+    yield json.dumps({"kind": FORMAT, "version": FORMAT_VERSION})
+    async for user in _pages(store.export_users, lambda a: a.user.username):
+        yield json.dumps(user_line(user))
+    async for key in _pages(store.export_keys, lambda a: a.key.id):
+        yield json.dumps(key_line(key))
+    async for unit in _pages(store.export_units, lambda a: a.item.unit.id):
+        yield json.dumps(unit_line(unit))
+
+
+def parse_lines(lines: Iterable[str]) -> Iterator[tuple[str, Any, int]]:
+    """(kind, archive record, bytes consumed) for each line; the header is checked and skipped."""
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+            kind = line["kind"]
+            if kind == FORMAT:
+                if line.get("version") != FORMAT_VERSION:
+                    raise ArchiveError(f"line {number}: unsupported export version")
+                yield kind, None, len(raw)
+                continue
+            yield kind, _PARSERS[kind](line), len(raw)
+        except ArchiveError:
+            raise
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ArchiveError(f"line {number}: not a colloquy export line ({exc})") from exc
+
+
+async def import_lines(
+    store: Store, lines: Iterable[str], progress: Callable[[int], None] | None = None
+) -> ImportSummary:
+    """Load an export; running it twice adds nothing the second time."""
+    summary = ImportSummary()
+    pending: dict[str, list[Any]] = {"user": [], "api_key": [], "unit": []}
+    writers = {
+        "user": store.import_users,
+        "api_key": store.import_keys,
+        "unit": store.import_units,
+    }
+
+    async def flush(kind: str) -> None:
+        if pending[kind]:
+            summary.added[kind] += await writers[kind](pending[kind])
+            pending[kind] = []
+
+    for kind, record, size in parse_lines(lines):
+        if record is not None:
+            summary.read[kind] += 1
+            pending[kind].append(record)
+            # Keys need their owners, so users are always written before any key batch.
+            if kind == "api_key":
+                await flush("user")
+            if len(pending[kind]) >= BATCH:
+                await flush(kind)
+        if progress is not None:
+            progress(size)
+    for kind in ("user", "api_key", "unit"):
+        await flush(kind)
+    return summary
