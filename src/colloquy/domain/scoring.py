@@ -15,6 +15,20 @@ FRAMEWORK_WEIGHT: float = cq_schema.FRAMEWORK_WEIGHT
 PATTERN_WEIGHT: float = cq_schema.PATTERN_WEIGHT
 
 
+def _percent(weight: float) -> int:
+    """A ranking weight as a whole percentage, so that SQL can rank with integer arithmetic."""
+    percent = round(weight * 100)
+    if abs(percent - weight * 100) > 1e-9:
+        raise ValueError(f"ranking weight {weight} is not a whole percentage")
+    return percent
+
+
+DOMAIN_PERCENT = _percent(DOMAIN_WEIGHT)
+LANGUAGE_PERCENT = _percent(LANGUAGE_WEIGHT)
+FRAMEWORK_PERCENT = _percent(FRAMEWORK_WEIGHT)
+PATTERN_PERCENT = _percent(PATTERN_WEIGHT)
+
+
 def to_points(value: float) -> int:
     """Convert a confidence (0..1) to basis points."""
     return round(value * SCALE)

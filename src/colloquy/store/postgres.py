@@ -5,8 +5,9 @@ the conditional ``UPDATE``s (and ``SELECT ... FOR UPDATE`` on a key owner) seria
 writes that contend.
 """
 
+from sqlalchemy import ColumnElement, text
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from colloquy.store.sql import SqlStore
 
@@ -43,3 +44,10 @@ class PostgresStore(SqlStore):
     ) -> None:
         engine = create_engine(url, pool_size, pool_timeout, connect_timeout)
         super().__init__(engine, engine, postgres_insert)
+
+    def _text_match(self, query: str) -> ColumnElement[bool]:
+        return text("units.search @@ plainto_tsquery('english', :words)").bindparams(words=query)
+
+    async def _lock_users(self, conn: AsyncConnection) -> None:
+        # Concurrent inserts would each see an empty table; this lock admits one at a time.
+        await conn.execute(text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))

@@ -12,13 +12,14 @@ import json
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Float,
     Row,
+    Select,
     and_,
     case,
     cast,
@@ -28,7 +29,9 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
+    true,
     tuple_,
     update,
 )
@@ -76,15 +79,15 @@ from colloquy.store.protocol import (
     UserRecord,
 )
 
+# Query pruning: units seeded per query domain (at least the limit), and how much the bound is
+# loosened so that float rounding never drops a tie.
+SEED_PER_DOMAIN = 64
+BOUND_SLACK = 1e-9
 # Bounds on lists that the wire returns without paging.
 STATS_DOMAIN_LIMIT = 500
 MAX_KEYS_LISTED = 200
 
 InsertFactory = Callable[[t.Table], Any]
-
-
-def _weight(value: float) -> ColumnElement[float]:
-    return cast(literal(value, Float), Float)
 
 
 def encode_cursor(*parts: str) -> str:
@@ -103,6 +106,17 @@ def decode_cursor(cursor: str, size: int) -> list[str] | None:
     if not all(isinstance(p, str) for p in parts):
         return None
     return parts
+
+
+def utc_day(at: datetime) -> date:
+    return at.astimezone(UTC).date()
+
+
+def _ranking(status: ReviewStatus, points: int, domain_count: int) -> dict[str, Any]:
+    """The ranking columns of a unit's domain rows: set only while it is approved."""
+    if status is not ReviewStatus.APPROVED:
+        return {"confidence": None, "rank": None}
+    return {"confidence": points, "rank": points / domain_count}
 
 
 def _unit_values(item: ReviewItem) -> dict[str, Any]:
@@ -234,6 +248,27 @@ class SqlStore:
             insert(t.events).values(unit_id=unit_id, kind=kind, actor=actor, at=at, note=note)
         )
 
+    def _text_match(self, query: str) -> ColumnElement[bool]:
+        """Units whose summary, detail or action contain every word of ``query``."""
+        raise NotImplementedError
+
+    async def _lock_users(self, conn: AsyncConnection) -> None:
+        """Serialise "is this the first user?" decisions (a no-op where writes are serial)."""
+
+    async def _sync_ranking(
+        self,
+        conn: AsyncConnection,
+        unit_id: str,
+        status: ReviewStatus,
+        points: int,
+        domain_count: int,
+    ) -> None:
+        await conn.execute(
+            update(t.unit_domains)
+            .where(t.unit_domains.c.unit_id == unit_id)
+            .values(**_ranking(status, points, domain_count))
+        )
+
     async def _count_day(
         self, conn: AsyncConnection, column: str, day: date, count: int = 1
     ) -> None:
@@ -293,7 +328,13 @@ class SqlStore:
         for archive in archives:
             item, unit = archive.item, archive.item.unit
             rows[t.units].append(_unit_values(item))
-            rows[t.unit_domains] += [{"unit_id": unit.id, "domain": d} for d in unit.domains]
+            ranking = _ranking(
+                item.status, scoring.to_points(unit.evidence.confidence), len(unit.domains)
+            )
+            rows[t.unit_domains] += [
+                {"unit_id": unit.id, "domain": d, "domain_count": len(unit.domains), **ranking}
+                for d in unit.domains
+            ]
             rows[t.unit_languages] += [
                 {"unit_id": unit.id, "language": v} for v in dict.fromkeys(unit.context.languages)
             ]
@@ -315,9 +356,9 @@ class SqlStore:
                 {"unit_id": unit.id, "kind": e.kind, "actor": e.actor, "at": e.at, "note": e.note}
                 for e in archive.events
             ]
-            per_day[(unit.evidence.first_observed.date(), "proposed")] += 1
+            per_day[(utc_day(unit.evidence.first_observed), "proposed")] += 1
             if item.reviewed_at is not None and item.status is not ReviewStatus.PENDING:
-                per_day[(item.reviewed_at.date(), item.status.value)] += 1
+                per_day[(utc_day(item.reviewed_at), item.status.value)] += 1
         for table, values in rows.items():
             if values:
                 await conn.execute(insert(table), values)
@@ -336,35 +377,93 @@ class SqlStore:
         return item.unit if item else None
 
     async def query(self, spec: QuerySpec) -> list[KnowledgeUnit]:
+        """Rank in SQL, reading only units that could make the top ``limit``.
+
+        A first pass scores a seed (the best-ranked units of each query domain) to learn the
+        score the answer must beat; the second pass scores only units whose upper bound reaches
+        it, found on the ``(domain, rank)`` and ``(domain, confidence)`` indexes.
+        """
+        ud = t.unit_domains.c
+        async with self._reading() as conn:
+            seed: set[str] = set()
+            for domain in spec.domains:
+                seed.update(
+                    (
+                        await conn.execute(
+                            select(ud.unit_id)
+                            .where(ud.domain == domain, ud.rank.is_not(None))
+                            .order_by(ud.rank.desc(), ud.unit_id.desc())
+                            .limit(max(SEED_PER_DOMAIN, spec.limit))
+                        )
+                    ).scalars()
+                )
+            if not seed:
+                return []
+            rows = (await conn.execute(self._ranked(spec, ud.unit_id.in_(seed)))).all()
+            # Fewer than ``limit`` means every domain had fewer than SEED_PER_DOMAIN approved
+            # units, all of them in the seed: the answer is already exact.
+            if len(rows) == spec.limit:
+                bound = self._upper_bound_filter(spec, rows[-1].score)
+                rows = (await conn.execute(self._ranked(spec, bound))).all()
+            return [item.unit for item in await self._render(conn, rows)]
+
+    def _ranked(self, spec: QuerySpec, row_filter: ColumnElement[bool]) -> Select[Any]:
+        """Approved units sharing a domain with the query (domain rows passing ``row_filter``),
+        with their cq score, best first, ties by id descending."""
+        ud = t.unit_domains.c
         hits = (
-            select(t.unit_domains.c.unit_id, func.count().label("hits"))
-            .where(t.unit_domains.c.domain.in_(spec.domains))
-            .group_by(t.unit_domains.c.unit_id)
+            select(ud.unit_id, func.count().label("hits"))
+            .where(ud.domain.in_(spec.domains), row_filter)
+            .group_by(ud.unit_id)
             .subquery()
         )
         u = t.units.c
         union = u.domain_count + len(spec.domains) - hits.c.hits
-        relevance = _weight(scoring.DOMAIN_WEIGHT) * hits.c.hits / union
+        # score = confidence · (wd·hits/union + Σ wi·match_i), as one division of integers so
+        # that equal scores are equal floats (ties then fall to the id, as cq ranks them).
+        context = literal(0)
         for weight, matched in (
-            (scoring.LANGUAGE_WEIGHT, self._any_tag(t.unit_languages, "language", spec.languages)),
+            (scoring.LANGUAGE_PERCENT, self._any_tag(t.unit_languages, "language", spec.languages)),
             (
-                scoring.FRAMEWORK_WEIGHT,
+                scoring.FRAMEWORK_PERCENT,
                 self._any_tag(t.unit_frameworks, "framework", spec.frameworks),
             ),
-            (scoring.PATTERN_WEIGHT, u.pattern_key == spec.pattern if spec.pattern else false()),
+            (scoring.PATTERN_PERCENT, u.pattern_key == spec.pattern if spec.pattern else false()),
         ):
-            relevance = relevance + case((matched, _weight(weight)), else_=_weight(0.0))
-        score = relevance * u.confidence
-        stmt = (
-            select(t.units)
+            context = context + case((matched, weight), else_=0)
+        numerator = u.confidence * (scoring.DOMAIN_PERCENT * hits.c.hits + context * union)
+        score = (cast(numerator, Float) / (100 * union)).label("score")
+        return (
+            select(t.units, score)
             .join(hits, hits.c.unit_id == u.id)
             .where(u.status == ReviewStatus.APPROVED)
             .order_by(score.desc(), u.id.desc())
             .limit(spec.limit)
         )
-        async with self._reading() as conn:
-            rows = (await conn.execute(stmt)).all()
-            return [item.unit for item in await self._render(conn, rows)]
+
+    @staticmethod
+    def _upper_bound_filter(spec: QuerySpec, threshold: float) -> ColumnElement[bool]:
+        """Domain rows of units whose best possible score reaches ``threshold``.
+
+        With n query domains, a unit of ``dc`` domains has Jaccard at most min(n, dc)/max(n, dc),
+        and the context weights ``extra`` add at most ``extra`` x confidence. So for dc >= n the
+        score is at most 0.55·n·rank + extra·ceiling, and for dc < n at most
+        confidence·(0.55·(n-1)/n + extra).
+        """
+        ud = t.unit_domains.c
+        n = len(spec.domains)
+        extra = (
+            scoring.LANGUAGE_WEIGHT * bool(spec.languages)
+            + scoring.FRAMEWORK_WEIGHT * bool(spec.frameworks)
+            + scoring.PATTERN_WEIGHT * bool(spec.pattern)
+        )
+        floor = threshold * (1 - BOUND_SLACK)
+        min_rank = (floor - extra * scoring.CEILING_POINTS) / (scoring.DOMAIN_WEIGHT * n)
+        wide = ud.rank >= min_rank
+        if n == 1:
+            return wide
+        min_confidence = floor / (scoring.DOMAIN_WEIGHT * (n - 1) / n + extra)
+        return or_(wide, and_(ud.domain_count < n, ud.confidence >= min_confidence))
 
     @staticmethod
     def _any_tag(table: t.Table, column: str, values: list[str]) -> ColumnElement[bool]:
@@ -396,6 +495,8 @@ class SqlStore:
                 conditions.append(u.confidence < filters.confidence_max)
         if filters.created_by is not None:
             conditions.append(u.created_by == filters.created_by)
+        if filters.text and filters.text.strip():
+            conditions.append(self._text_match(filters.text.strip()))
         if cursor is not None:
             parts = decode_cursor(cursor, 2)
             if parts is None:
@@ -407,7 +508,7 @@ class SqlStore:
             conditions.append(tuple_(u.created_at, u.id) < tuple_(after, parts[1]))
         stmt = (
             select(t.units)
-            .where(and_(*conditions))
+            .where(true(), *conditions)
             .order_by(u.created_at.desc(), u.id.desc())
             .limit(limit + 1)
         )
@@ -524,11 +625,19 @@ class SqlStore:
     ) -> KnowledgeUnit | None:
         where = and_(t.units.c.id == unit_id, t.units.c.status == ReviewStatus.APPROVED)
         async with self._writing() as conn:
-            updated = await conn.execute(
-                update(t.units).where(where).values(**changes).returning(t.units.c.id)
-            )
-            if updated.first() is None:
+            updated = (
+                await conn.execute(
+                    update(t.units)
+                    .where(where)
+                    .values(**changes)
+                    .returning(t.units.c.confidence, t.units.c.domain_count)
+                )
+            ).first()
+            if updated is None:
                 return None
+            await self._sync_ranking(
+                conn, unit_id, ReviewStatus.APPROVED, updated.confidence, updated.domain_count
+            )
             if flag_row is not None:
                 await conn.execute(insert(t.flags).values(**flag_row))
             await self._event(conn, unit_id, kind, actor, at, note)
@@ -551,15 +660,19 @@ class SqlStore:
                 update(t.units)
                 .where(u.id == unit_id, u.status == ReviewStatus.PENDING)
                 .values(status=status.value, reviewed_by=reviewer, reviewed_at=at, review_note=note)
-                .returning(u.id)
+                .returning(u.confidence, u.domain_count)
             )
-            if updated.first() is None:
+            decided = updated.first()
+            if decided is None:
                 current = (
                     await conn.execute(select(u.status).where(u.id == unit_id))
                 ).scalar_one_or_none()
                 return None if current is None else AlreadyDecided(ReviewStatus(current))
+            await self._sync_ranking(
+                conn, unit_id, status, decided.confidence, decided.domain_count
+            )
             await self._event(conn, unit_id, status.value, reviewer, at, note)
-            await self._count_day(conn, status.value, at.date())
+            await self._count_day(conn, status.value, utc_day(at))
         return Decision(unit_id=unit_id, status=status, reviewed_by=reviewer, reviewed_at=at)
 
     async def pending_page(self, limit: int, offset: int) -> tuple[list[ReviewItem], int]:
@@ -650,6 +763,7 @@ class SqlStore:
         try:
             async with self._writing() as conn:
                 if role is None:
+                    await self._lock_users(conn)
                     existing = (
                         await conn.execute(select(func.count()).select_from(t.users))
                     ).scalar_one()

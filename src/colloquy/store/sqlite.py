@@ -9,7 +9,7 @@ Other processes on the same file wait on ``busy_timeout``.
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import ColumnElement, event, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -69,3 +69,10 @@ class SqliteStore(SqlStore):
     def __init__(self, url: str | URL) -> None:
         writer, reader = create_engines(url)
         super().__init__(writer, reader, sqlite_insert)
+
+    def _text_match(self, query: str) -> ColumnElement[bool]:
+        # Each word quoted: user input is never FTS5 syntax; quoted words are ANDed.
+        words = " ".join('"' + word.replace('"', '""') + '"' for word in query.split())
+        return text(
+            "units.rowid IN (SELECT rowid FROM units_fts WHERE units_fts MATCH :words)"
+        ).bindparams(words=words)

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -88,12 +89,20 @@ units = Table(
 )
 
 # Side tables that let the relevance formula run in SQL; one row per (unit, value).
+# Each row also carries what ranking needs of an approved unit, so that a query can prune on an
+# index: ``rank`` = confidence / domain_count bounds the unit's score for a one-domain query.
+# Both are NULL while the unit is not approved, which keeps it out of the ranked indexes.
 unit_domains = Table(
     "unit_domains",
     metadata,
     Column("domain", String(64), primary_key=True),
     Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+    Column("domain_count", Integer, nullable=False),
+    Column("confidence", Integer),
+    Column("rank", Float),
     Index(None, "unit_id"),
+    Index(None, "domain", "rank", "unit_id"),
+    Index(None, "domain", "confidence"),
 )
 unit_languages = Table(
     "unit_languages",

@@ -155,6 +155,9 @@ def upgrade() -> None:
         "unit_domains",
         sa.Column("domain", sa.String(length=64), nullable=False),
         sa.Column("unit_id", sa.String(length=35), nullable=False),
+        sa.Column("domain_count", sa.Integer(), nullable=False),
+        sa.Column("confidence", sa.Integer(), nullable=True),
+        sa.Column("rank", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(
             ["unit_id"],
             ["units.id"],
@@ -165,6 +168,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("unit_domains", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_unit_domains_unit_id"), ["unit_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_unit_domains_domain_rank_unit_id"),
+            ["domain", "rank", "unit_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_unit_domains_domain_confidence"), ["domain", "confidence"], unique=False
+        )
 
     op.create_table(
         "unit_frameworks",
@@ -190,9 +201,40 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("unit_id", "language", name=op.f("pk_unit_languages")),
     )
+    _create_full_text_search()
+
+
+def _create_full_text_search() -> None:
+    """Full-text search over summary, detail and action: FTS5 on SQLite, a generated tsvector
+    with a GIN index on PostgreSQL. Unit text never changes, so inserts and deletes suffice."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "ALTER TABLE units ADD COLUMN search tsvector GENERATED ALWAYS AS "
+            "(to_tsvector('english', summary || ' ' || detail || ' ' || action)) STORED"
+        )
+        op.execute("CREATE INDEX ix_units_search ON units USING gin (search)")
+        return
+    op.execute(
+        "CREATE VIRTUAL TABLE units_fts USING fts5(summary, detail, action, "
+        "content='units', content_rowid='rowid', tokenize='porter unicode61')"
+    )
+    op.execute(
+        "CREATE TRIGGER units_fts_insert AFTER INSERT ON units BEGIN "
+        "INSERT INTO units_fts(rowid, summary, detail, action) "
+        "VALUES (new.rowid, new.summary, new.detail, new.action); END"
+    )
+    op.execute(
+        "CREATE TRIGGER units_fts_delete AFTER DELETE ON units BEGIN "
+        "INSERT INTO units_fts(units_fts, rowid, summary, detail, action) "
+        "VALUES ('delete', old.rowid, old.summary, old.detail, old.action); END"
+    )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TRIGGER IF EXISTS units_fts_insert")
+        op.execute("DROP TRIGGER IF EXISTS units_fts_delete")
+        op.execute("DROP TABLE IF EXISTS units_fts")
     op.drop_table("unit_languages")
     op.drop_table("unit_frameworks")
     with op.batch_alter_table("unit_domains", schema=None) as batch_op:

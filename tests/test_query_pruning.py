@@ -1,0 +1,81 @@
+"""The pruned ranked query returns exactly what scoring every candidate would."""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from colloquy.domain import scoring
+from colloquy.domain.models import Context, Evidence, Insight, KnowledgeUnit, ReviewStatus
+from colloquy.store.protocol import QuerySpec, ReviewItem, UnitArchive
+
+VOCABULARY = ["python", "api", "db", "web", "async", "testing", "ci", "cache"]
+LANGUAGES = ["python", "go", "rust"]
+PATTERNS = ["", "retry", "pool"]
+
+
+def corpus(rng: random.Random, size: int) -> list[UnitArchive]:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    archives = []
+    for i in range(size):
+        # A skew towards the first tags, so that some queries have many candidates.
+        domains = list(
+            dict.fromkeys(rng.choices(VOCABULARY[: rng.randint(2, 8)], k=rng.randint(1, 4)))
+        )
+        status = rng.choice([ReviewStatus.APPROVED] * 4 + [ReviewStatus.PENDING])
+        unit = KnowledgeUnit(
+            id=f"ku_{i:032x}",
+            domains=domains,
+            insight=Insight(summary=f"unit {i}", detail="d", action="a"),
+            context=Context(
+                languages=rng.sample(LANGUAGES, rng.randint(0, 2)), pattern=rng.choice(PATTERNS)
+            ),
+            evidence=Evidence(
+                confidence=rng.choice([0.5, 0.5, 0.5, 0.6, 0.35, 1.0, 0.0, 0.85]),
+                confirmations=1,
+                first_observed=start + timedelta(minutes=i),
+                last_confirmed=start + timedelta(minutes=i),
+            ),
+            created_by="seed",
+        )
+        archives.append(
+            UnitArchive(
+                item=ReviewItem(unit=unit, status=status, reviewed_by=None, reviewed_at=None),
+                events=[],
+            )
+        )
+    return archives
+
+
+def brute_force(archives: list[UnitArchive], spec: QuerySpec) -> list[str]:
+    scored = []
+    for archive in archives:
+        unit = archive.item.unit
+        if archive.item.status is not ReviewStatus.APPROVED:
+            continue
+        domains = set(unit.domains)
+        if not domains & set(spec.domains):
+            continue
+        relevance = scoring.relevance(
+            domains,
+            set(spec.domains),
+            bool(set(spec.languages) & set(unit.context.languages)),
+            False,
+            bool(spec.pattern) and spec.pattern == unit.context.pattern.lower(),
+        )
+        scored.append((round(relevance * unit.evidence.confidence, 9), unit.id))
+    scored.sort(reverse=True)
+    return [unit_id for _, unit_id in scored[: spec.limit]]
+
+
+async def test_pruned_query_matches_brute_force(store):
+    rng = random.Random(7)
+    archives = corpus(rng, 600)
+    assert await store.import_units(archives) == len(archives)
+    for _ in range(60):
+        spec = QuerySpec(
+            domains=rng.sample(VOCABULARY, rng.randint(1, 3)),
+            languages=rng.sample(LANGUAGES, rng.randint(0, 1)),
+            pattern=rng.choice(PATTERNS),
+            limit=rng.choice([1, 5, 20, 50]),
+        )
+        got = [unit.id for unit in await store.query(spec)]
+        assert got == brute_force(archives, spec), spec
