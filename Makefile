@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean bench
 
 $(UV):
 	python3 -m pip install --quiet --user uv
@@ -19,6 +19,7 @@ run: install
 
 test: install
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-chromium.sh
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/pytest
 
@@ -29,6 +30,29 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format src tests
 	$(VENV)/bin/ruff check --fix src tests
+
+# Benchmarks (benchmarks/README.md). The full set loads a million units per backend, which takes
+# a while; `make bench BENCH_SIZES=10000,100000` is the quick run. Corpora are cached (SQLite)
+# under benchmarks/.work/; results and the chart land in benchmarks/results/.
+BENCH_SIZES ?= 10000,100000,1000000
+BENCH_BACKENDS ?= sqlite postgres
+BENCH_DURATION ?= 10
+BENCH_CONCURRENCY ?= 8
+BENCH_SCALING_SIZES ?= 100000
+
+bench: install
+	$(UV) sync --frozen --quiet --group bench
+	bash scripts/ensure-postgres.sh
+	set -e; for backend in $(BENCH_BACKENDS); do \
+		$(VENV)/bin/python -m benchmarks.run --backend $$backend --sizes $(BENCH_SIZES) \
+			--duration $(BENCH_DURATION) --concurrency $(BENCH_CONCURRENCY); \
+	done
+	if [[ " $(BENCH_BACKENDS) " == *" postgres "* ]]; then \
+		$(VENV)/bin/python -m benchmarks.run --backend postgres --workers 2 \
+			--sizes $(BENCH_SCALING_SIZES) --workloads health,query \
+			--duration $(BENCH_DURATION) --concurrency $(BENCH_CONCURRENCY); \
+	fi
+	$(VENV)/bin/python -m benchmarks.report
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output

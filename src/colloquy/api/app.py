@@ -18,6 +18,7 @@ from colloquy.services.knowledge import KnowledgeService
 from colloquy.services.review import ReviewService
 from colloquy.store.factory import PoolSettings, open_store
 from colloquy.store.protocol import Store
+from colloquy.web import install as install_web
 
 
 def build_services(settings: Settings, store: Store) -> Services:
@@ -73,6 +74,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.add_exception_handler(ServiceError, _service_error)
     for module in (meta, accounts, knowledge, review):
         app.include_router(module.router)
+    install_web(app, settings)  # the dashboard, after the API routes
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if store is not None:
         app.state.services = build_services(settings, store)

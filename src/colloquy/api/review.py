@@ -16,6 +16,7 @@ from colloquy.store.protocol import UnitFilter
 router = APIRouter(prefix="/api/v1/review", tags=["review"])
 
 NEXT_CURSOR_HEADER = "X-Next-Cursor"
+STATUSES = frozenset(status.value for status in ReviewStatus)
 
 
 @router.get("/queue", summary="Pending units, oldest first")
@@ -46,11 +47,12 @@ async def units(
     confidence_max: Annotated[float | None, Query(ge=0.0)] = None,
     status: Annotated[str | None, Query(max_length=16)] = None,
     created_by: Annotated[str | None, Query(max_length=256)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Full-text search")] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=0, le=100)] = 100,
 ) -> JSONResponse:
     status_value = (status or "").strip()
-    if status_value and status_value not in ReviewStatus:
+    if status_value and status_value not in STATUSES:
         return JSONResponse([])
     domains = normalize_tags([domain or ""])
     filters = UnitFilter(
@@ -61,6 +63,7 @@ async def units(
         if confidence_max is None
         else scoring.to_points(min(confidence_max, 1.0)),
         created_by=created_by or None,
+        text=q or None,
     )
     page = await svc.review.units(filters, cursor, limit)
     headers = {NEXT_CURSOR_HEADER: page.next_cursor} if page.next_cursor else None

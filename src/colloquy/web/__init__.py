@@ -1,0 +1,30 @@
+"""The review dashboard: server-rendered pages (Jinja2) and their assets under ``/static``.
+
+Every page talks to the same services as the API; nothing here touches the store directly.
+"""
+
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from colloquy.config import Settings
+from colloquy.web import pages
+from colloquy.web.security import FormKeys
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Add the dashboard to ``app``; call after the API routers so those match first."""
+    secret = (
+        settings.jwt_secret.get_secret_value()
+        if settings.jwt_secret is not None
+        else secrets.token_urlsafe(48)
+    )
+    app.state.form_keys = FormKeys(secret)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_exception_handler(pages.SignInRequired, pages.sign_in_required)
+    app.add_exception_handler(pages.PageError, pages.page_error)
