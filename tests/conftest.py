@@ -2,7 +2,6 @@
 throwaway PostgreSQL server that the test run starts itself."""
 
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from pydantic import SecretStr
 
 from colloquy.api.app import create_app
 from colloquy.config import Settings
-from colloquy.store import migrate
+from colloquy.store import migrate, tables
 from colloquy.store.factory import open_store
 from colloquy.store.protocol import Store
 from tests.support.pgserver import PostgresServer
@@ -27,10 +26,11 @@ def pg_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(scope="session")
-async def pg_template(pg_server: PostgresServer) -> str:
-    """A migrated database that each test's database is copied from (fast)."""
-    await migrate.upgrade(pg_server.create_database("template_colloquy"))
-    return "template_colloquy"
+async def pg_database(pg_server: PostgresServer) -> str:
+    """One migrated database for the in-process tests; each test empties it first."""
+    url = pg_server.create_database("colloquy_tests")
+    await migrate.upgrade(url)
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -55,11 +55,10 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         yield f"sqlite+aiosqlite:///{path}"
         return
     server: PostgresServer = request.getfixturevalue("pg_server")
-    template_name: str = request.getfixturevalue("pg_template")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    server.execute_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}" OWNER colloquy')
-    yield server.url_for(name)
-    server.drop_database(name)
+    url: str = request.getfixturevalue("pg_database")
+    names = ", ".join(table.name for table in tables.metadata.sorted_tables)
+    server.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE", database="colloquy_tests")
+    yield url
 
 
 @pytest.fixture
