@@ -217,11 +217,6 @@ async def test_delete_user_invalidates_sessions_and_keys(api, admin_token):
     assert [u["username"] for u in users.json()["data"]] == ["admin"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: sessions are bound to the username only, so a deleted user's JWT "
-    "authenticates again as a new user created with the same name",
-)
 async def test_recreated_user_does_not_inherit_old_sessions(api, admin_token):
     await api.user("erin", Role.ADMIN)
     old = await api.login("erin")

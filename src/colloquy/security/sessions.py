@@ -16,11 +16,14 @@ class SessionClaims:
     username: str
     token_id: str
     expires_at: datetime
+    user_id: int | None
+    """Set on colloquy's tokens, so that a later user of the same name is someone else."""
 
 
-def issue(secret: str, username: str, ttl: timedelta, now: datetime) -> str:
+def issue(secret: str, username: str, user_id: int, ttl: timedelta, now: datetime) -> str:
     claims = {
         "sub": username,
+        "uid": user_id,
         "iat": int(now.timestamp()),
         "exp": int((now + ttl).timestamp()),
         "jti": new_token_id(),
@@ -43,8 +46,10 @@ def verify(secret: str, token: str) -> SessionClaims | None:
     # Tokens minted by a reference server carry no jti; they cannot be revoked one by one.
     if not isinstance(token_id, str):
         token_id = ""
+    user_id = claims.get("uid")
     return SessionClaims(
         username=username,
         token_id=token_id,
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        user_id=user_id if isinstance(user_id, int) else None,
     )

@@ -100,7 +100,9 @@ class AccountService:
             raise InvalidCredentials()
         if passwords.needs_rehash(credential.password_hash):
             await self._store.set_password_hash(username, await passwords.hash_password(password))
-        return sessions.issue(self._jwt_secret, username, self._session_ttl, now())
+        return sessions.issue(
+            self._jwt_secret, username, credential.user.id, self._session_ttl, now()
+        )
 
     async def session(self, token: str) -> Session:
         """The signed-in user behind a session token; deleted users and revoked tokens fail."""
@@ -108,7 +110,7 @@ class AccountService:
         if claims is None:
             raise InvalidToken()
         user = await self._store.session_user(claims.username, claims.token_id)
-        if user is None:
+        if user is None or claims.user_id not in (None, user.id):
             raise InvalidToken()
         return Session(user=user, token_id=claims.token_id, expires_at=claims.expires_at)
 

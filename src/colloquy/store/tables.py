@@ -162,6 +162,8 @@ users = Table(
     Column("password_hash", Text, nullable=False),
     Column("role", String(16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # Ids are never reused (session tokens name the user's id), SQLite included.
+    sqlite_autoincrement=True,
 )
 
 api_keys = Table(
