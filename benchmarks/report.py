@@ -1,0 +1,279 @@
+"""Render ``benchmarks/results/*.json`` as Markdown (targets with pass/fail) and a PNG chart.
+
+    python -m benchmarks.report [--results benchmarks/results]
+
+Targets are checked only against what was measured: a target at a size that no run reached is
+shown as "not measured", with the figure at the largest measured size for orientation, so a
+quick ``BENCH_SIZES=10000,100000`` run never claims a pass it did not earn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.run import RESULTS
+
+MIB_PER_MB = 1_000_000 / 1_048_576
+Run = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ResultSet:
+    """One results file: a backend at a worker count, with its runs by corpus size."""
+
+    backend: str
+    workers: int
+    header: dict[str, Any]
+    runs: dict[int, Run]
+
+    @property
+    def label(self) -> str:
+        return f"{self.backend}" + (f" ×{self.workers} workers" if self.workers > 1 else "")
+
+
+def read_results(directory: Path) -> list[ResultSet]:
+    sets = []
+    for path in sorted(directory.glob("*-w*.json")):
+        data = json.loads(path.read_text())
+        runs = {int(size): run for size, run in data.get("runs", {}).items()}
+        sets.append(ResultSet(data["backend"], data["workers"], data, runs))
+    return sets
+
+
+def _w(run: Run, workload: str, key: str) -> float | None:
+    value = run.get("workloads", {}).get(workload, {}).get(key)
+    return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal from the issue: a figure taken from the runs at one size, and a bound."""
+
+    name: str
+    size: int
+    unit: str
+    bound: float
+    at_least: bool
+    figure: Callable[[Run, ResultSet, list[ResultSet]], float | None]
+
+    def check(self, value: float) -> bool:
+        return value >= self.bound if self.at_least else value < self.bound
+
+
+def _ratio(workload: str) -> Callable[[Run, ResultSet, list[ResultSet]], float | None]:
+    return lambda run, _rs, _all: _w(run, workload, "health_ratio")
+
+
+def _latency(workload: str, key: str) -> Callable[[Run, ResultSet, list[ResultSet]], float | None]:
+    return lambda run, _rs, _all: _w(run, workload, key)
+
+
+def _rss(run: Run, _rs: ResultSet, _all: list[ResultSet]) -> float | None:
+    peak = run.get("rss_peak_mib")
+    return None if peak is None else float(peak) / MIB_PER_MB
+
+
+def _scaling(run: Run, rs: ResultSet, every: list[ResultSet]) -> float | None:
+    """Query throughput of this multi-worker run over the one-worker run at the same size."""
+    single = next((s for s in every if s.backend == rs.backend and s.workers == 1), None)
+    base = single.runs.get(run["size"]) if single else None
+    mine, theirs = _w(run, "query", "throughput"), base and _w(base, "query", "throughput")
+    return mine / theirs if mine and theirs else None
+
+
+TARGETS = (
+    Target("query ≥ 50% of health throughput", 100_000, "× health", 0.5, True, _ratio("query")),
+    Target("query p99 < 50 ms", 1_000_000, "ms", 50, False, _latency("query", "p99_ms")),
+    Target(
+        "knowledge/stats p50 < 20 ms",
+        1_000_000,
+        "ms",
+        20,
+        False,
+        _latency("knowledge_stats", "p50_ms"),
+    ),
+    Target(
+        "review/stats p50 < 20 ms", 1_000_000, "ms", 20, False, _latency("review_stats", "p50_ms")
+    ),
+    Target("propose ≥ 25% of health", 100_000, "× health", 0.25, True, _ratio("propose")),
+    Target("confirm ≥ 30% of health", 100_000, "× health", 0.30, True, _ratio("confirm")),
+    Target("server RSS under load < 250 MB", 1_000_000, "MB", 250, False, _rss),
+)
+SCALING = Target("query with 2 workers ≥ 1.6× one worker", 0, "×", 1.6, True, _scaling)
+
+
+def _fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "–"
+    text = f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+    return f"{text} {unit}".strip()
+
+
+def _size(size: int) -> str:
+    return f"{size // 1_000_000}M" if size >= 1_000_000 else f"{size // 1000}k"
+
+
+def target_rows(sets: list[ResultSet]) -> list[str]:
+    rows = [
+        "| target | backend | size | measured | result |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for rs in (s for s in sets if s.workers == 1):
+        for target in TARGETS:
+            run = rs.runs.get(target.size)
+            value = target.figure(run, rs, sets) if run else None
+            if value is not None:
+                verdict = "**pass**" if target.check(value) else "**FAIL**"
+                rows.append(
+                    f"| {target.name} | {rs.backend} | {_size(target.size)} "
+                    f"| {_fmt(value, target.unit)} | {verdict} |"
+                )
+                continue
+            largest = max((s for s in rs.runs if s < target.size), default=None)
+            hint = ""
+            if largest is not None:
+                seen = target.figure(rs.runs[largest], rs, sets)
+                hint = f" (at {_size(largest)}: {_fmt(seen, target.unit)})"
+            rows.append(
+                f"| {target.name} | {rs.backend} | {_size(target.size)} | not measured{hint} | – |"
+            )
+    for rs in (s for s in sets if s.workers > 1):
+        for size, run in sorted(rs.runs.items()):
+            value = SCALING.figure(run, rs, sets)
+            verdict = "–" if value is None else ("**pass**" if SCALING.check(value) else "**FAIL**")
+            rows.append(
+                f"| {SCALING.name} ({rs.workers} workers) | {rs.backend} | {_size(size)} "
+                f"| {_fmt(value, SCALING.unit)} | {verdict} |"
+            )
+    return rows
+
+
+def run_tables(rs: ResultSet) -> list[str]:
+    lines = []
+    for size, run in sorted(rs.runs.items()):
+        load = run["load"]
+        cached = " (cached corpus)" if load.get("cached") else ""
+        lines += [
+            f"### {rs.label}, {size:,} units",
+            "",
+            f"Loaded in {load['seconds']} s, {load['units_per_second']:,} units/s{cached}; "
+            f"idle RSS {run.get('idle_rss_mib') or '–'} MiB (process tree); "
+            f"code {run.get('commit', rs.header['versions']['commit'])}; "
+            f"finished {run.get('finished', '?')}.",
+            "",
+            "| workload | req/s | × health | p50 ms | p90 ms | p99 ms | max ms | requests "
+            "| errors | peak RSS MiB | load avg |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for name, w in run["workloads"].items():
+            avg = "→".join(f"{v:.1f}" for v in w.get("loadavg", []))
+            lines.append(
+                f"| {name} | {w['throughput']:,.1f} | {_fmt(w.get('health_ratio'))} "
+                f"| {w['p50_ms']} | {w['p90_ms']} | {w['p99_ms']} | {w['max_ms']} "
+                f"| {w['requests']:,} | {w['errors']} | {w['rss_peak_mib']} | {avg} |"
+            )
+        lines.append("")
+    return lines
+
+
+def render_markdown(sets: list[ResultSet], chart: str | None) -> str:
+    first = sets[0].header
+    m, v = first["machine"], first["versions"]
+    pg_version = next(
+        (s.header["versions"].get("postgresql") for s in sets if s.backend == "postgres"), None
+    )
+    lines = [
+        "# colloquy benchmark results",
+        "",
+        "Generated by `python -m benchmarks.report` from the JSON files beside this one; "
+        "see `benchmarks/README.md` for what is measured and how.",
+        "",
+        f"- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB memory, "
+        f"Linux {m['kernel']}. Client and server share these CPUs.",
+        f"- Versions: Python {v['python']}, colloquy {v['colloquy']}, "
+        f"SQLite {v['sqlite']}, PostgreSQL {pg_version or '–'}, FastAPI {v['fastapi']}, "
+        f"uvicorn {v['uvicorn']}, SQLAlchemy {v['sqlalchemy']}.",
+        f"- Load: closed loop, concurrency {first['concurrency']}, {first['duration']} s per "
+        "workload after a 1 s warm-up; one server process unless stated. The load average "
+        "column shows how busy the machine was (anything near or above the CPU count means "
+        "the figures are depressed by other work).",
+        "",
+        "## Targets",
+        "",
+        *target_rows(sets),
+        "",
+    ]
+    if chart:
+        lines += [f"![latency and throughput against corpus size]({chart})", ""]
+    lines += ["## Runs", ""]
+    for rs in sets:
+        lines += run_tables(rs)
+    return "\n".join(lines)
+
+
+def render_chart(sets: list[ResultSet], path: Path) -> bool:
+    """Query latency, throughputs and memory against corpus size; False without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, (lat, thr, mem) = plt.subplots(1, 3, figsize=(16, 5))
+    for rs in sets:
+        sizes = sorted(rs.runs)
+        if not sizes:
+            continue
+
+        def series(
+            workload: str, key: str, runs: dict[int, Run] = rs.runs, sizes: list[int] = sizes
+        ) -> list[float | None]:
+            return [_w(runs[s], workload, key) for s in sizes]
+
+        label = rs.label
+        lat.plot(sizes, series("query", "p99_ms"), "o-", label=f"{label}: query p99")
+        lat.plot(sizes, series("query", "p50_ms"), "o--", label=f"{label}: query p50")
+        if rs.workers == 1:
+            lat.plot(sizes, series("knowledge_stats", "p50_ms"), "s:", label=f"{label}: stats p50")
+        for workload in ("health", "query", "confirm", "propose"):
+            if rs.workers == 1 or workload in ("health", "query"):
+                thr.plot(sizes, series(workload, "throughput"), "o-", label=f"{label}: {workload}")
+        mem.plot(sizes, [rs.runs[s].get("rss_peak_mib") for s in sizes], "o-", label=label)
+    lat.axhline(50, color="grey", lw=0.8, ls="--")
+    lat.set(title="Latency (ms)", xscale="log", yscale="log", xlabel="units in corpus")
+    thr.set(title="Throughput (req/s)", xscale="log", yscale="log", xlabel="units in corpus")
+    mem.axhline(250 * MIB_PER_MB, color="grey", lw=0.8, ls="--")
+    mem.set(title="Server peak RSS under load (MiB)", xscale="log", xlabel="units in corpus")
+    for ax in (lat, thr, mem):
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    sets = read_results(args.results)
+    if not sets:
+        raise SystemExit(f"no results in {args.results}; run `python -m benchmarks.run` first")
+    chart = "chart.png" if render_chart(sets, args.results / "chart.png") else None
+    out = args.results / "RESULTS.md"
+    out.write_text(render_markdown(sets, chart))
+    print(
+        f"wrote {out}"
+        + (f" and {args.results / chart}" if chart else " (no chart: matplotlib missing)")
+    )
+
+
+if __name__ == "__main__":
+    main()

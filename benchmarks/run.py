@@ -1,0 +1,294 @@
+"""Run the benchmark: build or reuse corpora, serve them, load them, write JSON results.
+
+    python -m benchmarks.run --backend sqlite --sizes 10000,100000 --duration 10
+
+For each size: a corpus database (SQLite: built once and cached under ``benchmarks/.work/``,
+then copied so every run starts from the same state; PostgreSQL: loaded into a throwaway
+server for this invocation), one ``colloquy serve`` process, an admin with an API key and a
+session, then each workload for ``--duration`` seconds at ``--concurrency``. Results merge into
+``benchmarks/results/<backend>-w<workers>.json`` (one entry per size), which
+``python -m benchmarks.report`` turns into Markdown and a chart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import subprocess
+import sys
+from contextlib import ExitStack, closing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from tests.support.pgserver import PostgresServer
+
+from benchmarks import corpus, load, loadgen, workloads
+from benchmarks.server import MemorySampler, serve
+from benchmarks.workloads import Credentials
+from colloquy.store import migrate
+
+ROOT = Path(__file__).resolve().parent
+WORK = ROOT / ".work"
+RESULTS = ROOT / "results"
+DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+console = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A database ready to serve, and what its load reported."""
+
+    url: str
+    data_dir: Path
+    load: dict[str, Any]
+    approved_ids: list[str]
+
+
+def _meta(result: load.LoadResult, cached: bool) -> dict[str, Any]:
+    return {
+        "units": result.size,
+        "seed": result.seed,
+        "end": result.end.isoformat(),
+        "seconds": round(result.seconds, 1),
+        "units_per_second": round(result.rate),
+        "cached": cached,
+    }
+
+
+def schema_fingerprint() -> str:
+    """A digest of the migration scripts: a cached corpus is reused only under the same schema
+    (migrations may be edited in place before a release, keeping their revision ids)."""
+    digest = hashlib.sha256()
+    for path in sorted(migrate.MIGRATIONS.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def sqlite_corpus(size: int, seed: int, batch: int) -> Corpus:
+    """The cached pristine database for ``size`` (built on first use), copied for this run."""
+    pristine = WORK / f"sqlite-{size}-s{seed}-{schema_fingerprint()}.db"
+    meta_path = pristine.with_suffix(".json")
+    if meta_path.exists() and pristine.exists():
+        saved = json.loads(meta_path.read_text())
+        meta, ids = saved["load"] | {"cached": True}, saved["approved_ids"]
+    else:
+        for stale in WORK.glob(pristine.name + "*"):
+            stale.unlink()
+        WORK.mkdir(parents=True, exist_ok=True)
+        result = asyncio.run(load.load(f"sqlite:///{pristine}", size, seed, batch=batch))
+        meta, ids = _meta(result, cached=False), result.approved_ids
+        meta_path.write_text(json.dumps({"load": meta, "approved_ids": ids}))
+    run_dir = WORK / "runs" / f"sqlite-{size}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    # Fold any write-ahead log into the file first: a copy of the file alone must be complete.
+    with closing(sqlite3.connect(pristine)) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copyfile(pristine, run_dir / "colloquy.db")
+    url = f"sqlite:///{run_dir / 'colloquy.db'}"
+    # The cache may predate a schema change: bring the copy to head (a no-op when current).
+    asyncio.run(migrate.upgrade(url))
+    return Corpus(url, run_dir, meta, ids)
+
+
+def postgres_corpus(pg: PostgresServer, size: int, seed: int, batch: int) -> Corpus:
+    """A fresh database on ``pg``, loaded and analysed (as autovacuum would do soon after)."""
+    name = f"corpus_{size}"
+    pg.drop_database(name)
+    url = pg.create_database(name)
+    result = asyncio.run(load.load(url, size, seed, batch=batch))
+    pg.execute_sql("ANALYZE", database=name)
+    run_dir = WORK / "runs" / f"postgres-{size}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    return Corpus(url, run_dir, _meta(result, cached=False), result.approved_ids)
+
+
+def loadavg() -> float:
+    """The 1-minute load average: benchmarks on a busy machine say so in their results."""
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def measure(corpus_db: Corpus, args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
+    """Serve one corpus and run every workload in ``names`` against it."""
+    outcome: dict[str, Any] = {"size": corpus_db.load["units"], "load": corpus_db.load}
+    results: dict[str, dict[str, Any]] = {}
+    with serve(corpus_db.data_dir, corpus_db.url, args.workers) as server:
+        api_key, token = server.credentials()
+        creds = Credentials(api_key, token, corpus_db.approved_ids)
+        factories = workloads.factories(creds, args.seed)
+        with MemorySampler(server.process.pid) as memory:
+            memory.sample()
+            idle_kib = memory.peak_total_kib
+            for name in names:
+                memory.reset()
+                before = loadavg()
+                result = asyncio.run(
+                    loadgen.run(
+                        server.base_url,
+                        name,
+                        factories[name],
+                        args.duration,
+                        args.concurrency,
+                        args.max_requests,
+                        warmup=args.warmup,
+                    )
+                )
+                memory.sample()
+                summary = result.summary() | {
+                    "rss_peak_mib": round(memory.peak_process_kib / 1024, 1),
+                    "rss_tree_peak_mib": round(memory.peak_total_kib / 1024, 1),
+                    "loadavg": [before, loadavg()],
+                }
+                results[name] = summary
+                console.print(
+                    f"  {name:16} {summary['throughput']:9.1f} req/s  p50 {summary['p50_ms']:8.2f}"
+                    f"  p99 {summary['p99_ms']:8.2f} ms  errors {summary['errors']}"
+                    f"  rss {summary['rss_peak_mib']} MiB"
+                )
+        outcome["idle_rss_mib"] = round(idle_kib / 1024, 1)
+    health = results.get("health", {}).get("throughput") or 0.0
+    for summary in results.values():
+        summary["health_ratio"] = round(summary["throughput"] / health, 3) if health else None
+    outcome["workloads"] = results
+    outcome["rss_peak_mib"] = max((r["rss_peak_mib"] for r in results.values()), default=0.0)
+    outcome["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    outcome["commit"] = git_commit()
+    return outcome
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    mem_kib = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gib": round(mem_kib / 1024 / 1024, 1),
+        "cpu": cpu,
+        "kernel": platform.release(),
+    }
+
+
+def versions(pg: PostgresServer | None) -> dict[str, str]:
+    found = {
+        "python": platform.python_version(),
+        "colloquy": version("colloquy"),
+        "sqlite": sqlite3.sqlite_version,
+    }
+    for package in ("fastapi", "uvicorn", "sqlalchemy", "aiosqlite", "asyncpg"):
+        found[package] = version(package)
+    if pg is not None:
+        found["postgresql"] = pg.execute_sql("SHOW server_version").strip()
+    found["commit"] = git_commit()
+    return found
+
+
+def git_commit() -> str:
+    """The code measured: recorded per run, since the tree may move between runs."""
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty"],  # noqa: S607 - git from PATH, fixed args
+        cwd=ROOT.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return commit.stdout.strip() or "unknown"
+
+
+def write_results(path: Path, header: dict[str, Any], runs: dict[str, Any]) -> None:
+    """Merge this invocation's sizes into the file, keeping sizes measured earlier."""
+    existing = json.loads(path.read_text()) if path.exists() else {}
+    merged_runs = existing.get("runs", {}) | runs
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(header | {"runs": merged_runs}, indent=2) + "\n")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--sizes",
+        default=",".join(str(s) for s in DEFAULT_SIZES),
+        help="comma-separated corpus sizes (default: %(default)s)",
+    )
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per workload")
+    parser.add_argument("--warmup", type=float, default=1.0, help="uncounted seconds first")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--max-requests", type=int, default=loadgen.MAX_REQUESTS)
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument("--seed", type=int, default=corpus.DEFAULT_SEED)
+    parser.add_argument("--batch", type=int, default=load.DEFAULT_BATCH, help="units per import")
+    parser.add_argument(
+        "--workloads", default=",".join(workloads.ORDER), help="comma-separated subset"
+    )
+    parser.add_argument("--results", type=Path, default=RESULTS, help="output directory")
+    parser.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="build the cached SQLite corpora and stop (e.g. ahead of a timed run)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    names = [n for n in workloads.ORDER if n in args.workloads.split(",")]
+    if "health" not in names:
+        names.insert(0, "health")  # every workload is reported relative to it
+    runs: dict[str, Any] = {}
+    if args.prepare_only:
+        if args.backend != "sqlite":
+            raise SystemExit("--prepare-only caches SQLite corpora; PostgreSQL loads per run")
+        for size in sizes:
+            db = sqlite_corpus(size, args.seed, args.batch)
+            console.print(f"{size:,} units ready: {db.load}")
+        return
+    with ExitStack() as stack:
+        pg = stack.enter_context(PostgresServer()) if args.backend == "postgres" else None
+        header = {
+            "backend": args.backend,
+            "workers": args.workers,
+            "concurrency": args.concurrency,
+            "duration": args.duration,
+            "machine": machine(),
+            "versions": versions(pg),
+        }
+        for size in sizes:
+            console.rule(f"{args.backend}, {size:,} units, {args.workers} worker(s)")
+            if pg is not None:
+                db = postgres_corpus(pg, size, args.seed, args.batch)
+            else:
+                db = sqlite_corpus(size, args.seed, args.batch)
+            cached = " (cached)" if db.load["cached"] else ""
+            console.print(
+                f"  corpus: {db.load['units']:,} units, load {db.load['seconds']} s "
+                f"({db.load['units_per_second']:,} units/s){cached}"
+            )
+            runs[str(size)] = measure(db, args, names)
+            path = args.results / f"{args.backend}-w{args.workers}.json"
+            write_results(path, header, runs)
+            if pg is not None:
+                pg.drop_database(f"corpus_{size}")
+    console.print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

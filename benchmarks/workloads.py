@@ -1,0 +1,72 @@
+"""The request mixes the load generator sends, built from the corpus's skewed distributions.
+
+Kept apart from ``run.py`` so that the smoke test drives exactly the same requests.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from benchmarks import corpus
+from benchmarks.loadgen import Request, RequestFactory
+
+# Read-only workloads first: the write workloads change the corpus (new pending units, higher
+# confidences), and the reads should see the corpus as loaded.
+ORDER = ("health", "query", "knowledge_stats", "review_stats", "confirm", "propose", "mixed")
+# The mixed workload: mostly queries, as agents ask far more than they tell.
+MIX = (("query", 0.85), ("confirm", 0.10), ("propose", 0.05))
+
+
+@dataclass(frozen=True)
+class Credentials:
+    api_key: str
+    session_token: str
+    approved_ids: list[str]
+
+
+def factories(creds: Credentials, seed: int = corpus.DEFAULT_SEED) -> dict[str, RequestFactory]:
+    """One request factory per workload name."""
+    text = corpus.TextPool(seed + 2)
+    key_auth = (("Authorization", f"Bearer {creds.api_key}"),)
+    json_key_auth = (*key_auth, ("Content-Type", "application/json"))
+    ids = creds.approved_ids
+
+    def health(_rng: random.Random) -> Request:
+        return Request("GET", "/api/v1/health")
+
+    def query(rng: random.Random) -> Request:
+        return Request("GET", "/api/v1/knowledge?" + urlencode(corpus.query_params(rng)))
+
+    def knowledge_stats(_rng: random.Random) -> Request:
+        return Request("GET", "/api/v1/knowledge/stats")
+
+    def review_stats(_rng: random.Random) -> Request:
+        auth = (("Authorization", f"Bearer {creds.session_token}"),)
+        return Request("GET", "/api/v1/review/stats", headers=auth)
+
+    def confirm(rng: random.Random) -> Request:
+        path = f"/api/v1/knowledge/{rng.choice(ids)}/confirmations"
+        return Request("POST", path, headers=key_auth)
+
+    def propose(rng: random.Random) -> Request:
+        body = json.dumps(corpus.draw_content(rng, text).proposal_body()).encode()
+        return Request("POST", "/api/v1/knowledge", body=body, headers=json_key_auth)
+
+    simple = {
+        "health": health,
+        "query": query,
+        "knowledge_stats": knowledge_stats,
+        "review_stats": review_stats,
+        "confirm": confirm,
+        "propose": propose,
+    }
+    names = [name for name, _ in MIX]
+    weights = [weight for _, weight in MIX]
+
+    def mixed(rng: random.Random) -> Request:
+        return simple[rng.choices(names, weights=weights)[0]](rng)
+
+    return {**simple, "mixed": mixed}
