@@ -112,6 +112,11 @@ def utc_day(at: datetime) -> date:
     return at.astimezone(UTC).date()
 
 
+def _approved_keys(tier: Tier, points: int) -> list[str]:
+    """The counters an approved unit adds to."""
+    return [f"tier:{tier.value}", f"confidence:{points}"]
+
+
 def _ranking(status: ReviewStatus, points: int, domain_count: int) -> dict[str, Any]:
     """The ranking columns of a unit's domain rows: set only while it is approved."""
     if status is not ReviewStatus.APPROVED:
@@ -269,6 +274,23 @@ class SqlStore:
             .values(**_ranking(status, points, domain_count))
         )
 
+    async def _tally(
+        self, conn: AsyncConnection, counts: Counter[str], domains: Counter[str]
+    ) -> None:
+        """Apply deltas to the kept aggregates (``unit_counts`` and ``domain_counts``)."""
+        for table, column, key, deltas in (
+            (t.unit_counts, "n", "key", counts),
+            (t.domain_counts, "approved", "domain", domains),
+        ):
+            changed = {k: d for k, d in sorted(deltas.items()) if d}
+            if not changed:
+                continue
+            stmt = self._upsert(table).values([{key: k, column: d} for k, d in changed.items()])
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[key], set_={column: table.c[column] + stmt.excluded[column]}
+            )
+            await conn.execute(stmt)
+
     async def _count_day(
         self, conn: AsyncConnection, column: str, day: date, count: int = 1
     ) -> None:
@@ -325,8 +347,16 @@ class SqlStore:
             )
         }
         per_day: Counter[tuple[date, str]] = Counter()
+        counts: Counter[str] = Counter()
+        domain_deltas: Counter[str] = Counter()
         for archive in archives:
             item, unit = archive.item, archive.item.unit
+            counts[f"status:{item.status.value}"] += 1
+            if item.status is ReviewStatus.APPROVED:
+                counts.update(
+                    _approved_keys(unit.tier, scoring.to_points(unit.evidence.confidence))
+                )
+                domain_deltas.update(unit.domains)
             rows[t.units].append(_unit_values(item))
             ranking = _ranking(
                 item.status, scoring.to_points(unit.evidence.confidence), len(unit.domains)
@@ -364,6 +394,7 @@ class SqlStore:
                 await conn.execute(insert(table), values)
         for (day, column), count in sorted(per_day.items()):
             await self._count_day(conn, column, day, count)
+        await self._tally(conn, counts, domain_deltas)
 
     async def get_unit(self, unit_id: str) -> ReviewItem | None:
         async with self._reading() as conn:
@@ -521,50 +552,44 @@ class SqlStore:
             next_cursor = encode_cursor(last.evidence.first_observed.isoformat(), last.id)
         return Page(items=items, next_cursor=next_cursor)
 
+    async def _counts(self, conn: AsyncConnection) -> dict[str, int]:
+        rows = await conn.execute(select(t.unit_counts.c.key, t.unit_counts.c.n))
+        return {key: n for key, n in rows}
+
     async def stats(self, bucket_edges: Sequence[int]) -> KnowledgeStats:
-        u = t.units.c
-        approved = u.status == ReviewStatus.APPROVED
+        """From the kept aggregates: a few rows, whatever the number of units."""
         edges = sorted(bucket_edges)
-        bucket_columns = []
-        for i, lower in enumerate(edges):
-            cond = u.confidence >= lower
-            if i + 1 < len(edges):
-                cond = and_(cond, u.confidence < edges[i + 1])
-            bucket_columns.append(func.coalesce(func.sum(case((cond, 1), else_=0)), 0))
+        d = t.domain_counts.c
         async with self._reading() as conn:
-            total = (await conn.execute(select(func.count()).select_from(t.units))).scalar_one()
-            tiers = (
-                await conn.execute(select(u.tier, func.count()).where(approved).group_by(u.tier))
-            ).all()
-            buckets = (await conn.execute(select(*bucket_columns).where(approved))).one()
-            count = func.count().label("n")
-            domains = (
-                await conn.execute(
-                    select(t.unit_domains.c.domain, count)
-                    .join(t.units, t.units.c.id == t.unit_domains.c.unit_id)
-                    .where(approved)
-                    .group_by(t.unit_domains.c.domain)
-                    .order_by(count.desc(), t.unit_domains.c.domain)
-                    .limit(STATS_DOMAIN_LIMIT)
-                )
-            ).all()
+            counts = await self._counts(conn)
+            domains = await conn.execute(
+                select(d.domain, d.approved)
+                .where(d.approved > 0)
+                .order_by(d.approved.desc(), d.domain.desc())
+                .limit(STATS_DOMAIN_LIMIT)
+            )
+            domain_counts = {domain: n for domain, n in domains}
+        buckets = dict.fromkeys(edges, 0)
+        tiers: dict[str, int] = {}
+        for key, n in counts.items():
+            kind, _, value = key.partition(":")
+            if kind == "tier" and n:
+                tiers[value] = n
+            elif kind == "confidence" and n:
+                points = int(value)
+                lower = max((edge for edge in edges if edge <= points), default=edges[0])
+                buckets[lower] += n
         return KnowledgeStats(
-            total_count=total,
-            tier_counts={tier: n for tier, n in tiers},
-            domain_counts={d: n for d, n in domains},
-            confidence_points={edge: int(n) for edge, n in zip(edges, buckets, strict=True)},
+            total_count=sum(counts.get(f"status:{s.value}", 0) for s in ReviewStatus),
+            tier_counts=tiers,
+            domain_counts=domain_counts,
+            confidence_points=buckets,
         )
 
     async def status_counts(self) -> dict[ReviewStatus, int]:
         async with self._reading() as conn:
-            rows = (
-                await conn.execute(
-                    select(t.units.c.status, func.count()).group_by(t.units.c.status)
-                )
-            ).all()
-        counts = dict.fromkeys(ReviewStatus, 0)
-        counts.update({ReviewStatus(s): n for s, n in rows})
-        return counts
+            counts = await self._counts(conn)
+        return {status: counts.get(f"status:{status.value}", 0) for status in ReviewStatus}
 
     # ------------------------------------------------------------ evidence
 
@@ -625,6 +650,12 @@ class SqlStore:
     ) -> KnowledgeUnit | None:
         where = and_(t.units.c.id == unit_id, t.units.c.status == ReviewStatus.APPROVED)
         async with self._writing() as conn:
+            # The old value, under the row lock, moves the unit between confidence counters.
+            before = (
+                await conn.execute(select(t.units.c.confidence).where(where).with_for_update())
+            ).scalar_one_or_none()
+            if before is None:
+                return None
             updated = (
                 await conn.execute(
                     update(t.units)
@@ -632,12 +663,13 @@ class SqlStore:
                     .values(**changes)
                     .returning(t.units.c.confidence, t.units.c.domain_count)
                 )
-            ).first()
-            if updated is None:
-                return None
-            await self._sync_ranking(
-                conn, unit_id, ReviewStatus.APPROVED, updated.confidence, updated.domain_count
-            )
+            ).one()
+            if updated.confidence != before:
+                await self._sync_ranking(
+                    conn, unit_id, ReviewStatus.APPROVED, updated.confidence, updated.domain_count
+                )
+                moved = Counter({f"confidence:{before}": -1, f"confidence:{updated.confidence}": 1})
+                await self._tally(conn, moved, Counter())
             if flag_row is not None:
                 await conn.execute(insert(t.flags).values(**flag_row))
             await self._event(conn, unit_id, kind, actor, at, note)
@@ -660,7 +692,7 @@ class SqlStore:
                 update(t.units)
                 .where(u.id == unit_id, u.status == ReviewStatus.PENDING)
                 .values(status=status.value, reviewed_by=reviewer, reviewed_at=at, review_note=note)
-                .returning(u.confidence, u.domain_count)
+                .returning(u.confidence, u.domain_count, u.tier, u.domains)
             )
             decided = updated.first()
             if decided is None:
@@ -671,6 +703,12 @@ class SqlStore:
             await self._sync_ranking(
                 conn, unit_id, status, decided.confidence, decided.domain_count
             )
+            counts = Counter({"status:pending": -1, f"status:{status.value}": 1})
+            domain_deltas: Counter[str] = Counter()
+            if status is ReviewStatus.APPROVED:
+                counts.update(_approved_keys(Tier(decided.tier), decided.confidence))
+                domain_deltas.update(decided.domains)
+            await self._tally(conn, counts, domain_deltas)
             await self._event(conn, unit_id, status.value, reviewer, at, note)
             await self._count_day(conn, status.value, utc_day(at))
         return Decision(unit_id=unit_id, status=status, reviewed_by=reviewer, reviewed_at=at)
@@ -679,9 +717,7 @@ class SqlStore:
         u = t.units.c
         pending = u.status == ReviewStatus.PENDING
         async with self._reading() as conn:
-            total = (
-                await conn.execute(select(func.count()).select_from(t.units).where(pending))
-            ).scalar_one()
+            total = (await self._counts(conn)).get("status:pending", 0)
             if limit == 0:
                 return [], total
             rows = (

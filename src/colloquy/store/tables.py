@@ -154,6 +154,22 @@ daily_counts = Table(
     Column("rejected", Integer, nullable=False, default=0),
 )
 
+# Aggregates kept current by the writes themselves, so that stats never scan the units:
+# "status:<s>" (every unit), "tier:<t>" and "confidence:<points>" (approved units).
+unit_counts = Table(
+    "unit_counts",
+    metadata,
+    Column("key", String(32), primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+domain_counts = Table(
+    "domain_counts",
+    metadata,
+    Column("domain", String(64), primary_key=True),
+    Column("approved", BigInteger, nullable=False),
+    Index(None, "approved", "domain"),
+)
+
 users = Table(
     "users",
     metadata,

@@ -27,6 +27,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("day", name=op.f("pk_daily_counts")),
     )
     op.create_table(
+        "unit_counts",
+        sa.Column("key", sa.String(length=32), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_unit_counts")),
+    )
+    op.create_table(
+        "domain_counts",
+        sa.Column("domain", sa.String(length=64), nullable=False),
+        sa.Column("approved", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("domain", name=op.f("pk_domain_counts")),
+    )
+    with op.batch_alter_table("domain_counts", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_domain_counts_approved_domain"), ["approved", "domain"], unique=False
+        )
+    op.create_table(
         "revoked_sessions",
         sa.Column("token_id", sa.String(length=64), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
@@ -232,6 +248,8 @@ def _create_full_text_search() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("domain_counts")
+    op.drop_table("unit_counts")
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TRIGGER IF EXISTS units_fts_insert")
         op.execute("DROP TRIGGER IF EXISTS units_fts_delete")
