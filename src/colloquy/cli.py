@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import os
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ import uvicorn
 from rich.console import Console
 from rich.progress import Progress, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
+from uvicorn.supervisors import Multiprocess
 
 from colloquy.api.app import build_services, pool_settings
 from colloquy.api.deps import Services
@@ -119,7 +121,7 @@ def serve(
     log.info("database: %s", safe_url(url))
     if not no_migrate:
         _migrate(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         "colloquy.api.asgi:app_from_env",
         factory=True,
         host=settings.host,
@@ -127,6 +129,18 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
     )
+    if workers == 1:
+        uvicorn.Server(config).run()
+        return
+    sock = config.bind_socket()
+    # Workers rebuild the listening socket without its protocol number, so asyncio does not set
+    # TCP_NODELAY on their connections and every response waits ~40 ms for a delayed ACK.
+    # Accepted connections inherit the option from the listening socket.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
 
 
 @app.command("migrate")
