@@ -3,8 +3,11 @@
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from colloquy.domain import scoring
 from colloquy.domain.models import Context, Evidence, Insight, KnowledgeUnit, ReviewStatus
+from colloquy.store import sql
 from colloquy.store.protocol import QuerySpec, ReviewItem, UnitArchive
 
 VOCABULARY = ["python", "api", "db", "web", "async", "testing", "ci", "cache"]
@@ -66,11 +69,14 @@ def brute_force(archives: list[UnitArchive], spec: QuerySpec) -> list[str]:
     return [unit_id for _, unit_id in scored[: spec.limit]]
 
 
-async def test_pruned_query_matches_brute_force(store):
+@pytest.mark.parametrize("seed_size", [64, 1])
+async def test_pruned_query_matches_brute_force(store, monkeypatch, seed_size):
+    # A seed of one unit per domain sends nearly every query through the pruning rounds.
+    monkeypatch.setattr(sql, "SEED_PER_DOMAIN", seed_size)
     rng = random.Random(7)
     archives = corpus(rng, 600)
     assert await store.import_units(archives) == len(archives)
-    for _ in range(60):
+    for _ in range(80):
         spec = QuerySpec(
             domains=rng.sample(VOCABULARY, rng.randint(1, 3)),
             languages=rng.sample(LANGUAGES, rng.randint(0, 1)),

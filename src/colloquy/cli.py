@@ -40,6 +40,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="key")
 
 log = logging.getLogger("colloquy")
+WORKER_STARTUP_SECONDS = 120
 T = TypeVar("T")
 
 DataDir = Annotated[
@@ -128,6 +129,9 @@ def serve(
         port=settings.port,
         workers=workers,
         log_level=settings.log_level,
+        # A worker imports the whole app before answering its first health check; on a busy
+        # small machine that takes longer than uvicorn's 5 s default, which would respawn it.
+        timeout_worker_healthcheck=WORKER_STARTUP_SECONDS,
     )
     if workers == 1:
         uvicorn.Server(config).run()

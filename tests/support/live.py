@@ -49,42 +49,48 @@ def server_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
     return env
 
 
+# uvicorn's supervisor logs "Child process [PID] died" when it kills an unresponsive worker.
+RESPAWN_MARKER = "] died"
+
+
 @contextmanager
 def live_server(
     data_dir: Path, database_url: str | None = None, workers: int = 1
 ) -> Iterator[LiveServer]:
+    """``colloquy serve`` on a free port until the block ends; fails fast if it exits early or
+    its workers are respawned (such a server would never become ready)."""
     port = free_port()
-    env = server_env(data_dir, database_url)
-    log = (data_dir / "server.log").open("wb")
-    process = subprocess.Popen(
-        [str(COLLOQUY), "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    env = server_env(data_dir, database_url) | {"CQ_LOG_LEVEL": "info"}
+    log_path = data_dir / f"server-{port}.log"
     base_url = f"http://127.0.0.1:{port}"
+    # One client for all polls: a fresh one per poll costs a CPU when many servers start.
+    with log_path.open("wb") as log, httpx.Client(timeout=1) as http:
+        process = subprocess.Popen(
+            [str(COLLOQUY), "serve", "--port", str(port), "--workers", str(workers)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while not _healthy(http, base_url):
+                text = log_path.read_text(errors="replace")
+                assert RESPAWN_MARKER not in text, f"workers respawned:\n{text[-3000:]}"
+                assert process.poll() is None, f"server exited early:\n{text[-3000:]}"
+                assert time.monotonic() < deadline, f"server not healthy:\n{text[-3000:]}"
+                time.sleep(0.1)
+            yield LiveServer(base_url=base_url, env=env, process=process)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _healthy(http: httpx.Client, base_url: str) -> bool:
     try:
-        _wait_healthy(base_url, process, data_dir / "server.log")
-        yield LiveServer(base_url=base_url, env=env, process=process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base_url}/api/v1/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"server did not become healthy:\n{log.read_text()[-3000:]}")
+        return http.get(f"{base_url}/api/v1/health").status_code == 200
+    except httpx.TransportError:
+        return False

@@ -61,7 +61,10 @@ def describe_error(exc: BaseException) -> str:
 
 def safe_url(url: str) -> str:
     """The URL with its password masked, for logs and messages."""
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<not a database URL>"
 
 
 def open_store(url: str, pool: PoolSettings | None = None) -> Store:

@@ -17,19 +17,13 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
     Row,
-    Select,
     and_,
     case,
-    cast,
     delete,
     exists,
-    false,
     func,
     insert,
-    literal,
-    or_,
     select,
     true,
     tuple_,
@@ -51,6 +45,7 @@ from colloquy.domain.models import (
     Tier,
 )
 from colloquy.domain.normalize import normalize_pattern
+from colloquy.store import ranking
 from colloquy.store import tables as t
 from colloquy.store.protocol import (
     Activity,
@@ -79,10 +74,10 @@ from colloquy.store.protocol import (
     UserRecord,
 )
 
-# Query pruning: units seeded per query domain (at least the limit), and how much the bound is
-# loosened so that float rounding never drops a tie.
+# Query pruning: units seeded per query domain (at least the limit), and how fast the score
+# threshold comes down from the best possible score towards the seed's floor.
 SEED_PER_DOMAIN = 64
-BOUND_SLACK = 1e-9
+THRESHOLD_DESCENT = 0.5
 # Bounds on lists that the wire returns without paging.
 STATS_DOMAIN_LIMIT = 500
 MAX_KEYS_LISTED = 200
@@ -408,99 +403,55 @@ class SqlStore:
         return item.unit if item else None
 
     async def query(self, spec: QuerySpec) -> list[KnowledgeUnit]:
-        """Rank in SQL, reading only units that could make the top ``limit``.
+        """Rank in SQL, reading only units that can make the top ``limit`` (store/ranking.py).
 
-        A first pass scores a seed (the best-ranked units of each query domain) to learn the
-        score the answer must beat; the second pass scores only units whose upper bound reaches
-        it, found on the ``(domain, rank)`` and ``(domain, confidence)`` indexes.
+        The seed (each query domain's best units) gives a score the answer is sure to reach.
+        Then, from the best possible score down to that floor, each round scores the units whose
+        bound reaches the round's threshold; once ``limit`` of them do, nothing else can.
         """
         ud = t.unit_domains.c
         async with self._reading() as conn:
-            seed: set[str] = set()
+            seeded: set[str] = set()
             for domain in spec.domains:
-                seed.update(
-                    (
-                        await conn.execute(
-                            select(ud.unit_id)
-                            .where(ud.domain == domain, ud.rank.is_not(None))
-                            .order_by(ud.rank.desc(), ud.unit_id.desc())
-                            .limit(max(SEED_PER_DOMAIN, spec.limit))
-                        )
-                    ).scalars()
-                )
-            if not seed:
+                size = max(SEED_PER_DOMAIN, spec.limit)
+                seeded.update((await conn.execute(ranking.seed(spec, domain, size))).scalars())
+            if not seeded:
                 return []
-            rows = (await conn.execute(self._ranked(spec, ud.unit_id.in_(seed)))).all()
-            # Fewer than ``limit`` means every domain had fewer than SEED_PER_DOMAIN approved
-            # units, all of them in the seed: the answer is already exact.
+            rows = (await conn.execute(ranking.ranked(spec, ud.unit_id.in_(seeded)))).all()
+            # Fewer than ``limit`` means every query domain had fewer approved units than the
+            # seed takes, so all candidates were scored: the answer is exact.
             if len(rows) == spec.limit:
-                bound = self._upper_bound_filter(spec, rows[-1].score)
-                rows = (await conn.execute(self._ranked(spec, bound))).all()
+                rows = await self._prune(conn, spec, rows)
             return [item.unit for item in await self._render(conn, rows)]
 
-    def _ranked(self, spec: QuerySpec, row_filter: ColumnElement[bool]) -> Select[Any]:
-        """Approved units sharing a domain with the query (domain rows passing ``row_filter``),
-        with their cq score, best first, ties by id descending."""
-        ud = t.unit_domains.c
-        hits = (
-            select(ud.unit_id, func.count().label("hits"))
-            .where(ud.domain.in_(spec.domains), row_filter)
-            .group_by(ud.unit_id)
-            .subquery()
-        )
-        u = t.units.c
-        union = u.domain_count + len(spec.domains) - hits.c.hits
-        # score = confidence · (wd·hits/union + Σ wi·match_i), as one division of integers so
-        # that equal scores are equal floats (ties then fall to the id, as cq ranks them).
-        context = literal(0)
-        for weight, matched in (
-            (scoring.LANGUAGE_PERCENT, self._any_tag(t.unit_languages, "language", spec.languages)),
-            (
-                scoring.FRAMEWORK_PERCENT,
-                self._any_tag(t.unit_frameworks, "framework", spec.frameworks),
-            ),
-            (scoring.PATTERN_PERCENT, u.pattern_key == spec.pattern if spec.pattern else false()),
-        ):
-            context = context + case((matched, weight), else_=0)
-        numerator = u.confidence * (scoring.DOMAIN_PERCENT * hits.c.hits + context * union)
-        score = (cast(numerator, Float) / (100 * union)).label("score")
-        return (
-            select(t.units, score)
-            .join(hits, hits.c.unit_id == u.id)
-            .where(u.status == ReviewStatus.APPROVED)
-            .order_by(score.desc(), u.id.desc())
-            .limit(spec.limit)
-        )
-
-    @staticmethod
-    def _upper_bound_filter(spec: QuerySpec, threshold: float) -> ColumnElement[bool]:
-        """Domain rows of units whose best possible score reaches ``threshold``.
-
-        With n query domains, a unit of ``dc`` domains has Jaccard at most min(n, dc)/max(n, dc),
-        and the context weights ``extra`` add at most ``extra`` x confidence. So for dc >= n the
-        score is at most 0.55·n·rank + extra·ceiling, and for dc < n at most
-        confidence·(0.55·(n-1)/n + extra).
-        """
-        ud = t.unit_domains.c
-        n = len(spec.domains)
-        extra = (
-            scoring.LANGUAGE_WEIGHT * bool(spec.languages)
-            + scoring.FRAMEWORK_WEIGHT * bool(spec.frameworks)
-            + scoring.PATTERN_WEIGHT * bool(spec.pattern)
-        )
-        floor = threshold * (1 - BOUND_SLACK)
-        min_rank = (floor - extra * scoring.CEILING_POINTS) / (scoring.DOMAIN_WEIGHT * n)
-        wide = ud.rank >= min_rank
-        if n == 1:
-            return wide
-        min_confidence = floor / (scoring.DOMAIN_WEIGHT * (n - 1) / n + extra)
-        return or_(wide, and_(ud.domain_count < n, ud.confidence >= min_confidence))
-
-    @staticmethod
-    def _any_tag(table: t.Table, column: str, values: list[str]) -> ColumnElement[bool]:
-        if not values:
-            return false()
-        return exists().where(table.c.unit_id == t.units.c.id, table.c[column].in_(values))
+    async def _prune(
+        self, conn: AsyncConnection, spec: QuerySpec, seeded: Sequence[Row[Any]]
+    ) -> Sequence[Row[Any]]:
+        """The exact top ``limit``, given the seed's (whose last score every answer reaches)."""
+        floor = seeded[-1].score
+        d = t.domain_counts.c
+        largest = (
+            await conn.execute(
+                select(d.domain)
+                .where(d.domain.in_(spec.domains))
+                .order_by(d.approved.desc(), d.domain)
+                .limit(1)
+            )
+        ).scalar_one()
+        threshold = ranking.max_score(spec)
+        while True:
+            threshold = max(threshold * THRESHOLD_DESCENT, floor)
+            ids = ranking.candidates(spec, threshold, largest)
+            if ids is None:
+                if threshold == floor:
+                    return seeded
+                continue
+            rows = (
+                await conn.execute(ranking.ranked(spec, t.unit_domains.c.unit_id.in_(ids)))
+            ).all()
+            enough = len(rows) == spec.limit and rows[-1].score >= threshold
+            if enough or threshold == floor:
+                return rows
 
     async def page_units(
         self, filters: UnitFilter, cursor: str | None, limit: int

@@ -89,9 +89,10 @@ units = Table(
 )
 
 # Side tables that let the relevance formula run in SQL; one row per (unit, value).
-# Each row also carries what ranking needs of an approved unit, so that a query can prune on an
-# index: ``rank`` = confidence / domain_count bounds the unit's score for a one-domain query.
-# Both are NULL while the unit is not approved, which keeps it out of the ranked indexes.
+# Each row also carries what ranking needs of an approved unit, so that a query reads only units
+# that can make its answer (see store/ranking.py): ``rank`` (confidence / domain_count) orders a
+# domain's best units, and (domain, domain_count, confidence) finds those above a score bound.
+# Both are NULL while the unit is not approved, which keeps it out of those indexes.
 unit_domains = Table(
     "unit_domains",
     metadata,
@@ -102,7 +103,7 @@ unit_domains = Table(
     Column("rank", Float),
     Index(None, "unit_id"),
     Index(None, "domain", "rank", "unit_id"),
-    Index(None, "domain", "confidence"),
+    Index(None, "domain", "domain_count", "confidence"),
 )
 unit_languages = Table(
     "unit_languages",

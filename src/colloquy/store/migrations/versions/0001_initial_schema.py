@@ -191,7 +191,9 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(
-            batch_op.f("ix_unit_domains_domain_confidence"), ["domain", "confidence"], unique=False
+            batch_op.f("ix_unit_domains_domain_domain_count_confidence"),
+            ["domain", "domain_count", "confidence"],
+            unique=False,
         )
 
     op.create_table(

@@ -1,0 +1,109 @@
+"""The ``colloquy`` command line against a live server's database, on both backends."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.live.helpers import (
+    ADMIN,
+    Deployment,
+    bearer,
+    login,
+    propose_body,
+    run_cli,
+    unique,
+)
+from tests.support.live import free_port, server_env
+from tests.support.pgserver import PostgresServer
+
+
+def test_first_user_is_admin(deployment: Deployment) -> None:
+    # The fixture ran `colloquy user create admin --password-stdin` (no --role) first.
+    assert deployment.admin_created == f"created admin {ADMIN}"
+
+
+def test_user_commands(deployment: Deployment) -> None:
+    name, password, new_password = unique("u"), "first-password", "second-password"
+    assert deployment.cli("user", "create", name, "--password-stdin", stdin=password + "\n") == (
+        f"created reviewer {name}\n"  # later users default to reviewer
+    )
+    assert deployment.cli("user", "set-role", name, "member") == f"{name} is now member\n"
+    token = deployment.session(name, password)
+    queue = deployment.request("GET", "/api/v1/review/queue", bearer(token))
+    assert queue.status_code == 403  # members may not review
+
+    assert deployment.cli(
+        "user", "set-password", name, "--password-stdin", stdin=new_password + "\n"
+    ) == (f"password of {name} changed\n")
+    assert login(deployment.base_url, name, password).status_code == 401
+    assert login(deployment.base_url, name, new_password).status_code == 200
+
+    rows = [line.split("\t") for line in deployment.cli("user", "list").splitlines()]
+    roles = {row[0]: row[1] for row in rows}
+    assert roles[ADMIN] == "admin"
+    assert roles[name] == "member"
+
+    assert deployment.cli("user", "delete", name) == f"deleted {name}\n"
+    assert login(deployment.base_url, name, new_password).status_code == 401
+    users = deployment.request("GET", "/api/v1/users", deployment.jwt_headers)
+    assert users.status_code == 200
+    assert name not in str(users.json())
+
+
+def test_key_commands(deployment: Deployment) -> None:
+    name = unique("key")
+    token = deployment.cli("key", "create", "--user", ADMIN, "--name", name, "--ttl", "7d").strip()
+    key_id = token.split(".")[2]
+    propose = {"json": propose_body(unique()), "headers": bearer(token)}
+    created = deployment.request("POST", "/api/v1/knowledge", **propose)
+    assert created.status_code == 201
+    assert created.json()["created_by"] == ADMIN
+
+    assert deployment.cli("key", "revoke", key_id, "--user", ADMIN) == f"revoked {key_id}\n"
+    refused = deployment.request("POST", "/api/v1/knowledge", **propose)
+    assert refused.status_code == 401
+    assert refused.json() == {"detail": "Invalid API key"}
+
+    output = deployment.cli("key", "list", "--user", ADMIN)
+    assert token.split(".")[3] not in output  # secrets are never shown again
+    listed = {row[0]: row for row in map(str.split, output.splitlines())}
+    assert listed[key_id][1] == name
+    assert listed[key_id][3] == "revoked"
+    live_key_id = deployment.api_key.split(".")[2]
+    assert listed[live_key_id][3] == "active"
+    # Revoking one key leaves the others working.
+    assert (
+        deployment.request(
+            "POST", "/api/v1/knowledge", json=propose_body(unique()), headers=deployment.key_headers
+        ).status_code
+        == 201
+    )
+
+
+SECRET = "s3cretpw"
+UNREACHABLE_PG = f"postgresql://u:{SECRET}@127.0.0.1:9/db"
+WRONG_PASSWORD = "<the test PostgreSQL server, wrong password>"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param(f"mysql://u:{SECRET}@h/db", id="mysql"),
+        pytest.param(f"not a url {SECRET}", id="unparseable"),
+        pytest.param(UNREACHABLE_PG, id="unreachable-postgres"),
+        pytest.param(WRONG_PASSWORD, id="wrong-postgres-password"),
+    ],
+)
+def test_serve_with_a_bad_database_url_fails_in_one_line(
+    url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if url == WRONG_PASSWORD:
+        pg: PostgresServer = request.getfixturevalue("pg_server")
+        url = f"postgresql://{pg.user}:{SECRET}@{pg.host}:{pg.port}/{pg.database}"
+    env = server_env(tmp_path, url) | {"CQ_LOG_LEVEL": "warning"}
+    done = run_cli(env, "serve", "--port", str(free_port()), timeout=60)
+    assert done.returncode != 0
+    assert SECRET not in done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("generated secrets")]
+    assert len(errors) == 1, done.stderr[-3000:]
+    assert errors[0].startswith("error: ")

@@ -1,0 +1,149 @@
+"""Several server processes on one database.
+
+* A cluster of independent ``colloquy serve`` processes (as behind a load balancer) on one
+  database, with requests spread round-robin over them.
+* ``colloquy serve --workers 4`` (uvicorn's multi-process supervisor).
+* Ten ``colloquy migrate`` processes at once against one empty PostgreSQL database.
+"""
+
+import asyncio
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from colloquy.store import migrate
+from colloquy.store.tables import metadata
+from tests.live.helpers import (
+    BACKENDS,
+    Call,
+    Deployment,
+    burst,
+    child_pids,
+    confirmations,
+    deploy,
+    unique,
+)
+from tests.support.live import COLLOQUY, server_env
+from tests.support.pgserver import PostgresServer
+
+PROCESSES = 4
+CONNECTIONS = 50
+# Confirmations per test: the brief's 1,000 for ``--workers 4`` on PostgreSQL; fewer on the
+# cluster (every confirmation serialises on one row, so this is mostly waiting on locks).
+WORKERS_CONFIRMS = {"postgres": 1000, "sqlite": 400}
+CLUSTER_CONFIRMS = {"postgres": 400, "sqlite": 200}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    backend: str = request.param
+    pg = request.getfixturevalue("pg_server") if backend == "postgres" else None
+    data_dir = tmp_path_factory.mktemp(f"cluster-{backend}")
+    with deploy(backend, data_dir, pg, servers=PROCESSES, admin_role="admin") as running:
+        yield running
+
+
+async def exercise(deployment: Deployment, label: str, n: int) -> None:
+    """Confirms spread over every process count exactly; of 16 simultaneous decisions on one
+    unit (half approve, half reject) exactly one wins."""
+    unit_id = deployment.approved_unit()
+    result = await burst(
+        f"confirms on one unit, {label}",
+        deployment.base_url,
+        deployment.spread(confirmations(unit_id, n)),
+        deployment.key_headers,
+        connections=CONNECTIONS,
+    )
+    result.report(deployment.backend)
+    assert result.statuses == {201: n}
+    assert deployment.unit(unit_id)["evidence"]["confirmations"] == n + 1
+
+    unit_id = deployment.propose(unique())["id"]
+    calls = [
+        Call("POST", f"/api/v1/review/{unit_id}/{'approve' if i % 2 else 'reject'}")
+        for i in range(16)
+    ]
+    result = await burst(
+        f"approve/reject of one unit, {label}",
+        deployment.base_url,
+        deployment.spread(calls),
+        deployment.jwt_headers,
+    )
+    result.report(deployment.backend)
+    assert result.statuses == {200: 1, 409: 15}
+    [winner] = [r.json() for r in result.responses if r.status_code == 200]
+    assert deployment.review_item(unit_id)["status"] == winner["status"]
+    assert {r.json()["detail"] for r in result.responses if r.status_code == 409} == {
+        f"Knowledge unit already {winner['status']}"
+    }
+
+
+async def test_cluster_of_servers_on_one_database(cluster: Deployment) -> None:
+    assert len({s.process.pid for s in cluster.servers}) == PROCESSES
+    await exercise(cluster, f"{PROCESSES} serve processes", CLUSTER_CONFIRMS[cluster.backend])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_serve_with_four_workers(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    pg = request.getfixturevalue("pg_server") if backend == "postgres" else None
+    start = time.perf_counter()
+    with deploy(
+        backend,
+        tmp_path,
+        pg,
+        workers=PROCESSES,
+        admin_role="admin",
+        admin_during_startup=False,
+    ) as running:
+        ready = time.perf_counter() - start
+        print(f"\n[{backend}] serve --workers {PROCESSES} ready in {ready:.1f}s")
+        assert len(child_pids(running.server.process.pid)) >= PROCESSES
+        await exercise(running, f"serve --workers {PROCESSES}", WORKERS_CONFIRMS[backend])
+
+
+def test_ten_concurrent_migrations_of_an_empty_postgres_database(
+    pg_server: PostgresServer, tmp_path: Path
+) -> None:
+    name = unique("mig_")
+    url = pg_server.create_database(name)
+    try:
+        env = server_env(tmp_path, url)
+        start = time.perf_counter()
+        processes = [
+            subprocess.Popen(
+                [str(COLLOQUY), "migrate"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(10)
+        ]
+        outputs = [p.communicate(timeout=180) for p in processes]
+        print(f"\n[postgres] 10 concurrent `colloquy migrate`: {time.perf_counter() - start:.1f}s")
+        head = migrate.head_revision()
+        for process, (stdout, stderr) in zip(processes, outputs, strict=True):
+            assert process.returncode == 0, stderr[-3000:]
+            assert stdout.strip() == f"database at revision {head}"
+
+        def sql(query: str) -> list[str]:
+            return pg_server.execute_sql(query, database=name).split()
+
+        assert sql("SELECT version_num FROM alembic_version") == [head]
+        assert asyncio.run(migrate.current_revision(url)) == head
+        tables = sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        assert {*metadata.tables, "alembic_version"} <= set(tables)
+        # The version row was inserted exactly once: a single process ran the migration.
+        inserted = sql(
+            "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'alembic_version'"
+        )
+        assert inserted == ["1"]
+    finally:
+        pg_server.drop_database(name)
