@@ -33,7 +33,7 @@ from rich.console import Console
 from tests.support.pgserver import PostgresServer
 
 from benchmarks import corpus, load, loadgen, workloads
-from benchmarks.server import MemorySampler, serve
+from benchmarks.server import MemorySampler, credentials, serve
 from benchmarks.workloads import Credentials
 from colloquy.store import migrate
 
@@ -124,7 +124,7 @@ def measure(corpus_db: Corpus, args: argparse.Namespace, names: list[str]) -> di
     outcome: dict[str, Any] = {"size": corpus_db.load["units"], "load": corpus_db.load}
     results: dict[str, dict[str, Any]] = {}
     with serve(corpus_db.data_dir, corpus_db.url, args.workers) as server:
-        api_key, token = server.credentials()
+        api_key, token = credentials(server)
         creds = Credentials(api_key, token, corpus_db.approved_ids)
         factories = workloads.factories(creds, args.seed)
         with MemorySampler(server.process.pid) as memory:

@@ -9,29 +9,20 @@ not the idle size, is what has to fit in a small container.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.live import free_port
+from tests.support.live import LiveServer, live_server
 
 COLLOQUY = Path(sys.executable).with_name("colloquy")
 BENCH_USER = "bench"
 BENCH_PASSWORD = "bench-password-123"  # noqa: S105 - a throwaway account in a throwaway database
 STARTUP_TIMEOUT = 120.0
-
-
-def server_env(data_dir: Path, database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CQ_")}
-    env.update(CQ_DATA_DIR=str(data_dir), CQ_DATABASE_URL=database_url, CQ_LOG_LEVEL="warning")
-    return env
 
 
 def rss_kib(pid: int) -> int:
@@ -98,79 +89,29 @@ class MemorySampler:
             self._thread.join()
 
 
-@dataclass(frozen=True)
-class Server:
-    base_url: str
-    env: dict[str, str]
-    process: subprocess.Popen[bytes]
-
-    def cli(self, *args: str, stdin: str | None = None) -> str:
-        """Run a ``colloquy`` subcommand against this server's database; its stdout."""
-        done = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
-            [str(COLLOQUY), *args],
-            env=self.env,
-            input=stdin.encode() if stdin is not None else None,
-            capture_output=True,
-            check=True,
-            timeout=120,
-        )
-        return done.stdout.decode().strip()
-
-    def credentials(self) -> tuple[str, str]:
-        """An API key (for propose and confirm) and a session token (for review stats), made
-        the way an operator would: the CLI creates the admin and the key, the API signs in."""
-        self.cli("user", "create", BENCH_USER, "--role", "admin", "--password-stdin",
-                 stdin=BENCH_PASSWORD + "\n")  # fmt: skip
-        key = self.cli("key", "create", "--user", BENCH_USER, "--name", "bench", "--ttl", "1d")
-        body = json.dumps({"username": BENCH_USER, "password": BENCH_PASSWORD}).encode()
-        login = urllib.request.Request(  # noqa: S310 - loopback http
-            f"{self.base_url}/api/v1/auth/login",
-            data=body,
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(login, timeout=30) as response:  # noqa: S310 - loopback http
-            token = json.load(response)["token"]
-        return key.splitlines()[-1], token
+def credentials(server: LiveServer) -> tuple[str, str]:
+    """An API key (for propose and confirm) and a session token (for review stats), made the
+    way an operator would: the CLI creates the admin and the key, the API signs in."""
+    server.cli("user", "create", BENCH_USER, "--role", "admin", "--password-stdin",
+               stdin=BENCH_PASSWORD + "\n")  # fmt: skip
+    key = server.cli("key", "create", "--user", BENCH_USER, "--name", "bench", "--ttl", "1d")
+    body = json.dumps({"username": BENCH_USER, "password": BENCH_PASSWORD}).encode()
+    login = urllib.request.Request(  # noqa: S310 - loopback http
+        f"{server.base_url}/api/v1/auth/login",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(login, timeout=30) as response:  # noqa: S310 - loopback http
+        token = json.load(response)["token"]
+    return key.strip().splitlines()[-1], token
 
 
 @contextmanager
-def serve(data_dir: Path, database_url: str, workers: int = 1) -> Iterator[Server]:
+def serve(data_dir: Path, database_url: str, workers: int = 1) -> Iterator[LiveServer]:
     """``colloquy serve --no-migrate`` (the database is migrated by the loader) until exit."""
-    port = free_port()
-    env = server_env(data_dir, database_url)
-    log_path = data_dir / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-            [str(COLLOQUY), "serve", "--port", str(port), "--workers", str(workers),
-             "--no-migrate"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(base_url, process, log_path)
-            yield Server(base_url=base_url, env=env, process=process)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/api/v1/health", timeout=1) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"server did not become healthy:\n{log.read_text()[-3000:]}")
+    # Warning level: an access-log line per request would load the server being measured.
+    with live_server(
+        data_dir, database_url, workers, extra_args=("--no-migrate",), log_level="warning"
+    ) as server:
+        yield server

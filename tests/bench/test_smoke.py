@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from benchmarks import corpus, load, loadgen, workloads
-from benchmarks.server import MemorySampler, serve
+from benchmarks.server import MemorySampler, credentials, serve
 from benchmarks.workloads import Credentials
 
 from colloquy.domain.models import ReviewStatus
@@ -53,7 +53,7 @@ def test_every_workload_against_a_live_server(bench_url: str, tmp_path: Path):
     loaded = asyncio.run(load.load(bench_url, SIZE, seed=11, batch=300, progress=False))
     assert loaded.size == SIZE and loaded.approved_ids
     with serve(tmp_path, bench_url) as server:
-        api_key, token = server.credentials()
+        api_key, token = credentials(server)
         factories = workloads.factories(Credentials(api_key, token, loaded.approved_ids))
         with MemorySampler(server.process.pid) as memory:
             for name in workloads.ORDER:

@@ -35,15 +35,17 @@ class LiveServer:
             input=stdin.encode() if stdin is not None else None,
             capture_output=True,
             check=True,
-            timeout=60,
+            timeout=120,
         )
         return done.stdout.decode()
 
 
-def server_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
+def server_env(
+    data_dir: Path, database_url: str | None, log_level: str = "warning"
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CQ_")}
     env["CQ_DATA_DIR"] = str(data_dir)
-    env["CQ_LOG_LEVEL"] = "warning"
+    env["CQ_LOG_LEVEL"] = log_level
     if database_url is not None:
         env["CQ_DATABASE_URL"] = database_url
     return env
@@ -55,18 +57,23 @@ RESPAWN_MARKER = "] died"
 
 @contextmanager
 def live_server(
-    data_dir: Path, database_url: str | None = None, workers: int = 1
+    data_dir: Path,
+    database_url: str | None = None,
+    workers: int = 1,
+    extra_args: tuple[str, ...] = (),
+    log_level: str = "info",
 ) -> Iterator[LiveServer]:
     """``colloquy serve`` on a free port until the block ends; fails fast if it exits early or
-    its workers are respawned (such a server would never become ready)."""
+    its workers are respawned (such a server would never become ready: that needs the
+    supervisor's info-level log)."""
     port = free_port()
-    env = server_env(data_dir, database_url) | {"CQ_LOG_LEVEL": "info"}
+    env = server_env(data_dir, database_url, log_level)
     log_path = data_dir / f"server-{port}.log"
     base_url = f"http://127.0.0.1:{port}"
     # One client for all polls: a fresh one per poll costs a CPU when many servers start.
     with log_path.open("wb") as log, httpx.Client(timeout=1) as http:
         process = subprocess.Popen(
-            [str(COLLOQUY), "serve", "--port", str(port), "--workers", str(workers)],
+            [str(COLLOQUY), "serve", "--port", str(port), "--workers", str(workers), *extra_args],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
