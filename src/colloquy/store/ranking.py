@@ -56,13 +56,13 @@ def _any_tag(table: t.Table, column: str, values: list[str]) -> ColumnElement[bo
     return exists().where(table.c.unit_id == t.units.c.id, table.c[column].in_(values))
 
 
-def ranked(spec: QuerySpec, row_filter: ColumnElement[bool]) -> Select[Any]:
-    """Approved units sharing a domain with the query (counting only domain rows that pass
-    ``row_filter``), with their score, best first, ties by id descending."""
+def ranked(spec: QuerySpec, ids: list[str]) -> Select[Any]:
+    """Those of the units ``ids`` that are approved and share a domain with the query, with
+    their score, best first, ties by id descending."""
     ud = t.unit_domains.c
     hits = (
         select(ud.unit_id, func.count().label("hits"))
-        .where(ud.domain.in_(spec.domains), row_filter)
+        .where(ud.domain.in_(spec.domains), ud.unit_id.in_(ids))
         .group_by(ud.unit_id)
         .subquery()
     )
@@ -87,15 +87,21 @@ def ranked(spec: QuerySpec, row_filter: ColumnElement[bool]) -> Select[Any]:
     )
 
 
-def seed(spec: QuerySpec, domain: str, size: int) -> Select[Any]:
-    """A domain's best units for a one-domain query: where a first threshold comes from."""
+def seed(domains: list[str], size: int) -> CompoundSelect:
+    """Each domain's ``size`` best units for a one-domain query: where a first threshold
+    comes from."""
     ud = t.unit_domains.c
-    return (
-        select(ud.unit_id)
-        .where(ud.domain == domain, ud.rank.is_not(None))
-        .order_by(ud.rank.desc(), ud.unit_id.desc())
-        .limit(size)
-    )
+    parts = []
+    for domain in domains:
+        best = (
+            select(ud.unit_id)
+            .where(ud.domain == domain, ud.rank.is_not(None))
+            .order_by(ud.rank.desc(), ud.unit_id.desc())
+            .limit(size)
+            .subquery()
+        )
+        parts.append(select(best.c.unit_id))
+    return union_all(*parts)
 
 
 def candidates(spec: QuerySpec, threshold: float, largest: str) -> CompoundSelect | None:

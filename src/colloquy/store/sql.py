@@ -409,20 +409,22 @@ class SqlStore:
         Then, from the best possible score down to that floor, each round scores the units whose
         bound reaches the round's threshold; once ``limit`` of them do, nothing else can.
         """
-        ud = t.unit_domains.c
+        size = max(SEED_PER_DOMAIN, spec.limit)
         async with self._reading() as conn:
-            seeded: set[str] = set()
-            for domain in spec.domains:
-                size = max(SEED_PER_DOMAIN, spec.limit)
-                seeded.update((await conn.execute(ranking.seed(spec, domain, size))).scalars())
+            seeded = set((await conn.execute(ranking.seed(spec.domains, size))).scalars())
             if not seeded:
                 return []
-            rows = (await conn.execute(ranking.ranked(spec, ud.unit_id.in_(seeded)))).all()
+            rows = await self._rank(conn, spec, seeded)
             # Fewer than ``limit`` means every query domain had fewer approved units than the
             # seed takes, so all candidates were scored: the answer is exact.
             if len(rows) == spec.limit:
                 rows = await self._prune(conn, spec, rows)
             return [item.unit for item in await self._render(conn, rows)]
+
+    async def _rank(
+        self, conn: AsyncConnection, spec: QuerySpec, ids: set[str]
+    ) -> Sequence[Row[Any]]:
+        return (await conn.execute(ranking.ranked(spec, sorted(ids)))).all()
 
     async def _prune(
         self, conn: AsyncConnection, spec: QuerySpec, seeded: Sequence[Row[Any]]
@@ -439,19 +441,16 @@ class SqlStore:
             )
         ).scalar_one()
         threshold = ranking.max_score(spec)
-        while True:
+        while threshold > floor:
             threshold = max(threshold * THRESHOLD_DESCENT, floor)
-            ids = ranking.candidates(spec, threshold, largest)
-            if ids is None:
-                if threshold == floor:
-                    return seeded
+            query = ranking.candidates(spec, threshold, largest)
+            if query is None:
                 continue
-            rows = (
-                await conn.execute(ranking.ranked(spec, t.unit_domains.c.unit_id.in_(ids)))
-            ).all()
-            enough = len(rows) == spec.limit and rows[-1].score >= threshold
-            if enough or threshold == floor:
+            ids = set((await conn.execute(query)).scalars())
+            rows = await self._rank(conn, spec, ids)
+            if len(rows) == spec.limit and rows[-1].score >= threshold:
                 return rows
+        return seeded
 
     async def page_units(
         self, filters: UnitFilter, cursor: str | None, limit: int
