@@ -411,7 +411,7 @@ class SqlStore:
         """
         size = max(SEED_PER_DOMAIN, spec.limit)
         async with self._reading() as conn:
-            seeded = set((await conn.execute(ranking.seed(spec.domains, size))).scalars())
+            seeded = set((await conn.execute(*ranking.seed(spec.domains, size))).scalars())
             if not seeded:
                 return []
             rows = await self._rank(conn, spec, seeded)
@@ -424,7 +424,7 @@ class SqlStore:
     async def _rank(
         self, conn: AsyncConnection, spec: QuerySpec, ids: set[str]
     ) -> Sequence[Row[Any]]:
-        return (await conn.execute(ranking.ranked(spec, sorted(ids)))).all()
+        return (await conn.execute(*ranking.ranked(spec, sorted(ids)))).all()
 
     async def _prune(
         self, conn: AsyncConnection, spec: QuerySpec, seeded: Sequence[Row[Any]]
@@ -446,7 +446,7 @@ class SqlStore:
             query = ranking.candidates(spec, threshold, largest)
             if query is None:
                 continue
-            ids = set((await conn.execute(query)).scalars())
+            ids = set((await conn.execute(*query)).scalars())
             rows = await self._rank(conn, spec, ids)
             if len(rows) == spec.limit and rows[-1].score >= threshold:
                 return rows
