@@ -7,8 +7,8 @@ import pytest
 
 from colloquy.domain import scoring
 from colloquy.domain.models import Context, Evidence, Insight, KnowledgeUnit, ReviewStatus
-from colloquy.store import sql
 from colloquy.store.protocol import QuerySpec, ReviewItem, UnitArchive
+from colloquy.store.sql import units as unit_store
 
 VOCABULARY = ["python", "api", "db", "web", "async", "testing", "ci", "cache"]
 LANGUAGES = ["python", "go", "rust"]
@@ -72,7 +72,7 @@ def brute_force(archives: list[UnitArchive], spec: QuerySpec) -> list[str]:
 @pytest.mark.parametrize("seed_size", [64, 1])
 async def test_pruned_query_matches_brute_force(store, monkeypatch, seed_size):
     # A seed of one unit per domain sends nearly every query through the pruning rounds.
-    monkeypatch.setattr(sql, "SEED_PER_DOMAIN", seed_size)
+    monkeypatch.setattr(unit_store, "SEED_PER_DOMAIN", seed_size)
     rng = random.Random(7)
     archives = corpus(rng, 600)
     assert await store.import_units(archives) == len(archives)

@@ -1,0 +1,138 @@
+"""Export and import: whole units, users and keys, in pages, skipping what exists."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import (
+    insert,
+    select,
+)
+
+from colloquy.store import tables as t
+from colloquy.store.protocol import (
+    KeyArchive,
+    UnitArchive,
+    UnitEvent,
+    UserArchive,
+)
+from colloquy.store.sql.base import SqlBase
+
+
+class ArchiveStore(SqlBase):
+    async def export_units(self, after: str | None, limit: int) -> list[UnitArchive]:
+        stmt = select(t.units).order_by(t.units.c.id).limit(limit)
+        if after is not None:
+            stmt = stmt.where(t.units.c.id > after)
+        async with self._reading() as conn:
+            items = await self._render(conn, (await conn.execute(stmt)).all())
+            ids = [i.unit.id for i in items]
+            events: dict[str, list[UnitEvent]] = {}
+            if ids:
+                e = t.events.c
+                result = await conn.execute(
+                    select(t.events).where(e.unit_id.in_(ids)).order_by(e.id)
+                )
+                for r in result:
+                    events.setdefault(r.unit_id, []).append(
+                        UnitEvent(kind=r.kind, actor=r.actor, at=r.at, note=r.note)
+                    )
+        return [UnitArchive(item=i, events=events.get(i.unit.id, [])) for i in items]
+
+    async def import_units(self, units: Sequence[UnitArchive]) -> int:
+        ids = [a.item.unit.id for a in units]
+        async with self._writing() as conn:
+            present = set(
+                (await conn.execute(select(t.units.c.id).where(t.units.c.id.in_(ids)))).scalars()
+            )
+            fresh = list(
+                {a.item.unit.id: a for a in units if a.item.unit.id not in present}.values()
+            )
+            await self._insert_archives(conn, fresh)
+        return len(fresh)
+
+    async def export_users(self, after: str | None, limit: int) -> list[UserArchive]:
+        stmt = select(t.users).order_by(t.users.c.username).limit(limit)
+        if after is not None:
+            stmt = stmt.where(t.users.c.username > after)
+        async with self._reading() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [UserArchive(user=self._user(r), password_hash=r.password_hash) for r in rows]
+
+    async def import_users(self, users: Sequence[UserArchive]) -> int:
+        names = [u.user.username for u in users]
+        async with self._writing() as conn:
+            present = set(
+                (
+                    await conn.execute(
+                        select(t.users.c.username).where(t.users.c.username.in_(names))
+                    )
+                ).scalars()
+            )
+            fresh = {u.user.username: u for u in users if u.user.username not in present}
+            if fresh:
+                await conn.execute(
+                    insert(t.users),
+                    [
+                        {
+                            "username": u.user.username,
+                            "password_hash": u.password_hash,
+                            "role": u.user.role.value,
+                            "created_at": u.user.created_at,
+                        }
+                        for u in fresh.values()
+                    ],
+                )
+        return len(fresh)
+
+    async def export_keys(self, after: str | None, limit: int) -> list[KeyArchive]:
+        k = t.api_keys.c
+        stmt = (
+            select(t.api_keys, t.users.c.username)
+            .join(t.users, t.users.c.id == k.user_id)
+            .order_by(k.id)
+            .limit(limit)
+        )
+        if after is not None:
+            stmt = stmt.where(k.id > after)
+        async with self._reading() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            KeyArchive(key=self._key(r), username=r.username, key_hash=r.key_hash) for r in rows
+        ]
+
+    async def import_keys(self, keys: Sequence[KeyArchive]) -> int:
+        """Keys whose owner is missing here are skipped (import users first)."""
+        k = t.api_keys.c
+        async with self._writing() as conn:
+            present = set(
+                (
+                    await conn.execute(select(k.id).where(k.id.in_([a.key.id for a in keys])))
+                ).scalars()
+            )
+            owner_rows = await conn.execute(
+                select(t.users.c.username, t.users.c.id).where(
+                    t.users.c.username.in_(sorted({a.username for a in keys}))
+                )
+            )
+            owners = {name: user_id for name, user_id in owner_rows}
+            fresh = {a.key.id: a for a in keys if a.key.id not in present and a.username in owners}
+            if fresh:
+                await conn.execute(
+                    insert(t.api_keys),
+                    [
+                        {
+                            "id": a.key.id,
+                            "user_id": owners[a.username],
+                            "name": a.key.name,
+                            "labels": a.key.labels,
+                            "key_prefix": a.key.prefix,
+                            "key_hash": a.key_hash,
+                            "ttl": a.key.ttl,
+                            "expires_at": a.key.expires_at,
+                            "created_at": a.key.created_at,
+                            "last_used_at": a.key.last_used_at,
+                            "revoked_at": a.key.revoked_at,
+                        }
+                        for a in fresh.values()
+                    ],
+                )
+        return len(fresh)

@@ -1,0 +1,348 @@
+"""The shared part of the SQL store: engines, transactions, rendering rows into records, and
+the bookkeeping (events, kept aggregates, ranking columns) that every write does.
+
+Each store method is one transaction. Counters, status transitions and caps are conditional
+statements done by the database (``UPDATE ... WHERE status = 'pending' RETURNING``), never
+read-modify-write in Python. Backends supply the engines, how a write transaction is opened,
+and the dialect's INSERT (for ``ON CONFLICT``)."""
+
+import base64
+import binascii
+import json
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from colloquy.domain import scoring
+from colloquy.domain.models import (
+    Context,
+    Evidence,
+    Flag,
+    FlagReason,
+    Insight,
+    KnowledgeUnit,
+    ReviewStatus,
+    Role,
+    Tier,
+)
+from colloquy.domain.normalize import normalize_pattern
+from colloquy.store import tables as t
+from colloquy.store.protocol import (
+    ApiKeyRecord,
+    ReviewItem,
+    UnitArchive,
+    UserRecord,
+)
+
+InsertFactory = Callable[[t.Table], Any]
+
+
+def encode_cursor(*parts: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[str] | None:
+    """The parts of a cursor made by ``encode_cursor``, or None if it is not one."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        parts = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(parts, list) or len(parts) != size:
+        return None
+    if not all(isinstance(p, str) for p in parts):
+        return None
+    return parts
+
+
+def utc_day(at: datetime) -> date:
+    return at.astimezone(UTC).date()
+
+
+def approved_keys(tier: Tier, points: int) -> list[str]:
+    """The counters an approved unit adds to."""
+    return [f"tier:{tier.value}", f"confidence:{points}"]
+
+
+def ranking_columns(status: ReviewStatus, points: int, domain_count: int) -> dict[str, Any]:
+    """The ranking columns of a unit's domain rows: set only while it is approved."""
+    if status is not ReviewStatus.APPROVED:
+        return {"confidence": None, "rank": None}
+    return {"confidence": points, "rank": points / domain_count}
+
+
+def _unit_values(item: ReviewItem) -> dict[str, Any]:
+    """The ``units`` row of a unit in a given review state."""
+    unit = item.unit
+    return {
+        "id": unit.id,
+        "status": item.status.value,
+        "tier": unit.tier.value,
+        "version": unit.version,
+        "confidence": scoring.to_points(unit.evidence.confidence),
+        "confirmations": unit.evidence.confirmations,
+        "flag_count": len(unit.flags),
+        "created_at": unit.evidence.first_observed,
+        "last_confirmed": unit.evidence.last_confirmed,
+        "created_by": unit.created_by,
+        "reviewed_by": item.reviewed_by,
+        "reviewed_at": item.reviewed_at,
+        "review_note": item.review_note,
+        "summary": unit.insight.summary,
+        "detail": unit.insight.detail,
+        "action": unit.insight.action,
+        "domains": unit.domains,
+        "domain_count": len(unit.domains),
+        "languages": unit.context.languages,
+        "frameworks": unit.context.frameworks,
+        "pattern": unit.context.pattern,
+        "pattern_key": normalize_pattern(unit.context.pattern),
+        "extensions": unit.extensions,
+        "superseded_by": unit.superseded_by,
+    }
+
+
+class InvalidCursor(ValueError):
+    """A page cursor that this store did not issue."""
+
+
+class SqlBase:
+    """Engines, transactions and the helpers that every part of the store shares."""
+
+    def __init__(
+        self,
+        write_engine: AsyncEngine,
+        read_engine: AsyncEngine,
+        insert_factory: InsertFactory,
+    ) -> None:
+        self._write_engine = write_engine
+        self._read_engine = read_engine
+        self._upsert = insert_factory
+
+    async def close(self) -> None:
+        await self._write_engine.dispose()
+        if self._read_engine is not self._write_engine:
+            await self._read_engine.dispose()
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncConnection]:
+        async with self._read_engine.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        async with self._write_engine.begin() as conn:
+            yield conn
+
+    # ------------------------------------------------------------ rendering
+
+    async def _render(self, conn: AsyncConnection, rows: Sequence[Row[Any]]) -> list[ReviewItem]:
+        flagged = [r.id for r in rows if r.flag_count]
+        flags_by_unit: dict[str, list[Flag]] = {}
+        if flagged:
+            result = await conn.execute(
+                select(t.flags).where(t.flags.c.unit_id.in_(flagged)).order_by(t.flags.c.id)
+            )
+            for f in result:
+                flags_by_unit.setdefault(f.unit_id, []).append(
+                    Flag(
+                        reason=FlagReason(f.reason),
+                        timestamp=f.created_at,
+                        detail=f.detail,
+                        duplicate_of=f.duplicate_of,
+                    )
+                )
+        return [
+            ReviewItem(
+                unit=KnowledgeUnit(
+                    id=r.id,
+                    version=r.version,
+                    domains=r.domains,
+                    insight=Insight(summary=r.summary, detail=r.detail, action=r.action),
+                    context=Context(
+                        languages=r.languages, frameworks=r.frameworks, pattern=r.pattern
+                    ),
+                    evidence=Evidence(
+                        confidence=scoring.from_points(r.confidence),
+                        confirmations=r.confirmations,
+                        first_observed=r.created_at,
+                        last_confirmed=r.last_confirmed,
+                    ),
+                    tier=Tier(r.tier),
+                    created_by=r.created_by,
+                    superseded_by=r.superseded_by,
+                    extensions=r.extensions,
+                    flags=flags_by_unit.get(r.id, []),
+                ),
+                status=ReviewStatus(r.status),
+                reviewed_by=r.reviewed_by,
+                reviewed_at=r.reviewed_at,
+                review_note=r.review_note,
+            )
+            for r in rows
+        ]
+
+    async def _load(self, conn: AsyncConnection, where: ColumnElement[bool]) -> ReviewItem | None:
+        rows = (await conn.execute(select(t.units).where(where))).all()
+        items = await self._render(conn, rows)
+        return items[0] if items else None
+
+    async def _event(
+        self,
+        conn: AsyncConnection,
+        unit_id: str,
+        kind: str,
+        actor: str,
+        at: datetime,
+        note: str | None = None,
+    ) -> None:
+        await conn.execute(
+            insert(t.events).values(unit_id=unit_id, kind=kind, actor=actor, at=at, note=note)
+        )
+
+    def _text_match(self, query: str) -> ColumnElement[bool]:
+        """Units whose summary, detail or action contain every word of ``query``."""
+        raise NotImplementedError
+
+    async def _lock_users(self, conn: AsyncConnection) -> None:
+        """Serialise "is this the first user?" decisions (a no-op where writes are serial)."""
+
+    async def _sync_ranking(
+        self,
+        conn: AsyncConnection,
+        unit_id: str,
+        status: ReviewStatus,
+        points: int,
+        domain_count: int,
+    ) -> None:
+        await conn.execute(
+            update(t.unit_domains)
+            .where(t.unit_domains.c.unit_id == unit_id)
+            .values(**ranking_columns(status, points, domain_count))
+        )
+
+    async def _tally(
+        self, conn: AsyncConnection, counts: Counter[str], domains: Counter[str]
+    ) -> None:
+        """Apply deltas to the kept aggregates (``unit_counts`` and ``domain_counts``)."""
+        for table, column, key, deltas in (
+            (t.unit_counts, "n", "key", counts),
+            (t.domain_counts, "approved", "domain", domains),
+        ):
+            changed = {k: d for k, d in sorted(deltas.items()) if d}
+            if not changed:
+                continue
+            stmt = self._upsert(table).values([{key: k, column: d} for k, d in changed.items()])
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[key], set_={column: table.c[column] + stmt.excluded[column]}
+            )
+            await conn.execute(stmt)
+
+    async def _count_day(
+        self, conn: AsyncConnection, column: str, day: date, count: int = 1
+    ) -> None:
+        values = {"day": day, "proposed": 0, "approved": 0, "rejected": 0}
+        values[column] = count
+        stmt = self._upsert(t.daily_counts).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["day"], set_={column: t.daily_counts.c[column] + count}
+        )
+        await conn.execute(stmt)
+
+    async def _insert_archives(
+        self, conn: AsyncConnection, archives: Sequence[UnitArchive]
+    ) -> None:
+        """Insert units with their tags, flags and events, and count them per day."""
+        rows: dict[t.Table, list[dict[str, Any]]] = {
+            table: []
+            for table in (
+                t.units,
+                t.unit_domains,
+                t.unit_languages,
+                t.unit_frameworks,
+                t.flags,
+                t.events,
+            )
+        }
+        per_day: Counter[tuple[date, str]] = Counter()
+        counts: Counter[str] = Counter()
+        domain_deltas: Counter[str] = Counter()
+        for archive in archives:
+            item, unit = archive.item, archive.item.unit
+            counts[f"status:{item.status.value}"] += 1
+            if item.status is ReviewStatus.APPROVED:
+                counts.update(approved_keys(unit.tier, scoring.to_points(unit.evidence.confidence)))
+                domain_deltas.update(unit.domains)
+            rows[t.units].append(_unit_values(item))
+            columns = ranking_columns(
+                item.status, scoring.to_points(unit.evidence.confidence), len(unit.domains)
+            )
+            rows[t.unit_domains] += [
+                {"unit_id": unit.id, "domain": d, "domain_count": len(unit.domains), **columns}
+                for d in unit.domains
+            ]
+            rows[t.unit_languages] += [
+                {"unit_id": unit.id, "language": v} for v in dict.fromkeys(unit.context.languages)
+            ]
+            rows[t.unit_frameworks] += [
+                {"unit_id": unit.id, "framework": v} for v in dict.fromkeys(unit.context.frameworks)
+            ]
+            rows[t.flags] += [
+                {
+                    "unit_id": unit.id,
+                    "reason": f.reason.value,
+                    "detail": f.detail,
+                    "duplicate_of": f.duplicate_of,
+                    "actor": "",
+                    "created_at": f.timestamp,
+                }
+                for f in unit.flags
+            ]
+            rows[t.events] += [
+                {"unit_id": unit.id, "kind": e.kind, "actor": e.actor, "at": e.at, "note": e.note}
+                for e in archive.events
+            ]
+            per_day[(utc_day(unit.evidence.first_observed), "proposed")] += 1
+            if item.reviewed_at is not None and item.status is not ReviewStatus.PENDING:
+                per_day[(utc_day(item.reviewed_at), item.status.value)] += 1
+        for table, values in rows.items():
+            if values:
+                await conn.execute(insert(table), values)
+        for (day, column), count in sorted(per_day.items()):
+            await self._count_day(conn, column, day, count)
+        await self._tally(conn, counts, domain_deltas)
+
+    async def _counts(self, conn: AsyncConnection) -> dict[str, int]:
+        rows = await conn.execute(select(t.unit_counts.c.key, t.unit_counts.c.n))
+        return {key: n for key, n in rows}
+
+    @staticmethod
+    def _user(row: Row[Any]) -> UserRecord:
+        return UserRecord(
+            id=row.id, username=row.username, role=Role(row.role), created_at=row.created_at
+        )
+
+    @staticmethod
+    def _key(row: Row[Any]) -> ApiKeyRecord:
+        return ApiKeyRecord(
+            id=row.id,
+            name=row.name,
+            labels=row.labels,
+            prefix=row.key_prefix,
+            ttl=row.ttl,
+            expires_at=row.expires_at,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            revoked_at=row.revoked_at,
+        )

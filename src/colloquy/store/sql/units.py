@@ -1,0 +1,307 @@
+"""Units: insert, fetch, ranked query, browsing, statistics, confirmations and flags."""
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    and_,
+    case,
+    insert,
+    select,
+    true,
+    tuple_,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from colloquy.domain import scoring
+from colloquy.domain.models import (
+    Evidence,
+    KnowledgeUnit,
+    ReviewStatus,
+)
+from colloquy.store import ranking
+from colloquy.store import tables as t
+from colloquy.store.protocol import (
+    FlagInput,
+    KnowledgeStats,
+    NewUnit,
+    Page,
+    QuerySpec,
+    ReviewItem,
+    UnitArchive,
+    UnitEvent,
+    UnitFilter,
+)
+from colloquy.store.sql.base import InvalidCursor, SqlBase, decode_cursor, encode_cursor
+
+# Query pruning: units seeded per query domain (at least the limit), and how fast the score
+# threshold comes down from the best possible score towards the seed's floor.
+SEED_PER_DOMAIN = 64
+THRESHOLD_DESCENT = 0.5
+# Domains listed by the statistics, most used first.
+STATS_DOMAIN_LIMIT = 500
+
+
+class UnitStore(SqlBase):
+    async def insert_unit(self, unit: NewUnit) -> KnowledgeUnit:
+        item = ReviewItem(
+            unit=KnowledgeUnit(
+                id=unit.id,
+                domains=unit.domains,
+                insight=unit.insight,
+                context=unit.context,
+                evidence=Evidence(
+                    confidence=scoring.from_points(scoring.INITIAL_POINTS),
+                    confirmations=1,
+                    first_observed=unit.created_at,
+                    last_confirmed=unit.created_at,
+                ),
+                created_by=unit.created_by,
+                extensions=unit.extensions,
+            ),
+            status=ReviewStatus.PENDING,
+            reviewed_by=None,
+            reviewed_at=None,
+        )
+        proposed = UnitEvent(kind="proposed", actor=unit.created_by, at=unit.created_at)
+        async with self._writing() as conn:
+            await self._insert_archives(conn, [UnitArchive(item=item, events=[proposed])])
+            stored = await self._load(conn, t.units.c.id == unit.id)
+        assert stored is not None
+        return stored.unit
+
+    async def get_unit(self, unit_id: str) -> ReviewItem | None:
+        async with self._reading() as conn:
+            return await self._load(conn, t.units.c.id == unit_id)
+
+    async def get_approved(self, unit_id: str) -> KnowledgeUnit | None:
+        async with self._reading() as conn:
+            item = await self._load(
+                conn, and_(t.units.c.id == unit_id, t.units.c.status == ReviewStatus.APPROVED)
+            )
+        return item.unit if item else None
+
+    async def query(self, spec: QuerySpec) -> list[KnowledgeUnit]:
+        """Rank in SQL, reading only units that can make the top ``limit`` (store/ranking.py).
+
+        The seed (each query domain's best units) gives a score the answer is sure to reach.
+        Then, from the best possible score down to that floor, each round scores the units whose
+        bound reaches the round's threshold; once ``limit`` of them do, nothing else can.
+        """
+        size = max(SEED_PER_DOMAIN, spec.limit)
+        async with self._reading() as conn:
+            seeded = set((await conn.execute(*ranking.seed(spec.domains, size))).scalars())
+            if not seeded:
+                return []
+            rows = await self._rank(conn, spec, seeded)
+            # Fewer than ``limit`` means every query domain had fewer approved units than the
+            # seed takes, so all candidates were scored: the answer is exact.
+            if len(rows) == spec.limit:
+                rows = await self._prune(conn, spec, rows)
+            return [item.unit for item in await self._render(conn, rows)]
+
+    async def _rank(
+        self, conn: AsyncConnection, spec: QuerySpec, ids: set[str]
+    ) -> Sequence[Row[Any]]:
+        return (await conn.execute(*ranking.ranked(spec, sorted(ids)))).all()
+
+    async def _prune(
+        self, conn: AsyncConnection, spec: QuerySpec, seeded: Sequence[Row[Any]]
+    ) -> Sequence[Row[Any]]:
+        """The exact top ``limit``, given the seed's (whose last score every answer reaches)."""
+        floor = seeded[-1].score
+        d = t.domain_counts.c
+        largest = (
+            await conn.execute(
+                select(d.domain)
+                .where(d.domain.in_(spec.domains))
+                .order_by(d.approved.desc(), d.domain)
+                .limit(1)
+            )
+        ).scalar_one()
+        threshold = ranking.max_score(spec)
+        while threshold > floor:
+            threshold = max(threshold * THRESHOLD_DESCENT, floor)
+            query = ranking.candidates(spec, threshold, largest)
+            if query is None:
+                continue
+            ids = set((await conn.execute(*query)).scalars())
+            rows = await self._rank(conn, spec, ids)
+            if len(rows) == spec.limit and rows[-1].score >= threshold:
+                return rows
+        return seeded
+
+    async def page_units(
+        self, filters: UnitFilter, cursor: str | None, limit: int
+    ) -> Page[ReviewItem]:
+        u = t.units.c
+        conditions: list[ColumnElement[bool]] = []
+        if filters.status is not None:
+            conditions.append(u.status == filters.status)
+        if filters.domain is not None:
+            conditions.append(
+                u.id.in_(
+                    select(t.unit_domains.c.unit_id).where(
+                        t.unit_domains.c.domain == filters.domain
+                    )
+                )
+            )
+        if filters.confidence_min is not None:
+            conditions.append(u.confidence >= filters.confidence_min)
+        if filters.confidence_max is not None:
+            if filters.confidence_max >= scoring.CEILING_POINTS:
+                conditions.append(u.confidence <= filters.confidence_max)
+            else:
+                conditions.append(u.confidence < filters.confidence_max)
+        if filters.created_by is not None:
+            conditions.append(u.created_by == filters.created_by)
+        if filters.text and filters.text.strip():
+            conditions.append(self._text_match(filters.text.strip()))
+        if cursor is not None:
+            parts = decode_cursor(cursor, 2)
+            if parts is None:
+                raise InvalidCursor(cursor)
+            try:
+                after = datetime.fromisoformat(parts[0])
+            except ValueError as exc:
+                raise InvalidCursor(cursor) from exc
+            conditions.append(tuple_(u.created_at, u.id) < tuple_(after, parts[1]))
+        stmt = (
+            select(t.units)
+            .where(true(), *conditions)
+            .order_by(u.created_at.desc(), u.id.desc())
+            .limit(limit + 1)
+        )
+        async with self._reading() as conn:
+            rows = (await conn.execute(stmt)).all()
+            items = await self._render(conn, rows[:limit])
+        next_cursor = None
+        if len(rows) > limit and items:
+            last = items[-1].unit
+            next_cursor = encode_cursor(last.evidence.first_observed.isoformat(), last.id)
+        return Page(items=items, next_cursor=next_cursor)
+
+    async def stats(self, bucket_edges: Sequence[int]) -> KnowledgeStats:
+        """From the kept aggregates: a few rows, whatever the number of units."""
+        edges = sorted(bucket_edges)
+        d = t.domain_counts.c
+        async with self._reading() as conn:
+            counts = await self._counts(conn)
+            domains = await conn.execute(
+                select(d.domain, d.approved)
+                .where(d.approved > 0)
+                .order_by(d.approved.desc(), d.domain.desc())
+                .limit(STATS_DOMAIN_LIMIT)
+            )
+            domain_counts = {domain: n for domain, n in domains}
+        buckets = dict.fromkeys(edges, 0)
+        tiers: dict[str, int] = {}
+        for key, n in counts.items():
+            kind, _, value = key.partition(":")
+            if kind == "tier" and n:
+                tiers[value] = n
+            elif kind == "confidence" and n:
+                points = int(value)
+                lower = max((edge for edge in edges if edge <= points), default=edges[0])
+                buckets[lower] += n
+        return KnowledgeStats(
+            total_count=sum(counts.get(f"status:{s.value}", 0) for s in ReviewStatus),
+            tier_counts=tiers,
+            domain_counts=domain_counts,
+            confidence_points=buckets,
+        )
+
+    async def status_counts(self) -> dict[ReviewStatus, int]:
+        async with self._reading() as conn:
+            counts = await self._counts(conn)
+        return {status: counts.get(f"status:{status.value}", 0) for status in ReviewStatus}
+
+    # ------------------------------------------------------------ evidence
+
+    async def confirm(self, unit_id: str, actor: str, at: datetime) -> KnowledgeUnit | None:
+        u = t.units.c
+        raised = u.confidence + scoring.BOOST_POINTS
+        return await self._evidence(
+            unit_id,
+            {
+                "confidence": case(
+                    (raised > scoring.CEILING_POINTS, scoring.CEILING_POINTS), else_=raised
+                ),
+                "confirmations": u.confirmations + 1,
+                "last_confirmed": at,
+            },
+            "confirmed",
+            actor,
+            at,
+        )
+
+    async def flag(
+        self, unit_id: str, flag: FlagInput, actor: str, at: datetime
+    ) -> KnowledgeUnit | None:
+        u = t.units.c
+        lowered = u.confidence - scoring.PENALTY_POINTS
+        row = {
+            "unit_id": unit_id,
+            "reason": flag.reason.value,
+            "detail": flag.detail,
+            "duplicate_of": flag.duplicate_of,
+            "actor": actor,
+            "created_at": at,
+        }
+        return await self._evidence(
+            unit_id,
+            {
+                "confidence": case(
+                    (lowered < scoring.FLOOR_POINTS, scoring.FLOOR_POINTS), else_=lowered
+                ),
+                "flag_count": u.flag_count + 1,
+            },
+            "flagged",
+            actor,
+            at,
+            flag_row=row,
+            note=flag.reason.value,
+        )
+
+    async def _evidence(
+        self,
+        unit_id: str,
+        changes: dict[str, Any],
+        kind: str,
+        actor: str,
+        at: datetime,
+        flag_row: dict[str, Any] | None = None,
+        note: str | None = None,
+    ) -> KnowledgeUnit | None:
+        where = and_(t.units.c.id == unit_id, t.units.c.status == ReviewStatus.APPROVED)
+        async with self._writing() as conn:
+            # The old value, under the row lock, moves the unit between confidence counters.
+            before = (
+                await conn.execute(select(t.units.c.confidence).where(where).with_for_update())
+            ).scalar_one_or_none()
+            if before is None:
+                return None
+            updated = (
+                await conn.execute(
+                    update(t.units)
+                    .where(where)
+                    .values(**changes)
+                    .returning(t.units.c.confidence, t.units.c.domain_count)
+                )
+            ).one()
+            if updated.confidence != before:
+                await self._sync_ranking(
+                    conn, unit_id, ReviewStatus.APPROVED, updated.confidence, updated.domain_count
+                )
+                moved = Counter({f"confidence:{before}": -1, f"confidence:{updated.confidence}": 1})
+                await self._tally(conn, moved, Counter())
+            if flag_row is not None:
+                await conn.execute(insert(t.flags).values(**flag_row))
+            await self._event(conn, unit_id, kind, actor, at, note)
+            item = await self._load(conn, t.units.c.id == unit_id)
+        return item.unit if item else None
