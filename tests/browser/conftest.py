@@ -69,8 +69,6 @@ def login_jwt(base_url: str, username: str, password: str) -> str:
 
 @pytest.fixture(scope="session")
 def dash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dash]:
-    if not CHROMIUM.exists():
-        pytest.skip("run scripts/ensure-chromium.sh first")
     data_dir = tmp_path_factory.mktemp("browser-server")
     with live_server(data_dir) as server:
         server.cli(
@@ -94,10 +92,12 @@ def dash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dash]:
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Module-scoped: Playwright's sync API runs an event loop in this thread until it stops,
+    and the async tests that follow need the thread's loop free."""
     if not CHROMIUM.exists():
-        pytest.skip("run scripts/ensure-chromium.sh first")
+        pytest.fail("Chromium is missing: run scripts/ensure-chromium.sh (make test does)")
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
