@@ -85,3 +85,36 @@ async def test_pruned_query_matches_brute_force(store, monkeypatch, seed_size):
         )
         got = [unit.id for unit in await store.query(spec)]
         assert got == brute_force(archives, spec), spec
+
+
+async def test_query_reads_units_in_proportion_to_the_answer(store, monkeypatch):
+    """On a corpus where 1,200 approved units share the query's domain, a limit-5 query
+    renders only the 5 units it returns and scores a small fraction of the candidates."""
+    rng = random.Random(11)
+    archives = corpus(rng, 1500)
+    archives = [a for a in archives if "python" in a.item.unit.domains] + archives[:300]
+    assert await store.import_units(archives) > 0
+    matching = sum(
+        1
+        for a in archives
+        if a.item.status is ReviewStatus.APPROVED and "python" in a.item.unit.domains
+    )
+    rendered: list[int] = []
+    scored: list[int] = []
+    render, rank = type(store)._render, type(store)._rank
+
+    async def counting_render(self, conn, rows):
+        rendered.append(len(rows))
+        return await render(self, conn, rows)
+
+    async def counting_rank(self, conn, spec, ids):
+        scored.append(len(ids))
+        return await rank(self, conn, spec, ids)
+
+    monkeypatch.setattr(type(store), "_render", counting_render)
+    monkeypatch.setattr(type(store), "_rank", counting_rank)
+    units = await store.query(QuerySpec(domains=["python"], languages=["go"], limit=5))
+    assert len(units) == 5
+    assert rendered == [5]
+    print(f"\n{matching} matching units, scored {scored}")
+    assert sum(scored) < matching / 4, (scored, matching)
