@@ -2,7 +2,7 @@
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -49,6 +49,7 @@ STATS_DOMAIN_LIMIT = 500
 
 class UnitStore(SqlBase):
     async def insert_unit(self, unit: NewUnit) -> KnowledgeUnit:
+        created_at = unit.created_at.astimezone(UTC)
         item = ReviewItem(
             unit=KnowledgeUnit(
                 id=unit.id,
@@ -58,8 +59,8 @@ class UnitStore(SqlBase):
                 evidence=Evidence(
                     confidence=scoring.from_points(scoring.INITIAL_POINTS),
                     confirmations=1,
-                    first_observed=unit.created_at,
-                    last_confirmed=unit.created_at,
+                    first_observed=created_at,
+                    last_confirmed=created_at,
                 ),
                 created_by=unit.created_by,
                 extensions=unit.extensions,
@@ -68,12 +69,11 @@ class UnitStore(SqlBase):
             reviewed_by=None,
             reviewed_at=None,
         )
-        proposed = UnitEvent(kind="proposed", actor=unit.created_by, at=unit.created_at)
+        proposed = UnitEvent(kind="proposed", actor=unit.created_by, at=created_at)
         async with self._writing() as conn:
             await self._insert_archives(conn, [UnitArchive(item=item, events=[proposed])])
-            stored = await self._load(conn, t.units.c.id == unit.id)
-        assert stored is not None
-        return stored.unit
+        # Stored exactly as built (the conformance suite reads it back to prove it).
+        return item.unit
 
     async def get_unit(self, unit_id: str) -> ReviewItem | None:
         async with self._reading() as conn:
@@ -286,12 +286,10 @@ class UnitStore(SqlBase):
             ).scalar_one_or_none()
             if before is None:
                 return None
+            # The whole updated row comes back, so the answer needs no second read.
             updated = (
                 await conn.execute(
-                    update(t.units)
-                    .where(where)
-                    .values(**changes)
-                    .returning(t.units.c.confidence, t.units.c.domain_count)
+                    update(t.units).where(where).values(**changes).returning(t.units)
                 )
             ).one()
             if updated.confidence != before:
@@ -303,5 +301,5 @@ class UnitStore(SqlBase):
             if flag_row is not None:
                 await conn.execute(insert(t.flags).values(**flag_row))
             await self._event(conn, unit_id, kind, actor, at, note)
-            item = await self._load(conn, t.units.c.id == unit_id)
-        return item.unit if item else None
+            (item,) = await self._render(conn, [updated])
+        return item.unit
