@@ -71,7 +71,7 @@ async def test_concurrent_decisions_have_one_winner(store):
     assert item.reviewed_at == winner.reviewed_at
     decided = [e for e in await store.history(unit.id, 100) if e.kind != "proposed"]
     assert [(e.kind, e.actor) for e in decided] == [(winner.status.value, winner.reviewed_by)]
-    counts = await store.status_counts()
+    counts = (await store.stats([0])).status_counts
     assert counts[winner.status] == 1
     assert counts[ReviewStatus.PENDING] == 0
 

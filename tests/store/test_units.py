@@ -295,7 +295,7 @@ async def test_stats_and_status_counts_from_an_empty_store(store):
     assert stats.tier_counts == {}
     assert stats.domain_counts == {}
     assert stats.confidence_points == {0: 0, 3000: 0, 6000: 0, 8000: 0}
-    assert await store.status_counts() == {
+    assert (await store.stats([0])).status_counts == {
         ReviewStatus.PENDING: 0,
         ReviewStatus.APPROVED: 0,
         ReviewStatus.REJECTED: 0,
@@ -303,12 +303,12 @@ async def test_stats_and_status_counts_from_an_empty_store(store):
 
     # Counts follow decisions; the sole bucket counts approved units only.
     unit = await add_unit(store)
-    assert (await store.status_counts())[ReviewStatus.PENDING] == 1
+    assert ((await store.stats([0])).status_counts)[ReviewStatus.PENDING] == 1
     await store.decide(unit.id, ReviewStatus.REJECTED, "rita", T0 + timedelta(hours=1))
     await add_unit(store, ReviewStatus.APPROVED, confirms=5)
     await add_unit(store, ReviewStatus.APPROVED, flags=4)
     await add_unit(store)
-    assert await store.status_counts() == {
+    assert (await store.stats([0])).status_counts == {
         ReviewStatus.PENDING: 1,
         ReviewStatus.APPROVED: 2,
         ReviewStatus.REJECTED: 1,
@@ -348,7 +348,7 @@ async def test_stats_counts_approved_only_except_total(store):
         7000: 2,
     }
 
-    assert await store.status_counts() == {
+    assert (await store.stats([0])).status_counts == {
         ReviewStatus.PENDING: 2,
         ReviewStatus.APPROVED: 6,
         ReviewStatus.REJECTED: 1,

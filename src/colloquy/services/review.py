@@ -105,13 +105,12 @@ class ReviewService:
             raise InvalidInput("cursor is not one this server issued") from exc
 
     async def stats(self) -> dict[str, Any]:
-        counts = await self._store.status_counts()
         stats = await self._store.stats([edge for _, edge in scoring.REVIEW_BUCKETS])
         activity = await self._store.activity(ACTIVITY_LIMIT)
         today = now().date()
         daily = await self._store.daily_counts(today - timedelta(days=TREND_DAYS))
         return {
-            "counts": {status.value: counts[status] for status in ReviewStatus},
+            "counts": {status.value: stats.status_counts[status] for status in ReviewStatus},
             "domains": stats.domain_counts,
             "confidence_distribution": {
                 label: stats.confidence_points[edge] for label, edge in scoring.REVIEW_BUCKETS

@@ -89,6 +89,7 @@ class KnowledgeStats:
     """Aggregates over approved units, except ``total_count`` which counts every unit."""
 
     total_count: int
+    status_counts: dict[ReviewStatus, int]
     tier_counts: dict[str, int]
     domain_counts: dict[str, int]
     confidence_points: dict[int, int]
@@ -245,7 +246,6 @@ class Store(Protocol):
         self, filters: UnitFilter, cursor: str | None, limit: int
     ) -> Page[ReviewItem]: ...
     async def stats(self, bucket_edges: Sequence[int]) -> KnowledgeStats: ...
-    async def status_counts(self) -> dict[ReviewStatus, int]: ...
 
     # evidence
     async def confirm(self, unit_id: str, actor: str, at: datetime) -> KnowledgeUnit | None: ...

@@ -209,17 +209,14 @@ class UnitStore(SqlBase):
                 points = int(value)
                 lower = max((edge for edge in edges if edge <= points), default=edges[0])
                 buckets[lower] += n
+        by_status = {status: counts.get(f"status:{status.value}", 0) for status in ReviewStatus}
         return KnowledgeStats(
-            total_count=sum(counts.get(f"status:{s.value}", 0) for s in ReviewStatus),
+            total_count=sum(by_status.values()),
+            status_counts=by_status,
             tier_counts=tiers,
             domain_counts=domain_counts,
             confidence_points=buckets,
         )
-
-    async def status_counts(self) -> dict[ReviewStatus, int]:
-        async with self._reading() as conn:
-            counts = await self._counts(conn)
-        return {status: counts.get(f"status:{status.value}", 0) for status in ReviewStatus}
 
     # ------------------------------------------------------------ evidence
 
