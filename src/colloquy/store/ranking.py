@@ -53,12 +53,8 @@ def max_score(spec: QuerySpec) -> float:
 
 
 def _any_tag(table: t.Table, column: str, param: str) -> ColumnElement[bool]:
-    # Naming the candidate ids again lets a planner that hashes this subquery (PostgreSQL)
-    # read only the candidates' rows, not every unit carrying the tag.
     return exists().where(
-        table.c.unit_id == t.units.c.id,
-        table.c.unit_id.in_(bindparam("ids", expanding=True)),
-        table.c[column].in_(bindparam(param, expanding=True)),
+        table.c.unit_id == t.units.c.id, table.c[column].in_(bindparam(param, expanding=True))
     )
 
 
