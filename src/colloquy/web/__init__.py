@@ -24,7 +24,8 @@ def install(app: FastAPI, settings: Settings) -> None:
         else secrets.token_urlsafe(48)
     )
     app.state.form_keys = FormKeys(secret)
-    app.include_router(pages.router)
+    for router in pages.routers():
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(pages.SignInRequired, pages.sign_in_required)
     app.add_exception_handler(pages.PageError, pages.page_error)

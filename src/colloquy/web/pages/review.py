@@ -1,0 +1,88 @@
+"""The review page: one pending unit at a time, decided by button or key."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from colloquy.api.deps import ServicesDep
+from colloquy.api.schemas import RejectRequest
+from colloquy.domain.models import ReviewStatus
+from colloquy.services.accounts import REVIEW_ROLES
+from colloquy.services.errors import AlreadyReviewed, UnitNotFound
+from colloquy.web.pages.common import (
+    MAX_SKIPPED,
+    UNIT_ID,
+    CurrentDep,
+    PageError,
+    checked_form,
+    field,
+    redirect,
+    render,
+    require,
+    validation_message,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+def parse_skipped(raw: str) -> list[str]:
+    ids = [part for part in raw.split(",") if UNIT_ID.match(part)]
+    return list(dict.fromkeys(ids))[-MAX_SKIPPED:]
+
+
+@router.get("/review")
+async def review(
+    request: Request, me: CurrentDep, svc: ServicesDep, skipped: str = ""
+) -> HTMLResponse:
+    require(me, REVIEW_ROLES)
+    skip = parse_skipped(skipped)
+    items, total = await svc.review.queue(len(skip) + 1, 0)
+    item = next((i for i in items if i.unit.id not in skip), None)
+    still_skipped = sum(1 for i in items if i.unit.id in skip)
+    return await render(
+        request,
+        "review.html",
+        {
+            "title": "Review" if item is None else f"Review: {item.unit.insight.summary[:60]}",
+            "nav": "review",
+            "item": item,
+            "total": total,
+            "skipped": ",".join(skip),
+            "skip_next": ",".join([*skip, item.unit.id]) if item else "",
+            "still_skipped": still_skipped,
+        },
+        me,
+        svc,
+    )
+
+
+@router.post("/review/{unit_id}/decide")
+async def decide(unit_id: str, request: Request, me: CurrentDep, svc: ServicesDep) -> Response:
+    form = await checked_form(request, me)
+    require(me, REVIEW_ROLES)
+    decision = field(form, "decision")
+    back_to_unit = field(form, "return") == "unit"
+    skipped = ",".join(parse_skipped(field(form, "skipped"))) or None
+    if decision not in {"approve", "reject"}:
+        raise PageError(400, "Unknown decision", "Choose approve or reject.", me)
+    note = None
+    if decision == "reject":
+        try:
+            reason = RejectRequest(reason=field(form, "reason")).reason
+        except ValidationError as exc:
+            raise PageError(422, "Reason too long", validation_message(exc), me) from exc
+        note = (reason or "").strip() or None
+    status = ReviewStatus.APPROVED if decision == "approve" else ReviewStatus.REJECTED
+    try:
+        await svc.review.decide(unit_id, status, me.user.username, note)
+        notice = "approved" if decision == "approve" else "rejected"
+    except AlreadyReviewed:
+        notice = "taken"
+    except UnitNotFound:
+        notice = "gone"
+    if back_to_unit and notice != "gone":
+        return redirect(f"/units/{unit_id}", notice=notice)
+    return redirect("/review", skipped=skipped, notice=notice)
+
+
+# ---------------------------------------------------------------- dashboard

@@ -1,0 +1,175 @@
+"""User administration, for admins."""
+
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from colloquy.api.deps import Services, ServicesDep
+from colloquy.api.schemas import UserCreateRequest, UserUpdateRequest
+from colloquy.domain.models import Role
+from colloquy.services.errors import ServiceError
+from colloquy.web.pages.common import (
+    ADMIN_ROLES,
+    USERS_PAGE_SIZE,
+    Current,
+    CurrentDep,
+    PageError,
+    checked_form,
+    field,
+    redirect,
+    render,
+    require,
+    validation_message,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+async def _users_page(
+    request: Request,
+    me: Current,
+    svc: Services,
+    after: str | None = None,
+    error: str | None = None,
+    entered: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    page = await svc.accounts.list_users(after, USERS_PAGE_SIZE)
+    return await render(
+        request,
+        "users.html",
+        {
+            "title": "Users",
+            "nav": "admin",
+            "users": page.items,
+            "next_link": f"/admin/users?{urlencode({'after': page.next_cursor})}"
+            if page.next_cursor
+            else None,
+            "paged": after is not None,
+            "roles": [r.value for r in Role],
+            "error": error,
+            "entered": entered or {"username": "", "role": Role.REVIEWER.value},
+        },
+        me,
+        svc,
+        status=status,
+    )
+
+
+@router.get("/admin/users")
+async def users(
+    request: Request, me: CurrentDep, svc: ServicesDep, after: str = ""
+) -> HTMLResponse:
+    require(me, ADMIN_ROLES)
+    return await _users_page(request, me, svc, after=after[:64] or None)
+
+
+@router.post("/admin/users")
+async def create_user(request: Request, me: CurrentDep, svc: ServicesDep) -> Response:
+    form = await checked_form(request, me)
+    require(me, ADMIN_ROLES)
+    entered = {"username": field(form, "username"), "role": field(form, "role")}
+    try:
+        body = UserCreateRequest(
+            username=entered["username"], password=field(form, "password"), role=entered["role"]
+        )
+        await svc.accounts.create_user(body.username, body.password, body.role)
+    except ValidationError as exc:
+        return await _users_page(
+            request, me, svc, error=validation_message(exc), entered=entered, status=422
+        )
+    except ServiceError as exc:
+        return await _users_page(
+            request, me, svc, error=exc.detail, entered=entered, status=exc.status_code
+        )
+    return redirect("/admin/users", notice="user_created")
+
+
+async def _update_user(
+    request: Request,
+    me: Current,
+    svc: Services,
+    username: str,
+    role: str | None,
+    password: str | None,
+) -> Response:
+    try:
+        body = UserUpdateRequest(role=role, password=password)
+        if body.role is not None:
+            await svc.accounts.set_role(username, body.role)
+        if body.password is not None:
+            await svc.accounts.set_password(username, body.password)
+    except ValidationError as exc:
+        return await _users_page(request, me, svc, error=validation_message(exc), status=422)
+    except ServiceError as exc:
+        return await _users_page(request, me, svc, error=exc.detail, status=exc.status_code)
+    return redirect("/admin/users", notice="role_changed" if role else "password_reset")
+
+
+@router.post("/admin/users/{username:path}/role")
+async def change_role(
+    username: str, request: Request, me: CurrentDep, svc: ServicesDep
+) -> Response:
+    form = await checked_form(request, me)
+    require(me, ADMIN_ROLES)
+    role = field(form, "role")
+    if username == me.user.username and role != Role.ADMIN.value:
+        return await _users_page(
+            request, me, svc, error="You cannot remove your own admin role here.", status=409
+        )
+    return await _update_user(request, me, svc, username, role, None)
+
+
+@router.post("/admin/users/{username:path}/password")
+async def reset_password(
+    username: str, request: Request, me: CurrentDep, svc: ServicesDep
+) -> Response:
+    form = await checked_form(request, me)
+    require(me, ADMIN_ROLES)
+    return await _update_user(request, me, svc, username, None, field(form, "password"))
+
+
+@router.get("/admin/users/{username:path}/delete")
+async def confirm_delete(
+    username: str, request: Request, me: CurrentDep, svc: ServicesDep
+) -> HTMLResponse:
+    require(me, ADMIN_ROLES)
+    try:
+        user = await svc.accounts.get_user(username)
+    except ServiceError as exc:
+        raise PageError(exc.status_code, "User not found", exc.detail, me) from exc
+    return await render(
+        request,
+        "confirm.html",
+        {
+            "title": f"Delete user {user.username}?",
+            "nav": "admin",
+            "heading": f"Delete the user “{user.username}”?",
+            "body": "Their API keys and sessions stop working at once. "
+            "Units they proposed or reviewed keep their names. This cannot be undone.",
+            "action": f"/admin/users/{quote(user.username)}/delete",
+            "button": "Delete user",
+            "cancel": "/admin/users",
+        },
+        me,
+        svc,
+    )
+
+
+@router.post("/admin/users/{username:path}/delete")
+async def delete_user(
+    username: str, request: Request, me: CurrentDep, svc: ServicesDep
+) -> Response:
+    await checked_form(request, me)
+    require(me, ADMIN_ROLES)
+    if username == me.user.username:
+        return await _users_page(
+            request, me, svc, error="You cannot delete your own account here.", status=409
+        )
+    try:
+        await svc.accounts.delete_user(username)
+    except ServiceError as exc:
+        return await _users_page(request, me, svc, error=exc.detail, status=exc.status_code)
+    return redirect("/admin/users", notice="user_deleted")
