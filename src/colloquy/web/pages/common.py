@@ -253,6 +253,13 @@ def validation_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def form_failure(exc: ValidationError | ServiceError) -> tuple[str, int]:
+    """The message and status a form page shows for a rejected submission."""
+    if isinstance(exc, ValidationError):
+        return validation_message(exc), 422
+    return exc.detail, exc.status_code
+
+
 async def render(
     request: Request,
     template: str,

@@ -17,10 +17,10 @@ from colloquy.web.pages.common import (
     PageError,
     checked_form,
     field,
+    form_failure,
     key_state,
     redirect,
     render,
-    validation_message,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -72,14 +72,9 @@ async def create_key(request: Request, me: CurrentDep, svc: ServicesDep) -> HTML
             labels=[part for part in entered["labels"].split(",") if part.strip()],
         )
         created = await svc.accounts.create_key(me.user, body.name, body.ttl, body.labels)
-    except ValidationError as exc:
-        return await _keys_page(
-            request, me, svc, error=validation_message(exc), entered=entered, status=422
-        )
-    except ServiceError as exc:
-        return await _keys_page(
-            request, me, svc, error=exc.detail, entered=entered, status=exc.status_code
-        )
+    except (ValidationError, ServiceError) as exc:
+        error, status = form_failure(exc)
+        return await _keys_page(request, me, svc, error=error, entered=entered, status=status)
     return await _keys_page(request, me, svc, created=created)
 
 

@@ -18,10 +18,10 @@ from colloquy.web.pages.common import (
     PageError,
     checked_form,
     field,
+    form_failure,
     redirect,
     render,
     require,
-    validation_message,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -76,14 +76,9 @@ async def create_user(request: Request, me: CurrentDep, svc: ServicesDep) -> Res
             username=entered["username"], password=field(form, "password"), role=entered["role"]
         )
         await svc.accounts.create_user(body.username, body.password, body.role)
-    except ValidationError as exc:
-        return await _users_page(
-            request, me, svc, error=validation_message(exc), entered=entered, status=422
-        )
-    except ServiceError as exc:
-        return await _users_page(
-            request, me, svc, error=exc.detail, entered=entered, status=exc.status_code
-        )
+    except (ValidationError, ServiceError) as exc:
+        error, status = form_failure(exc)
+        return await _users_page(request, me, svc, error=error, entered=entered, status=status)
     return redirect("/admin/users", notice="user_created")
 
 
@@ -101,10 +96,9 @@ async def _update_user(
             await svc.accounts.set_role(username, body.role)
         if body.password is not None:
             await svc.accounts.set_password(username, body.password)
-    except ValidationError as exc:
-        return await _users_page(request, me, svc, error=validation_message(exc), status=422)
-    except ServiceError as exc:
-        return await _users_page(request, me, svc, error=exc.detail, status=exc.status_code)
+    except (ValidationError, ServiceError) as exc:
+        error, status = form_failure(exc)
+        return await _users_page(request, me, svc, error=error, status=status)
     return redirect("/admin/users", notice="role_changed" if role else "password_reset")
 
 
