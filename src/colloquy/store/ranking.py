@@ -2,41 +2,83 @@
 
 score = confidence · (wd·|U∩D|/|U∪D| + wl·language + wf·framework + wp·pattern)
 
+Every ``unit_domains`` row carries what the score needs of its unit (domain count, confidence,
+and its domains, languages, frameworks and pattern as searchable text), so a statement scores
+the rows it reads without touching any other table, and a whole round (read candidates, score,
+keep the best ``limit``) is one statement.
+
 A unit with ``dc`` domains that shares ``h`` of the query's ``n`` domains has Jaccard
-h / (dc + n - h), at most min(n, dc) / max(n, dc). A unit found only in the query's largest
-domain shares exactly one domain (any unit in two query domains is also in a smaller one), so
-its Jaccard is 1 / (dc + n - 1). Each bound turns "score >= T" into "confidence >= c(dc)" for
-each domain count, a range on the ``(domain, domain_count, confidence)`` index.
+h / (dc + n - h), at most min(n, dc) / max(n, dc). A unit found only in one designated query
+domain (the largest) shares exactly one domain (a unit in two query domains is also in another
+one's rows), so its Jaccard is 1 / (dc + n - 1). Each bound turns "score >= T" into
+"confidence >= c(dc)" for each domain count, a range on the ``(domain, domain_count,
+confidence)`` index.
 """
 
 import functools
+import json
 import math
+import operator
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    CompoundSelect,
     Float,
     Integer,
     Select,
+    Subquery,
     bindparam,
     case,
     cast,
-    exists,
-    func,
     literal,
+    or_,
     select,
     union_all,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from colloquy.domain import scoring
-from colloquy.domain.models import ReviewStatus
 from colloquy.store import tables as t
 from colloquy.store.protocol import QuerySpec
 
 MAX_DOMAINS_PER_UNIT = 16
 # Loosens every bound a little, so that float rounding never drops a tie.
 SLACK = 1e-9
+# Statements kept per query shape (numbers of domains, languages and frameworks, pattern or not).
+SHAPES_KEPT = 512
+
+
+def tag_set(values: Iterable[str]) -> str:
+    """A list of tags as text in which ``tag_needle(v)`` occurs exactly when ``v`` is listed.
+
+    Each value is JSON-encoded between commas: inside a JSON string every quote is escaped, so
+    a comma followed by a bare quote only ever starts an element.
+    """
+    return "," + "".join(json.dumps(value, ensure_ascii=False) + "," for value in values)
+
+
+def tag_needle(value: str) -> str:
+    return "," + json.dumps(value, ensure_ascii=False) + ","
+
+
+class Position(FunctionElement[int]):
+    """Where ``needle`` starts in ``text`` (1-based; 0 when absent), case-sensitively."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(Position)
+def _position_sqlite(element: Position, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(Position, "postgresql")
+def _position_postgres(element: Position, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"strpos({compiler.process(element.clauses, **kw)})"
 
 
 def context_weight(spec: QuerySpec) -> float:
@@ -52,125 +94,152 @@ def max_score(spec: QuerySpec) -> float:
     return scoring.CEILING_POINTS * (scoring.DOMAIN_WEIGHT + context_weight(spec))
 
 
-def _any_tag(table: t.Table, column: str, param: str) -> ColumnElement[bool]:
-    return exists().where(
-        table.c.unit_id == t.units.c.id, table.c[column].in_(bindparam(param, expanding=True))
+@functools.lru_cache(maxsize=SHAPES_KEPT)
+def _shape(
+    domains: int, languages: int, frameworks: int, pattern: bool
+) -> tuple[Select[Any], Select[Any]]:
+    """The seed and the round statement for one shape of query, built once (building costs
+    more than running them); the values arrive as parameters."""
+    score = functools.partial(_best, domains, languages, frameworks, pattern)
+    seed = union_all(*(select(_seed_part(i)) for i in range(domains))).subquery()
+    d = t.domain_counts.c
+    largest = (
+        select(d.domain)
+        .where(d.domain.in_([bindparam(f"d{i}") for i in range(domains)]))
+        .order_by(d.approved.desc(), d.domain)
+        .limit(1)
+        .scalar_subquery()
     )
+    rounds = union_all(*(_range(i, dc) for i in range(domains) for dc in _COUNTS)).subquery()
+    return score(seed).add_columns(largest.label("largest")), score(rounds)
 
 
-@functools.cache
-def _ranked(has_languages: bool, has_frameworks: bool, has_pattern: bool) -> Select[Any]:
-    """The ranking statement for one shape of query, built once (building costs more than
-    running it); the values arrive as parameters."""
+_COUNTS = range(1, MAX_DOMAINS_PER_UNIT + 1)
+_PAYLOAD = ("unit_id", "domain_count", "confidence", "domain_set", "language_set",
+            "framework_set", "pattern_key")  # fmt: skip
+
+
+def _payload() -> list[ColumnElement[Any]]:
+    return [t.unit_domains.c[name] for name in _PAYLOAD]
+
+
+def _seed_part(i: int) -> Subquery:
+    """Domain ``i``'s best units for a one-domain query, by ``rank``."""
     ud = t.unit_domains.c
-    hits = (
-        select(ud.unit_id, func.count().label("hits"))
-        .where(
-            ud.domain.in_(bindparam("domains", expanding=True)),
-            ud.unit_id.in_(bindparam("ids", expanding=True)),
-        )
-        .group_by(ud.unit_id)
+    return (
+        select(*_payload())
+        .where(ud.domain == bindparam(f"d{i}"), ud.rank.is_not(None))
+        .order_by(ud.rank.desc(), ud.unit_id.desc())
+        .limit(bindparam("size", type_=Integer))
         .subquery()
     )
-    u = t.units.c
-    union = u.domain_count + bindparam("n", type_=Integer) - hits.c.hits
-    # One division of integers, so that equal scores are equal floats and ties fall to the id.
-    context = literal(0)
+
+
+def _range(i: int, dc: int) -> Select[Any]:
+    """Domain ``i``'s units with ``dc`` domains and at least the round's confidence for them."""
+    ud = t.unit_domains.c
+    return select(*_payload()).where(
+        ud.domain == bindparam(f"d{i}"),
+        ud.domain_count == dc,
+        ud.confidence >= bindparam(f"c{i}_{dc}", type_=Integer),
+    )
+
+
+def _listed(column: ColumnElement[str], prefix: str, count: int) -> ColumnElement[bool]:
+    return or_(*(Position(column, bindparam(f"{prefix}{j}")) > 0 for j in range(count)))
+
+
+def _best(
+    domains: int, languages: int, frameworks: int, pattern: bool, rows: Subquery
+) -> Select[Any]:
+    """The best ``limit`` units among ``rows`` (a unit may come once per query domain), with
+    their score, best first and ties by id descending; joined to ``units`` to be rendered."""
+    r = rows.c
+    hits = functools.reduce(
+        operator.add,
+        (case((Position(r.domain_set, bindparam(f"n{i}")) > 0, 1), else_=0)
+         for i in range(domains)),
+    )  # fmt: skip
+    context: ColumnElement[int] = literal(0, Integer)
     for weight, present, matched in (
-        (
-            scoring.LANGUAGE_PERCENT,
-            has_languages,
-            lambda: _any_tag(t.unit_languages, "language", "languages"),
-        ),
-        (
-            scoring.FRAMEWORK_PERCENT,
-            has_frameworks,
-            lambda: _any_tag(t.unit_frameworks, "framework", "frameworks"),
-        ),
-        (scoring.PATTERN_PERCENT, has_pattern, lambda: u.pattern_key == bindparam("pattern")),
+        (scoring.LANGUAGE_PERCENT, languages, lambda: _listed(r.language_set, "l", languages)),
+        (scoring.FRAMEWORK_PERCENT, frameworks, lambda: _listed(r.framework_set, "f", frameworks)),
+        (scoring.PATTERN_PERCENT, pattern, lambda: r.pattern_key == bindparam("pattern")),
     ):
         if present:
             context = context + case((matched(), weight), else_=0)
-    numerator = u.confidence * (scoring.DOMAIN_PERCENT * hits.c.hits + context * union)
-    score = (cast(numerator, Float) / (100 * union)).label("score")
-    return (
-        select(t.units, score)
-        .join(hits, hits.c.unit_id == u.id)
-        .where(u.status == ReviewStatus.APPROVED)
-        .order_by(score.desc(), u.id.desc())
+    counted = select(
+        r.unit_id, r.confidence, hits.label("hits"), context.label("context"),
+        (r.domain_count + domains - hits).label("union"),
+    ).distinct().subquery()  # fmt: skip
+    c = counted.c
+    # One division of integers, so that equal scores are equal floats and ties fall to the id.
+    numerator = c.confidence * (scoring.DOMAIN_PERCENT * c.hits + c.context * c.union)
+    score = (cast(numerator, Float) / (100 * c.union)).label("score")
+    best = (
+        select(c.unit_id, score)
+        .order_by(score.desc(), c.unit_id.desc())
         .limit(bindparam("limit", type_=Integer))
+        .subquery()
+    )
+    return (
+        select(t.units, best.c.score)
+        .join(best, best.c.unit_id == t.units.c.id)
+        .order_by(best.c.score.desc(), t.units.c.id.desc())
     )
 
 
-def ranked(spec: QuerySpec, ids: list[str]) -> tuple[Select[Any], dict[str, Any]]:
-    """Those of the units ``ids`` that are approved and share a domain with the query, with
-    their score, best first, ties by id descending: the statement and its parameters."""
-    stmt = _ranked(bool(spec.languages), bool(spec.frameworks), bool(spec.pattern))
-    return stmt, {
-        "domains": spec.domains,
-        "ids": ids,
-        "n": len(spec.domains),
-        "languages": spec.languages,
-        "frameworks": spec.frameworks,
-        "pattern": spec.pattern,
-        "limit": spec.limit,
-    }
+def _values(spec: QuerySpec) -> dict[str, Any]:
+    """The parameters every statement of a query shares."""
+    values: dict[str, Any] = {"limit": spec.limit, "pattern": spec.pattern}
+    for i, domain in enumerate(spec.domains):
+        values[f"d{i}"] = domain
+        values[f"n{i}"] = tag_needle(domain)
+    for j, language in enumerate(spec.languages):
+        values[f"l{j}"] = tag_needle(language)
+    for j, framework in enumerate(spec.frameworks):
+        values[f"f{j}"] = tag_needle(framework)
+    return values
 
 
-@functools.cache
-def _seed(domains: int) -> CompoundSelect:
-    ud = t.unit_domains.c
-    parts = []
-    for i in range(domains):
-        best = (
-            select(ud.unit_id)
-            .where(ud.domain == bindparam(f"d{i}"), ud.rank.is_not(None))
-            .order_by(ud.rank.desc(), ud.unit_id.desc())
-            .limit(bindparam("size", type_=Integer))
-            .subquery()
-        )
-        parts.append(select(best.c.unit_id))
-    return union_all(*parts)
+def _statements(spec: QuerySpec) -> tuple[Select[Any], Select[Any]]:
+    return _shape(len(spec.domains), len(spec.languages), len(spec.frameworks), bool(spec.pattern))
 
 
-def seed(domains: list[str], size: int) -> tuple[CompoundSelect, dict[str, Any]]:
-    """Each domain's ``size`` best units for a one-domain query: where a first threshold
-    comes from."""
-    return _seed(len(domains)), {"size": size} | {f"d{i}": d for i, d in enumerate(domains)}
-
-
-@functools.cache
-def _candidates(domains: int) -> CompoundSelect:
-    """One index range per (query domain, domain count); each has its own least confidence."""
-    ud = t.unit_domains.c
-    return union_all(
-        *(
-            select(ud.unit_id).where(
-                ud.domain == bindparam(f"d{i}"),
-                ud.domain_count == dc,
-                ud.confidence >= bindparam(f"c{i}_{dc}", type_=Integer),
-            )
-            for i in range(domains)
-            for dc in range(1, MAX_DOMAINS_PER_UNIT + 1)
-        )
-    )
+def seeded(spec: QuerySpec, size: int) -> tuple[Select[Any], dict[str, Any]]:
+    """The best ``limit`` among each query domain's ``size`` best one-domain units: an answer
+    the real one is at least as good as. Each row also names the query's largest domain."""
+    return _statements(spec)[0], _values(spec) | {"size": size}
 
 
 def candidates(
     spec: QuerySpec, threshold: float, largest: str
-) -> tuple[CompoundSelect, dict[str, Any]] | None:
-    """Ids of every approved unit whose score can reach ``threshold`` (None: no unit can)."""
+) -> tuple[Select[Any], dict[str, Any]] | None:
+    """The best ``limit`` of every approved unit whose score can reach ``threshold``
+    (None: no unit can)."""
     n = len(spec.domains)
     extra = context_weight(spec)
     floor = threshold * (1 - SLACK)
-    params: dict[str, Any] = {}
+    params = _values(spec)
     reachable = False
     for i, domain in enumerate(spec.domains):
-        params[f"d{i}"] = domain
-        for dc in range(1, MAX_DOMAINS_PER_UNIT + 1):
+        for dc in _COUNTS:
             jaccard = 1 / (dc + n - 1) if domain == largest else min(n, dc) / max(n, dc)
             least = math.ceil(floor / (scoring.DOMAIN_WEIGHT * jaccard + extra))
             reachable = reachable or least <= scoring.CEILING_POINTS
             # Past the ceiling the range is empty: one index probe that finds nothing.
             params[f"c{i}_{dc}"] = min(least, scoring.CEILING_POINTS + 1)
-    return (_candidates(n), params) if reachable else None
+    return (_statements(spec)[1], params) if reachable else None
+
+
+def ranking_values(
+    domains: Sequence[str], languages: Sequence[str], frameworks: Sequence[str], pattern_key: str
+) -> dict[str, Any]:
+    """What each of a unit's ``unit_domains`` rows carries of it for scoring."""
+    return {
+        "domain_count": len(domains),
+        "domain_set": tag_set(domains),
+        "language_set": tag_set(dict.fromkeys(languages)),
+        "framework_set": tag_set(dict.fromkeys(frameworks)),
+        "pattern_key": pattern_key,
+    }

@@ -88,34 +88,28 @@ units = Table(
     Index(None, "created_by", "created_at"),
 )
 
-# Side tables that let the relevance formula run in SQL; one row per (unit, value).
-# Each row also carries what ranking needs of an approved unit, so that a query reads only units
-# that can make its answer (see store/ranking.py): ``rank`` (confidence / domain_count) orders a
-# domain's best units, and (domain, domain_count, confidence) finds those above a score bound.
-# Both are NULL while the unit is not approved, which keeps it out of those indexes.
+# One row per (unit, domain): what lets the relevance formula run in SQL. Each row carries
+# everything ranking needs of its unit, so that a query reads only these rows, and only for units
+# that can make its answer (see store/ranking.py): the unit's domains, languages and frameworks
+# as searchable text (``ranking.tag_set``) and its pattern, written once (they never change);
+# ``rank`` (confidence / domain_count) orders a domain's best units, and (domain, domain_count,
+# confidence) finds those above a score bound. Those two are NULL while the unit is not
+# approved, which keeps it out of both indexes.
 unit_domains = Table(
     "unit_domains",
     metadata,
     Column("domain", String(64), primary_key=True),
     Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
     Column("domain_count", Integer, nullable=False),
+    Column("domain_set", Text, nullable=False),
+    Column("language_set", Text, nullable=False),
+    Column("framework_set", Text, nullable=False),
+    Column("pattern_key", Text, nullable=False),
     Column("confidence", Integer),
     Column("rank", Float),
     Index(None, "unit_id"),
     Index(None, "domain", "rank", "unit_id"),
     Index(None, "domain", "domain_count", "confidence"),
-)
-unit_languages = Table(
-    "unit_languages",
-    metadata,
-    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
-    Column("language", String(64), primary_key=True),
-)
-unit_frameworks = Table(
-    "unit_frameworks",
-    metadata,
-    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
-    Column("framework", String(64), primary_key=True),
 )
 
 flags = Table(

@@ -37,6 +37,7 @@ from colloquy.domain.models import (
     Tier,
 )
 from colloquy.domain.normalize import normalize_pattern
+from colloquy.store import ranking
 from colloquy.store import tables as t
 from colloquy.store.protocol import (
     ApiKeyRecord,
@@ -269,8 +270,6 @@ class SqlBase:
             for table in (
                 t.units,
                 t.unit_domains,
-                t.unit_languages,
-                t.unit_frameworks,
                 t.flags,
                 t.events,
             )
@@ -288,15 +287,14 @@ class SqlBase:
             columns = ranking_columns(
                 item.status, scoring.to_points(unit.evidence.confidence), len(unit.domains)
             )
+            columns |= ranking.ranking_values(
+                unit.domains,
+                unit.context.languages,
+                unit.context.frameworks,
+                normalize_pattern(unit.context.pattern),
+            )
             rows[t.unit_domains] += [
-                {"unit_id": unit.id, "domain": d, "domain_count": len(unit.domains), **columns}
-                for d in unit.domains
-            ]
-            rows[t.unit_languages] += [
-                {"unit_id": unit.id, "language": v} for v in dict.fromkeys(unit.context.languages)
-            ]
-            rows[t.unit_frameworks] += [
-                {"unit_id": unit.id, "framework": v} for v in dict.fromkeys(unit.context.frameworks)
+                {"unit_id": unit.id, "domain": d, **columns} for d in unit.domains
             ]
             rows[t.flags] += [
                 {

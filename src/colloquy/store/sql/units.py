@@ -92,46 +92,29 @@ class UnitStore(SqlBase):
         The seed (each query domain's best units) gives a score the answer is sure to reach.
         Then, from the best possible score down to that floor, each round scores the units whose
         bound reaches the round's threshold; once ``limit`` of them do, nothing else can.
+        Each step is one statement that returns the rows to render.
         """
         size = max(SEED_PER_DOMAIN, spec.limit)
         async with self._reading() as conn:
-            seeded = set((await conn.execute(*ranking.seed(spec.domains, size))).scalars())
-            if not seeded:
-                return []
-            rows = await self._rank(conn, spec, seeded)
+            rows = (await conn.execute(*ranking.seeded(spec, size))).all()
             # Fewer than ``limit`` means every query domain had fewer approved units than the
             # seed takes, so all candidates were scored: the answer is exact.
             if len(rows) == spec.limit:
                 rows = await self._prune(conn, spec, rows)
             return [item.unit for item in await self._render(conn, rows)]
 
-    async def _rank(
-        self, conn: AsyncConnection, spec: QuerySpec, ids: set[str]
-    ) -> Sequence[Row[Any]]:
-        return (await conn.execute(*ranking.ranked(spec, sorted(ids)))).all()
-
     async def _prune(
         self, conn: AsyncConnection, spec: QuerySpec, seeded: Sequence[Row[Any]]
     ) -> Sequence[Row[Any]]:
         """The exact top ``limit``, given the seed's (whose last score every answer reaches)."""
         floor = seeded[-1].score
-        d = t.domain_counts.c
-        largest = (
-            await conn.execute(
-                select(d.domain)
-                .where(d.domain.in_(spec.domains))
-                .order_by(d.approved.desc(), d.domain)
-                .limit(1)
-            )
-        ).scalar_one()
         threshold = ranking.max_score(spec)
         while threshold > floor:
             threshold = max(threshold * THRESHOLD_DESCENT, floor)
-            query = ranking.candidates(spec, threshold, largest)
+            query = ranking.candidates(spec, threshold, seeded[0].largest)
             if query is None:
                 continue
-            ids = set((await conn.execute(*query)).scalars())
-            rows = await self._rank(conn, spec, ids)
+            rows = (await conn.execute(*query)).all()
             if len(rows) == spec.limit and rows[-1].score >= threshold:
                 return rows
         return seeded

@@ -173,6 +173,10 @@ def upgrade() -> None:
         sa.Column("domain", sa.String(length=64), nullable=False),
         sa.Column("unit_id", sa.String(length=35), nullable=False),
         sa.Column("domain_count", sa.Integer(), nullable=False),
+        sa.Column("domain_set", sa.Text(), nullable=False),
+        sa.Column("language_set", sa.Text(), nullable=False),
+        sa.Column("framework_set", sa.Text(), nullable=False),
+        sa.Column("pattern_key", sa.Text(), nullable=False),
         sa.Column("confidence", sa.Integer(), nullable=True),
         sa.Column("rank", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(
@@ -196,30 +200,6 @@ def upgrade() -> None:
             unique=False,
         )
 
-    op.create_table(
-        "unit_frameworks",
-        sa.Column("unit_id", sa.String(length=35), nullable=False),
-        sa.Column("framework", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["unit_id"],
-            ["units.id"],
-            name=op.f("fk_unit_frameworks_unit_id_units"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("unit_id", "framework", name=op.f("pk_unit_frameworks")),
-    )
-    op.create_table(
-        "unit_languages",
-        sa.Column("unit_id", sa.String(length=35), nullable=False),
-        sa.Column("language", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["unit_id"],
-            ["units.id"],
-            name=op.f("fk_unit_languages_unit_id_units"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("unit_id", "language", name=op.f("pk_unit_languages")),
-    )
     _create_full_text_search()
 
 
@@ -256,8 +236,6 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS units_fts_insert")
         op.execute("DROP TRIGGER IF EXISTS units_fts_delete")
         op.execute("DROP TABLE IF EXISTS units_fts")
-    op.drop_table("unit_languages")
-    op.drop_table("unit_frameworks")
     with op.batch_alter_table("unit_domains", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_unit_domains_unit_id"))
 
