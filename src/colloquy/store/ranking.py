@@ -11,8 +11,14 @@ A unit with ``dc`` domains that shares ``h`` of the query's ``n`` domains has Ja
 h / (dc + n - h), at most min(n, dc) / max(n, dc). A unit found only in one designated query
 domain (the largest) shares exactly one domain (a unit in two query domains is also in another
 one's rows), so its Jaccard is 1 / (dc + n - 1). Each bound turns "score >= T" into
-"confidence >= c(dc)" for each domain count, a range on the ``(domain, domain_count,
+"confidence >= c(dc)" for each domain count, a range on the ``(domain, feature, domain_count,
 confidence)`` index.
+
+The language, framework and pattern terms would loosen that bound for every unit, although few
+units match them. So each unit also has a row per (domain, feature it has): a unit that matches
+none of the query's features is bounded by its domain term alone, on the plain rows
+(feature ''), and one that matches any is found among that feature's rows, bounded by the
+domain term plus every feature term.
 """
 
 import functools
@@ -47,6 +53,9 @@ from colloquy.store.protocol import QuerySpec
 MAX_DOMAINS_PER_UNIT = 16
 # Loosens every bound a little, so that float rounding never drops a tie.
 SLACK = 1e-9
+# Queries with more language, framework and pattern values than this read one loose bound
+# instead of a list per feature.
+MAX_FEATURE_LISTS = 4
 # Statements kept per query shape (numbers of domains, languages and frameworks, pattern or not).
 SHAPES_KEPT = 512
 
@@ -81,6 +90,25 @@ def _position_postgres(element: Position, compiler: SQLCompiler, **kw: Any) -> s
     return f"strpos({compiler.process(element.clauses, **kw)})"
 
 
+def feature_key(kind: str, value: str) -> str:
+    return f"{kind}:{value}"
+
+
+def unit_features(
+    languages: Sequence[str], frameworks: Sequence[str], pattern_key: str
+) -> list[str]:
+    """The features a unit has its own ``unit_domains`` rows for, besides the plain one ('')."""
+    keys = [feature_key("language", v) for v in dict.fromkeys(languages)]
+    keys += [feature_key("framework", v) for v in dict.fromkeys(frameworks)]
+    return keys + ([feature_key("pattern", pattern_key)] if pattern_key else [])
+
+
+def query_features(spec: QuerySpec) -> list[str]:
+    """The feature lists a query reads; none when there are too many to be worth it."""
+    keys = unit_features(spec.languages, spec.frameworks, spec.pattern)
+    return keys if len(keys) <= MAX_FEATURE_LISTS else []
+
+
 def context_weight(spec: QuerySpec) -> float:
     """The most the language, framework and pattern terms can add to a unit's relevance."""
     return (
@@ -96,7 +124,7 @@ def max_score(spec: QuerySpec) -> float:
 
 @functools.lru_cache(maxsize=SHAPES_KEPT)
 def _shape(
-    domains: int, languages: int, frameworks: int, pattern: bool
+    domains: int, languages: int, frameworks: int, pattern: bool, features: int
 ) -> tuple[Select[Any], Select[Any]]:
     """The seed and the round statement for one shape of query, built once (building costs
     more than running them); the values arrive as parameters."""
@@ -110,7 +138,14 @@ def _shape(
         .limit(1)
         .scalar_subquery()
     )
-    rounds = union_all(*(_range(i, dc) for i in range(domains) for dc in _COUNTS)).subquery()
+    rounds = union_all(
+        *(
+            _range(i, k, dc)
+            for i in range(domains)
+            for k in (None, *range(features))
+            for dc in _COUNTS
+        )
+    ).subquery()
     return score(seed).add_columns(largest.label("largest")), score(rounds)
 
 
@@ -128,21 +163,28 @@ def _seed_part(i: int) -> Subquery:
     ud = t.unit_domains.c
     return (
         select(*_payload())
-        .where(ud.domain == bindparam(f"d{i}"), ud.rank.is_not(None))
+        .where(ud.domain == bindparam(f"d{i}"), ud.feature == "", ud.rank.is_not(None))
         .order_by(ud.rank.desc(), ud.unit_id.desc())
         .limit(bindparam("size", type_=Integer))
         .subquery()
     )
 
 
-def _range(i: int, dc: int) -> Select[Any]:
-    """Domain ``i``'s units with ``dc`` domains and at least the round's confidence for them."""
+def _range(i: int, k: int | None, dc: int) -> Select[Any]:
+    """Domain ``i``'s units with ``dc`` domains (and feature ``k``, or the plain rows) and at
+    least the round's confidence for them."""
     ud = t.unit_domains.c
     return select(*_payload()).where(
         ud.domain == bindparam(f"d{i}"),
+        ud.feature == ("" if k is None else bindparam(f"x{k}")),
         ud.domain_count == dc,
-        ud.confidence >= bindparam(f"c{i}_{dc}", type_=Integer),
+        ud.confidence >= bindparam(_least(i, k, dc), type_=Integer),
     )
+
+
+def _least(i: int, k: int | None, dc: int) -> str:
+    """The parameter holding a range's least confidence."""
+    return f"c{i}_{dc}" if k is None else f"c{i}x{k}_{dc}"
 
 
 def _listed(column: ColumnElement[str], prefix: str, count: int) -> ColumnElement[bool]:
@@ -203,7 +245,13 @@ def _values(spec: QuerySpec) -> dict[str, Any]:
 
 
 def _statements(spec: QuerySpec) -> tuple[Select[Any], Select[Any]]:
-    return _shape(len(spec.domains), len(spec.languages), len(spec.frameworks), bool(spec.pattern))
+    return _shape(
+        len(spec.domains),
+        len(spec.languages),
+        len(spec.frameworks),
+        bool(spec.pattern),
+        len(query_features(spec)),
+    )
 
 
 def seeded(spec: QuerySpec, size: int) -> tuple[Select[Any], dict[str, Any]]:
@@ -218,28 +266,38 @@ def candidates(
     """The best ``limit`` of every approved unit whose score can reach ``threshold``
     (None: no unit can)."""
     n = len(spec.domains)
+    features = query_features(spec)
     extra = context_weight(spec)
+    # Plain rows hold the units that match no feature, unless there are no feature lists.
+    plain_extra = 0.0 if features else extra
     floor = threshold * (1 - SLACK)
-    params = _values(spec)
+    params = _values(spec) | {f"x{k}": key for k, key in enumerate(features)}
     reachable = False
     for i, domain in enumerate(spec.domains):
         for dc in _COUNTS:
             jaccard = 1 / (dc + n - 1) if domain == largest else min(n, dc) / max(n, dc)
-            least = math.ceil(floor / (scoring.DOMAIN_WEIGHT * jaccard + extra))
-            reachable = reachable or least <= scoring.CEILING_POINTS
-            # Past the ceiling the range is empty: one index probe that finds nothing.
-            params[f"c{i}_{dc}"] = min(least, scoring.CEILING_POINTS + 1)
+            domain_term = scoring.DOMAIN_WEIGHT * jaccard
+            weights = [(None, domain_term + plain_extra)]
+            weights += [(k, domain_term + extra) for k in range(len(features))]
+            for k, weight in weights:
+                least = math.ceil(floor / weight)
+                reachable = reachable or least <= scoring.CEILING_POINTS
+                # Past the ceiling the range is empty: one index probe that finds nothing.
+                params[_least(i, k, dc)] = min(least, scoring.CEILING_POINTS + 1)
     return (_statements(spec)[1], params) if reachable else None
 
 
-def ranking_values(
+def ranking_rows(
     domains: Sequence[str], languages: Sequence[str], frameworks: Sequence[str], pattern_key: str
-) -> dict[str, Any]:
-    """What each of a unit's ``unit_domains`` rows carries of it for scoring."""
-    return {
+) -> list[dict[str, Any]]:
+    """A unit's ``unit_domains`` rows, but for its id and ranking columns: one per domain and
+    feature, each carrying what scoring needs of the unit."""
+    payload = {
         "domain_count": len(domains),
         "domain_set": tag_set(domains),
         "language_set": tag_set(dict.fromkeys(languages)),
         "framework_set": tag_set(dict.fromkeys(frameworks)),
         "pattern_key": pattern_key,
     }
+    features = ["", *unit_features(languages, frameworks, pattern_key)]
+    return [{"domain": d, "feature": f, **payload} for d in domains for f in features]

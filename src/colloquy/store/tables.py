@@ -88,7 +88,9 @@ units = Table(
     Index(None, "created_by", "created_at"),
 )
 
-# One row per (unit, domain): what lets the relevance formula run in SQL. Each row carries
+# One row per (unit, domain), and one per (unit, domain, language | framework | pattern) for
+# queries with those (see store/ranking.py): what lets the relevance formula run in SQL. Each
+# row carries
 # everything ranking needs of its unit, so that a query reads only these rows, and only for units
 # that can make its answer (see store/ranking.py): the unit's domains, languages and frameworks
 # as searchable text (``ranking.tag_set``) and its pattern, written once (they never change);
@@ -99,6 +101,7 @@ unit_domains = Table(
     "unit_domains",
     metadata,
     Column("domain", String(64), primary_key=True),
+    Column("feature", Text, primary_key=True, doc="'' or language:, framework:, pattern:<v>"),
     Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
     Column("domain_count", Integer, nullable=False),
     Column("domain_set", Text, nullable=False),
@@ -108,8 +111,8 @@ unit_domains = Table(
     Column("confidence", Integer),
     Column("rank", Float),
     Index(None, "unit_id"),
-    Index(None, "domain", "rank", "unit_id"),
-    Index(None, "domain", "domain_count", "confidence"),
+    Index(None, "domain", "feature", "rank", "unit_id"),
+    Index(None, "domain", "feature", "domain_count", "confidence"),
 )
 
 flags = Table(

@@ -287,14 +287,14 @@ class SqlBase:
             columns = ranking_columns(
                 item.status, scoring.to_points(unit.evidence.confidence), len(unit.domains)
             )
-            columns |= ranking.ranking_values(
-                unit.domains,
-                unit.context.languages,
-                unit.context.frameworks,
-                normalize_pattern(unit.context.pattern),
-            )
             rows[t.unit_domains] += [
-                {"unit_id": unit.id, "domain": d, **columns} for d in unit.domains
+                {"unit_id": unit.id, **row, **columns}
+                for row in ranking.ranking_rows(
+                    unit.domains,
+                    unit.context.languages,
+                    unit.context.frameworks,
+                    normalize_pattern(unit.context.pattern),
+                )
             ]
             rows[t.flags] += [
                 {

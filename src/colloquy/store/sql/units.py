@@ -42,7 +42,7 @@ from colloquy.store.sql.base import InvalidCursor, SqlBase, decode_cursor, encod
 # Query pruning: units seeded per query domain (at least the limit), and how fast the score
 # threshold comes down from the best possible score towards the seed's floor.
 SEED_PER_DOMAIN = 64
-THRESHOLD_DESCENT = 0.5
+THRESHOLD_DESCENT = 0.7
 # Domains listed by the statistics, most used first.
 STATS_DOMAIN_LIMIT = 500
 
@@ -104,20 +104,26 @@ class UnitStore(SqlBase):
             return [item.unit for item in await self._render(conn, rows)]
 
     async def _prune(
-        self, conn: AsyncConnection, spec: QuerySpec, seeded: Sequence[Row[Any]]
+        self, conn: AsyncConnection, spec: QuerySpec, best: Sequence[Row[Any]]
     ) -> Sequence[Row[Any]]:
-        """The exact top ``limit``, given the seed's (whose last score every answer reaches)."""
-        floor = seeded[-1].score
+        """The exact top ``limit``, given ``limit`` units found so far (the seed's)."""
+        largest = best[0].largest
         threshold = ranking.max_score(spec)
-        while threshold > floor:
-            threshold = max(threshold * THRESHOLD_DESCENT, floor)
-            query = ranking.candidates(spec, threshold, seeded[0].largest)
+        # Every round's ``limit`` real units raise the floor that the answer is sure to reach.
+        while threshold > best[-1].score:
+            threshold *= THRESHOLD_DESCENT
+            # Below a point nothing but a zero score is left to tell apart: go to the floor.
+            threshold = max(threshold if threshold >= 1 else 0.0, best[-1].score)
+            query = ranking.candidates(spec, threshold, largest)
             if query is None:
                 continue
             rows = (await conn.execute(*query)).all()
-            if len(rows) == spec.limit and rows[-1].score >= threshold:
-                return rows
-        return seeded
+            if len(rows) == spec.limit:
+                if rows[-1].score >= threshold:
+                    return rows
+                if rows[-1].score > best[-1].score:
+                    best = rows
+        return best
 
     async def page_units(
         self, filters: UnitFilter, cursor: str | None, limit: int
@@ -130,7 +136,7 @@ class UnitStore(SqlBase):
             conditions.append(
                 u.id.in_(
                     select(t.unit_domains.c.unit_id).where(
-                        t.unit_domains.c.domain == filters.domain
+                        t.unit_domains.c.domain == filters.domain, t.unit_domains.c.feature == ""
                     )
                 )
             )

@@ -171,6 +171,7 @@ def upgrade() -> None:
     op.create_table(
         "unit_domains",
         sa.Column("domain", sa.String(length=64), nullable=False),
+        sa.Column("feature", sa.Text(), nullable=False),
         sa.Column("unit_id", sa.String(length=35), nullable=False),
         sa.Column("domain_count", sa.Integer(), nullable=False),
         sa.Column("domain_set", sa.Text(), nullable=False),
@@ -185,18 +186,18 @@ def upgrade() -> None:
             name=op.f("fk_unit_domains_unit_id_units"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("domain", "unit_id", name=op.f("pk_unit_domains")),
+        sa.PrimaryKeyConstraint("domain", "feature", "unit_id", name=op.f("pk_unit_domains")),
     )
     with op.batch_alter_table("unit_domains", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_unit_domains_unit_id"), ["unit_id"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_unit_domains_domain_rank_unit_id"),
-            ["domain", "rank", "unit_id"],
+            batch_op.f("ix_unit_domains_domain_feature_rank_unit_id"),
+            ["domain", "feature", "rank", "unit_id"],
             unique=False,
         )
         batch_op.create_index(
-            batch_op.f("ix_unit_domains_domain_domain_count_confidence"),
-            ["domain", "domain_count", "confidence"],
+            batch_op.f("ix_unit_domains_domain_feature_domain_count_confidence"),
+            ["domain", "feature", "domain_count", "confidence"],
             unique=False,
         )
 
