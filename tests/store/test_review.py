@@ -1,4 +1,4 @@
-"""decide(), pending_page(), activity() and daily_counts()."""
+"""decide(), pending_page(), and the activity and daily counts of review_overview()."""
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
@@ -13,6 +13,14 @@ from colloquy.store.protocol import (
 from tests.store.factories import add_unit, at, is_utc, unit_id
 
 # ------------------------------------------------------------------ decide
+
+
+async def activity(store, limit):
+    return (await store.review_overview([0], limit, date.min)).activity
+
+
+async def daily_counts(store, since):
+    return (await store.review_overview([0], 0, since)).daily
 
 
 async def test_decide_unknown_unit_is_none(store):
@@ -125,7 +133,7 @@ async def test_activity_shows_each_unit_once_in_its_current_state(store):
     await store.decide(c.id, ReviewStatus.REJECTED, "rex", at(6), note="no")
     await store.confirm(b.id, "carol", at(7))  # evidence never shows in the feed
 
-    feed = await store.activity(10)
+    feed = await activity(store, 10)
     assert feed == [
         DecidedActivity(
             unit_id=c.id, summary="C", timestamp=at(6), reviewed_by="rex", type="rejected"
@@ -138,16 +146,16 @@ async def test_activity_shows_each_unit_once_in_its_current_state(store):
     ]
     assert all(is_utc(item.timestamp) for item in feed)
 
-    assert await store.activity(2) == feed[:2]
-    assert await store.activity(1) == feed[:1]
+    assert await activity(store, 2) == feed[:2]
+    assert await activity(store, 1) == feed[:1]
 
 
 async def test_activity_limit_with_many_units(store):
-    assert await store.activity(20) == []
+    assert await activity(store, 20) == []
     units = [await add_unit(store, created_at=at(i)) for i in range(8)]
     for i, unit in enumerate(units[:4]):
         await store.decide(unit.id, ReviewStatus.APPROVED, "rita", at(20 + i))
-    feed = await store.activity(5)
+    feed = await activity(store, 5)
     assert [(f.type, f.unit_id) for f in feed] == [
         ("approved", units[3].id),
         ("approved", units[2].id),
@@ -155,7 +163,7 @@ async def test_activity_limit_with_many_units(store):
         ("approved", units[0].id),
         ("proposed", units[7].id),
     ]
-    assert len({f.unit_id for f in await store.activity(100)}) == 8
+    assert len({f.unit_id for f in await activity(store, 100)}) == 8
 
 
 # ------------------------------------------------------------------ daily_counts
@@ -174,23 +182,23 @@ async def test_daily_counts_per_day(store):
     await store.decide(two.id, ReviewStatus.APPROVED, "rita", day_at(2, 11))
     await store.decide(three.id, ReviewStatus.REJECTED, "rex", day_at(4, 8))
 
-    assert await store.daily_counts(date(2026, 3, 1)) == [
+    assert await daily_counts(store, date(2026, 3, 1)) == [
         DailyCount(day=date(2026, 3, 1), proposed=2, approved=0, rejected=0),
         DailyCount(day=date(2026, 3, 2), proposed=1, approved=2, rejected=0),
         DailyCount(day=date(2026, 3, 3), proposed=1, approved=0, rejected=0),
         DailyCount(day=date(2026, 3, 4), proposed=0, approved=0, rejected=1),
     ]
-    assert [c.day for c in await store.daily_counts(date(2026, 3, 3))] == [
+    assert [c.day for c in await daily_counts(store, date(2026, 3, 3))] == [
         date(2026, 3, 3),
         date(2026, 3, 4),
     ]
-    assert await store.daily_counts(date(2026, 3, 5)) == []
+    assert await daily_counts(store, date(2026, 3, 5)) == []
 
     # A refused second decision counts nothing.
     assert isinstance(
         await store.decide(one.id, ReviewStatus.REJECTED, "rex", day_at(2, 12)), AlreadyDecided
     )
-    assert (await store.daily_counts(date(2026, 3, 2)))[0] == DailyCount(
+    assert (await daily_counts(store, date(2026, 3, 2)))[0] == DailyCount(
         day=date(2026, 3, 2), proposed=1, approved=2, rejected=0
     )
 
@@ -202,7 +210,7 @@ async def test_daily_counts_use_the_utc_day(store):
     await store.decide(
         unit.id, ReviewStatus.APPROVED, "rita", datetime(2026, 3, 3, 1, 0, tzinfo=UTC)
     )
-    assert await store.daily_counts(date(2026, 2, 28)) == [
+    assert await daily_counts(store, date(2026, 2, 28)) == [
         DailyCount(day=date(2026, 3, 2), proposed=1, approved=0, rejected=0),
         DailyCount(day=date(2026, 3, 3), proposed=0, approved=1, rejected=0),
     ]

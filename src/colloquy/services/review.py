@@ -105,16 +105,19 @@ class ReviewService:
             raise InvalidInput("cursor is not one this server issued") from exc
 
     async def stats(self) -> dict[str, Any]:
-        stats = await self._store.stats([edge for _, edge in scoring.REVIEW_BUCKETS])
-        activity = await self._store.activity(ACTIVITY_LIMIT)
         today = now().date()
-        daily = await self._store.daily_counts(today - timedelta(days=TREND_DAYS))
+        overview = await self._store.review_overview(
+            [edge for _, edge in scoring.REVIEW_BUCKETS],
+            ACTIVITY_LIMIT,
+            today - timedelta(days=TREND_DAYS),
+        )
+        stats = overview.stats
         return {
             "counts": {status.value: stats.status_counts[status] for status in ReviewStatus},
             "domains": stats.domain_counts,
             "confidence_distribution": {
                 label: stats.confidence_points[edge] for label, edge in scoring.REVIEW_BUCKETS
             },
-            "recent_activity": [activity_item(a) for a in activity],
-            "trends": {"daily": fill_days(daily, today)},
+            "recent_activity": [activity_item(a) for a in overview.activity],
+            "trends": {"daily": fill_days(overview.daily, today)},
         }

@@ -157,6 +157,15 @@ class DailyCount:
     rejected: int
 
 
+@dataclass(frozen=True)
+class ReviewOverview:
+    """What the review statistics show."""
+
+    stats: KnowledgeStats
+    activity: list[Activity]
+    daily: list[DailyCount]
+
+
 # ---------------------------------------------------------------- accounts
 
 
@@ -263,8 +272,13 @@ class Store(Protocol):
         note: str | None = None,
     ) -> Decision | AlreadyDecided | None: ...
     async def pending_page(self, limit: int, offset: int) -> tuple[list[ReviewItem], int]: ...
-    async def activity(self, limit: int) -> list[Activity]: ...
-    async def daily_counts(self, since: date) -> list[DailyCount]: ...
+    async def review_overview(
+        self, bucket_edges: Sequence[int], activity_limit: int, since: date
+    ) -> ReviewOverview:
+        """The knowledge stats, the newest ``activity_limit`` decisions and pending proposals,
+        and the daily counts since ``since``: what the review dashboard shows, in one read."""
+        ...
+
     async def history(self, unit_id: str, limit: int) -> list[UnitEvent]: ...
 
     # users

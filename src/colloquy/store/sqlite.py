@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from colloquy.store.sql import SqlStore
+from colloquy.store.sqlite_cursor import use_one_trip_cursors
 
 BUSY_TIMEOUT_MS = 10_000
 READ_POOL_SIZE = 4
@@ -49,6 +50,7 @@ def _engine(url: URL, begin: str | None, pool_size: int, statement_cache: int) -
 
     @event.listens_for(engine.sync_engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
+        use_one_trip_cursors(dbapi_connection)
         # Let SQLAlchemy's "begin" event open transactions, instead of the driver's own guess.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -78,7 +80,7 @@ def create_engines(url: str | URL) -> tuple[AsyncEngine, AsyncEngine]:
         path.parent.mkdir(parents=True, exist_ok=True)
     return (
         _engine(url, "BEGIN IMMEDIATE", 1, WRITE_STATEMENT_CACHE),
-        _engine(url, None, READ_POOL_SIZE, 0),
+        _engine(url, None, READ_POOL_SIZE, WRITE_STATEMENT_CACHE),
     )
 
 

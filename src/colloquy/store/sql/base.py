@@ -17,9 +17,13 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Row,
+    false,
     insert,
     select,
+    true,
+    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -41,12 +45,15 @@ from colloquy.store import ranking
 from colloquy.store import tables as t
 from colloquy.store.protocol import (
     ApiKeyRecord,
+    KnowledgeStats,
     ReviewItem,
     UnitArchive,
     UserRecord,
 )
 
 InsertFactory = Callable[[t.Table], Any]
+# Domains listed by the statistics, most used first.
+STATS_DOMAIN_LIMIT = 500
 
 
 def encode_cursor(*parts: str) -> str:
@@ -116,6 +123,25 @@ def _unit_values(item: ReviewItem) -> dict[str, Any]:
 
 class InvalidCursor(ValueError):
     """A page cursor that this store did not issue."""
+
+
+def _stats_statement() -> CompoundSelect:
+    """Every kept counter and the most used domains, in one statement (one trip)."""
+    c, d = t.unit_counts.c, t.domain_counts.c
+    top_domains = (
+        select(d.domain, d.approved)
+        .where(d.approved > 0)
+        .order_by(d.approved.desc(), d.domain.desc())
+        .limit(STATS_DOMAIN_LIMIT)
+        .subquery()
+    )
+    return union_all(
+        select(false().label("is_domain"), c.key, c.n),
+        select(true(), top_domains.c.domain, top_domains.c.approved),
+    )
+
+
+_STATS = _stats_statement()
 
 
 class SqlBase:
@@ -320,6 +346,31 @@ class SqlBase:
         for (day, column), count in sorted(per_day.items()):
             await self._count_day(conn, column, day, count)
         await self._tally(conn, counts, domain_deltas)
+
+    async def _stats(self, conn: AsyncConnection, bucket_edges: Sequence[int]) -> KnowledgeStats:
+        """From the kept aggregates: a few rows, whatever the number of units."""
+        edges = sorted(bucket_edges)
+        rows = (await conn.execute(_STATS)).all()
+        counts = {key: n for is_domain, key, n in rows if not is_domain}
+        domain_counts = {key: n for is_domain, key, n in rows if is_domain}
+        buckets = dict.fromkeys(edges, 0)
+        tiers: dict[str, int] = {}
+        for key, n in counts.items():
+            kind, _, value = key.partition(":")
+            if kind == "tier" and n:
+                tiers[value] = n
+            elif kind == "confidence" and n:
+                points = int(value)
+                lower = max((edge for edge in edges if edge <= points), default=edges[0])
+                buckets[lower] += n
+        by_status = {status: counts.get(f"status:{status.value}", 0) for status in ReviewStatus}
+        return KnowledgeStats(
+            total_count=sum(by_status.values()),
+            status_counts=by_status,
+            tier_counts=tiers,
+            domain_counts=domain_counts,
+            confidence_points=buckets,
+        )
 
     async def _counts(self, conn: AsyncConnection) -> dict[str, int]:
         rows = await conn.execute(select(t.unit_counts.c.key, t.unit_counts.c.n))

@@ -1,6 +1,7 @@
 """Review: decisions, the pending queue, activity, daily counts and history."""
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from colloquy.domain.models import (
     ReviewStatus,
@@ -24,6 +26,7 @@ from colloquy.store.protocol import (
     Decision,
     ProposedActivity,
     ReviewItem,
+    ReviewOverview,
     UnitEvent,
 )
 from colloquy.store.sql.base import SqlBase, approved_keys, utc_day
@@ -83,7 +86,17 @@ class ReviewStore(SqlBase):
             ).all()
             return await self._render(conn, rows), total
 
-    async def activity(self, limit: int) -> list[Activity]:
+    async def review_overview(
+        self, bucket_edges: Sequence[int], activity_limit: int, since: date
+    ) -> ReviewOverview:
+        async with self._reading() as conn:
+            return ReviewOverview(
+                stats=await self._stats(conn, bucket_edges),
+                activity=await self._activity(conn, activity_limit),
+                daily=await self._daily_counts(conn, since),
+            )
+
+    async def _activity(self, conn: AsyncConnection, limit: int) -> list[Activity]:
         e, u = t.events.c, t.units.c
         base = select(e.id, e.kind, e.unit_id, e.actor, e.at, u.summary).join(
             t.units, u.id == e.unit_id
@@ -100,16 +113,15 @@ class ReviewStore(SqlBase):
             .subquery()
         )
         newest = union_all(*(select(part) for part in parts)).subquery()
-        async with self._reading() as conn:
-            rows = (
-                await conn.execute(
-                    select(newest).order_by(newest.c.at.desc(), newest.c.id.desc()).limit(limit)
-                )
-            ).all()
-        return [self._activity(r) for r in rows[:limit]]
+        rows = (
+            await conn.execute(
+                select(newest).order_by(newest.c.at.desc(), newest.c.id.desc()).limit(limit)
+            )
+        ).all()
+        return [self._activity_item(r) for r in rows[:limit]]
 
     @staticmethod
-    def _activity(row: Row[Any]) -> Activity:
+    def _activity_item(row: Row[Any]) -> Activity:
         if row.kind == "proposed":
             return ProposedActivity(unit_id=row.unit_id, summary=row.summary, timestamp=row.at)
         return DecidedActivity(
@@ -120,12 +132,11 @@ class ReviewStore(SqlBase):
             type=row.kind,
         )
 
-    async def daily_counts(self, since: date) -> list[DailyCount]:
+    async def _daily_counts(self, conn: AsyncConnection, since: date) -> list[DailyCount]:
         d = t.daily_counts.c
-        async with self._reading() as conn:
-            rows = (
-                await conn.execute(select(t.daily_counts).where(d.day >= since).order_by(d.day))
-            ).all()
+        rows = (
+            await conn.execute(select(t.daily_counts).where(d.day >= since).order_by(d.day))
+        ).all()
         return [
             DailyCount(day=r.day, proposed=r.proposed, approved=r.approved, rejected=r.rejected)
             for r in rows

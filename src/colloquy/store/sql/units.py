@@ -43,8 +43,6 @@ from colloquy.store.sql.base import InvalidCursor, SqlBase, decode_cursor, encod
 # threshold comes down from the best possible score towards the seed's floor.
 SEED_PER_DOMAIN = 64
 THRESHOLD_DESCENT = 0.7
-# Domains listed by the statistics, most used first.
-STATS_DOMAIN_LIMIT = 500
 
 
 class UnitStore(SqlBase):
@@ -176,36 +174,8 @@ class UnitStore(SqlBase):
         return Page(items=items, next_cursor=next_cursor)
 
     async def stats(self, bucket_edges: Sequence[int]) -> KnowledgeStats:
-        """From the kept aggregates: a few rows, whatever the number of units."""
-        edges = sorted(bucket_edges)
-        d = t.domain_counts.c
         async with self._reading() as conn:
-            counts = await self._counts(conn)
-            domains = await conn.execute(
-                select(d.domain, d.approved)
-                .where(d.approved > 0)
-                .order_by(d.approved.desc(), d.domain.desc())
-                .limit(STATS_DOMAIN_LIMIT)
-            )
-            domain_counts = {domain: n for domain, n in domains}
-        buckets = dict.fromkeys(edges, 0)
-        tiers: dict[str, int] = {}
-        for key, n in counts.items():
-            kind, _, value = key.partition(":")
-            if kind == "tier" and n:
-                tiers[value] = n
-            elif kind == "confidence" and n:
-                points = int(value)
-                lower = max((edge for edge in edges if edge <= points), default=edges[0])
-                buckets[lower] += n
-        by_status = {status: counts.get(f"status:{status.value}", 0) for status in ReviewStatus}
-        return KnowledgeStats(
-            total_count=sum(by_status.values()),
-            status_counts=by_status,
-            tier_counts=tiers,
-            domain_counts=domain_counts,
-            confidence_points=buckets,
-        )
+            return await self._stats(conn, bucket_edges)
 
     # ------------------------------------------------------------ evidence
 
