@@ -126,10 +126,10 @@ def max_score(spec: QuerySpec) -> float:
 def _shape(
     domains: int, languages: int, frameworks: int, pattern: bool, features: int
 ) -> tuple[Select[Any], Select[Any]]:
-    """The seed and the round statement for one shape of query, built once (building costs
-    more than running them); the values arrive as parameters."""
+    """The first round's statement (with the seed, and naming the largest domain) and the later
+    rounds' for one shape of query, built once (building costs more than running them); the
+    values arrive as parameters."""
     score = functools.partial(_best, domains, languages, frameworks, pattern)
-    seed = union_all(*(select(_seed_part(i)) for i in range(domains))).subquery()
     d = t.domain_counts.c
     largest = (
         select(d.domain)
@@ -138,15 +138,11 @@ def _shape(
         .limit(1)
         .scalar_subquery()
     )
-    rounds = union_all(
-        *(
-            _range(i, k, dc)
-            for i in range(domains)
-            for k in (None, *range(features))
-            for dc in _COUNTS
-        )
-    ).subquery()
-    return score(seed).add_columns(largest.label("largest")), score(rounds)
+    ranges = [_range(i, k, dc) for i in range(domains) for k in (None, *range(features))
+              for dc in _COUNTS]  # fmt: skip
+    seed = [select(_seed_part(i)) for i in range(domains)]
+    first = score(union_all(*seed, *ranges).subquery()).add_columns(largest.label("largest"))
+    return first, score(union_all(*ranges).subquery())
 
 
 _COUNTS = range(1, MAX_DOMAINS_PER_UNIT + 1)
@@ -254,10 +250,13 @@ def _statements(spec: QuerySpec) -> tuple[Select[Any], Select[Any]]:
     )
 
 
-def seeded(spec: QuerySpec, size: int) -> tuple[Select[Any], dict[str, Any]]:
-    """The best ``limit`` among each query domain's ``size`` best one-domain units: an answer
-    the real one is at least as good as. Each row also names the query's largest domain."""
-    return _statements(spec)[0], _values(spec) | {"size": size}
+def first_round(spec: QuerySpec, size: int, threshold: float) -> tuple[Select[Any], dict[str, Any]]:
+    """The best ``limit`` among each query domain's ``size`` best one-domain units (the seed)
+    and every unit whose score can reach ``threshold``. The seed makes the answer one that the
+    real one is at least as good as; when it holds fewer than ``limit`` units, it held every
+    unit of the query's domains. Each row also names the query's largest domain."""
+    params, _ = _thresholds(spec, threshold, None)
+    return _statements(spec)[0], params | {"size": size}
 
 
 def candidates(
@@ -265,6 +264,15 @@ def candidates(
 ) -> tuple[Select[Any], dict[str, Any]] | None:
     """The best ``limit`` of every approved unit whose score can reach ``threshold``
     (None: no unit can)."""
+    params, reachable = _thresholds(spec, threshold, largest)
+    return (_statements(spec)[1], params) if reachable else None
+
+
+def _thresholds(
+    spec: QuerySpec, threshold: float, largest: str | None
+) -> tuple[dict[str, Any], bool]:
+    """The least confidence of each range for ``threshold``, and whether any range can hold a
+    unit. Without a ``largest`` domain every domain gets the general Jaccard bound."""
     n = len(spec.domains)
     features = query_features(spec)
     extra = context_weight(spec)
@@ -284,7 +292,7 @@ def candidates(
                 reachable = reachable or least <= scoring.CEILING_POINTS
                 # Past the ceiling the range is empty: one index probe that finds nothing.
                 params[_least(i, k, dc)] = min(least, scoring.CEILING_POINTS + 1)
-    return (_statements(spec)[1], params) if reachable else None
+    return params, reachable
 
 
 def ranking_rows(

@@ -42,7 +42,7 @@ from colloquy.store.sql.base import InvalidCursor, SqlBase, decode_cursor, encod
 # Query pruning: units seeded per query domain (at least the limit), and how fast the score
 # threshold comes down from the best possible score towards the seed's floor.
 SEED_PER_DOMAIN = 64
-THRESHOLD_DESCENT = 0.7
+THRESHOLD_DESCENT = 0.8
 
 
 class UnitStore(SqlBase):
@@ -87,26 +87,27 @@ class UnitStore(SqlBase):
     async def query(self, spec: QuerySpec) -> list[KnowledgeUnit]:
         """Rank in SQL, reading only units that can make the top ``limit`` (store/ranking.py).
 
-        The seed (each query domain's best units) gives a score the answer is sure to reach.
-        Then, from the best possible score down to that floor, each round scores the units whose
-        bound reaches the round's threshold; once ``limit`` of them do, nothing else can.
-        Each step is one statement that returns the rows to render.
+        Each round scores the units whose bound reaches the round's threshold, which comes
+        down from the best possible score; once ``limit`` of them reach it, nothing else can.
+        The first round also scores a seed (each query domain's best units), so that every
+        round's answer is a floor that the threshold never has to go below. Each round is one
+        statement that returns the rows to render; most queries need one.
         """
         size = max(SEED_PER_DOMAIN, spec.limit)
+        threshold = ranking.max_score(spec) * THRESHOLD_DESCENT
         async with self._reading() as conn:
-            rows = (await conn.execute(*ranking.seeded(spec, size))).all()
-            # Fewer than ``limit`` means every query domain had fewer approved units than the
-            # seed takes, so all candidates were scored: the answer is exact.
-            if len(rows) == spec.limit:
-                rows = await self._prune(conn, spec, rows)
+            rows = (await conn.execute(*ranking.first_round(spec, size, threshold))).all()
+            # Fewer than ``limit`` means the seed held every unit of the query's domains.
+            if len(rows) == spec.limit and rows[-1].score < threshold:
+                rows = await self._prune(conn, spec, rows, threshold)
             return [item.unit for item in await self._render(conn, rows)]
 
     async def _prune(
-        self, conn: AsyncConnection, spec: QuerySpec, best: Sequence[Row[Any]]
+        self, conn: AsyncConnection, spec: QuerySpec, best: Sequence[Row[Any]], threshold: float
     ) -> Sequence[Row[Any]]:
-        """The exact top ``limit``, given ``limit`` units found so far (the seed's)."""
+        """The exact top ``limit``, given ``limit`` units found so far and the threshold that
+        did not yield them."""
         largest = best[0].largest
-        threshold = ranking.max_score(spec)
         # Every round's ``limit`` real units raise the floor that the answer is sure to reach.
         while threshold > best[-1].score:
             threshold *= THRESHOLD_DESCENT
