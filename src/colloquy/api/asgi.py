@@ -9,7 +9,7 @@ from colloquy.config import Settings, ensure_secrets
 
 # The SQLite driver runs each statement on its own thread, which then waits for the GIL while
 # the event loop handles other requests. Python's default 5 ms switch interval made every such
-# hand-off wait up to 5 ms under load; 0.5 ms lets the driver back in promptly.
+# hand-off wait up to 5 ms under load; 0.1 ms lets the driver back in promptly.
 GIL_SWITCH_INTERVAL = 0.0001
 
 
