@@ -25,6 +25,8 @@ def corpus(rng: random.Random, size: int) -> list[UnitArchive]:
         domains = list(
             dict.fromkeys(rng.choices(VOCABULARY[: rng.randint(2, 8)], k=rng.randint(1, 4)))
         )
+        if rng.random() < 0.1:  # some units with many domains: the shared "6 or more" range
+            domains = rng.sample(VOCABULARY, rng.randint(5, 8))
         status = rng.choice([ReviewStatus.APPROVED] * 4 + [ReviewStatus.PENDING])
         unit = KnowledgeUnit(
             id=f"ku_{i:032x}",
@@ -83,7 +85,7 @@ async def test_pruned_query_matches_brute_force(store, monkeypatch, seed_size):
     for _ in range(80):
         # Up to six features: past ranking.MAX_FEATURE_LISTS the query reads one loose bound.
         spec = QuerySpec(
-            domains=rng.sample(VOCABULARY, rng.randint(1, 3)),
+            domains=rng.sample(VOCABULARY, rng.choice([1, 1, 2, 2, 3, 7])),
             languages=rng.sample(LANGUAGES, rng.choice([0, 0, 1, 3])),
             frameworks=rng.sample(FRAMEWORKS, rng.choice([0, 1, 2])),
             pattern=rng.choice(PATTERNS),

@@ -51,6 +51,9 @@ from colloquy.store import tables as t
 from colloquy.store.protocol import QuerySpec
 
 MAX_DOMAINS_PER_UNIT = 16
+# Units with this many domains or more share one range per list (few units have that many, and
+# fewer ranges make a statement that is quicker to build, compile and run).
+TAIL_COUNT = 6
 # Loosens every bound a little, so that float rounding never drops a tie.
 SLACK = 1e-9
 # Queries with more language, framework and pattern values than this read one loose bound
@@ -145,7 +148,7 @@ def _shape(
     return first, score(union_all(*ranges).subquery())
 
 
-_COUNTS = range(1, MAX_DOMAINS_PER_UNIT + 1)
+_COUNTS = range(1, TAIL_COUNT + 1)
 _PAYLOAD = ("unit_id", "domain_count", "confidence", "domain_set", "language_set",
             "framework_set", "pattern_key")  # fmt: skip
 
@@ -167,13 +170,13 @@ def _seed_part(i: int) -> Subquery:
 
 
 def _range(i: int, k: int | None, dc: int) -> Select[Any]:
-    """Domain ``i``'s units with ``dc`` domains (and feature ``k``, or the plain rows) and at
-    least the round's confidence for them."""
+    """Domain ``i``'s units with ``dc`` domains (``TAIL_COUNT`` or more for the last range) and
+    feature ``k`` (or the plain rows), with at least the round's confidence for them."""
     ud = t.unit_domains.c
     return select(*_payload()).where(
         ud.domain == bindparam(f"d{i}"),
         ud.feature == ("" if k is None else bindparam(f"x{k}")),
-        ud.domain_count == dc,
+        ud.domain_count >= dc if dc == TAIL_COUNT else ud.domain_count == dc,
         ud.confidence >= bindparam(_least(i, k, dc), type_=Integer),
     )
 
@@ -268,6 +271,15 @@ def candidates(
     return (_statements(spec)[1], params) if reachable else None
 
 
+def _jaccard_bound(dc: int, n: int, designated: bool) -> float:
+    """The most Jaccard a unit in the range for ``dc`` domains can have with ``n`` query
+    domains (the tail range takes the most over all its counts)."""
+    counts = range(dc, MAX_DOMAINS_PER_UNIT + 1) if dc == TAIL_COUNT else (dc,)
+    if designated:
+        return max(1 / (c + n - 1) for c in counts)
+    return max(min(n, c) / max(n, c) for c in counts)
+
+
 def _thresholds(
     spec: QuerySpec, threshold: float, largest: str | None
 ) -> tuple[dict[str, Any], bool]:
@@ -283,7 +295,7 @@ def _thresholds(
     reachable = False
     for i, domain in enumerate(spec.domains):
         for dc in _COUNTS:
-            jaccard = 1 / (dc + n - 1) if domain == largest else min(n, dc) / max(n, dc)
+            jaccard = _jaccard_bound(dc, n, designated=domain == largest)
             domain_term = scoring.DOMAIN_WEIGHT * jaccard
             weights = [(None, domain_term + plain_extra)]
             weights += [(k, domain_term + extra) for k in range(len(features))]
