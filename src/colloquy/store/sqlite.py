@@ -20,10 +20,9 @@ from colloquy.store.sqlite_cursor import use_one_trip_cursors
 
 BUSY_TIMEOUT_MS = 10_000
 READ_POOL_SIZE = 4
-# Prepared statements kept per connection. Readers keep none: ranked queries name their
-# candidates in IN lists of varying length, and caching each distinct statement held hundreds
-# of MB at a million units. Re-preparing a small statement costs microseconds.
-WRITE_STATEMENT_CACHE = 128
+# Prepared statements kept per connection. Every statement's text is fixed per shape (the ranked
+# query's candidates are ranges, not id lists), so the set stays small and re-used.
+STATEMENT_CACHE = 128
 
 
 def sqlite_url(path: Path) -> str:
@@ -36,7 +35,7 @@ def database_path(url: str | URL) -> Path | None:
     return Path(database) if database and database != ":memory:" else None
 
 
-def _engine(url: URL, begin: str | None, pool_size: int, statement_cache: int) -> AsyncEngine:
+def _engine(url: URL, begin: str | None, pool_size: int) -> AsyncEngine:
     """``begin`` opens each transaction; None leaves every statement to commit on its own,
     which spares read-only connections two round trips to the driver's thread per request."""
     engine = create_async_engine(
@@ -45,7 +44,7 @@ def _engine(url: URL, begin: str | None, pool_size: int, statement_cache: int) -
         max_overflow=0,
         pool_timeout=60,
         pool_reset_on_return="rollback" if begin else None,
-        connect_args={"cached_statements": statement_cache},
+        connect_args={"cached_statements": STATEMENT_CACHE},
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -79,8 +78,8 @@ def create_engines(url: str | URL) -> tuple[AsyncEngine, AsyncEngine]:
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     return (
-        _engine(url, "BEGIN IMMEDIATE", 1, WRITE_STATEMENT_CACHE),
-        _engine(url, None, READ_POOL_SIZE, WRITE_STATEMENT_CACHE),
+        _engine(url, "BEGIN IMMEDIATE", 1),
+        _engine(url, None, READ_POOL_SIZE),
     )
 
 
