@@ -3,10 +3,13 @@
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     Row,
+    Select,
+    literal,
     select,
     union_all,
     update,
@@ -30,6 +33,42 @@ from colloquy.store.protocol import (
     UnitEvent,
 )
 from colloquy.store.sql.base import SqlBase, approved_keys, utc_day
+
+
+@lru_cache(maxsize=4)
+def _activity_statement(limit: int) -> Select[Any]:
+    """The newest decisions and pending proposals, one current state per unit.
+
+    Each part walks an index from its newest entry and stops at the limit, so the feed costs
+    the same at any size: decisions on events (kind, id), pending units on units
+    (status, created_at, id), whose created_at is the proposal's first_observed. Built once:
+    assembling the subqueries costs several times more than running them.
+    """
+    e, u = t.events.c, t.units.c
+    parts = [
+        select(e.kind, e.unit_id, e.actor, e.at, u.summary)
+        .join(t.units, u.id == e.unit_id)
+        .where(e.kind == kind)
+        .order_by(e.id.desc())
+        .limit(limit)
+        .subquery()
+        for kind in (ReviewStatus.APPROVED, ReviewStatus.REJECTED)
+    ]
+    parts.append(
+        select(
+            literal("proposed").label("kind"),
+            u.id.label("unit_id"),
+            u.created_by.label("actor"),
+            u.created_at.label("at"),
+            u.summary,
+        )
+        .where(u.status == ReviewStatus.PENDING)
+        .order_by(u.created_at.desc(), u.id.desc())
+        .limit(limit)
+        .subquery()
+    )
+    newest = union_all(*(select(part) for part in parts)).subquery()
+    return select(newest).order_by(newest.c.at.desc(), newest.c.unit_id.desc()).limit(limit)
 
 
 class ReviewStore(SqlBase):
@@ -97,28 +136,8 @@ class ReviewStore(SqlBase):
             )
 
     async def _activity(self, conn: AsyncConnection, limit: int) -> list[Activity]:
-        e, u = t.events.c, t.units.c
-        base = select(e.id, e.kind, e.unit_id, e.actor, e.at, u.summary).join(
-            t.units, u.id == e.unit_id
-        )
-        # The newest of each kind on the (kind, id) index, merged: never a scan of the events.
-        parts = [
-            base.where(e.kind == kind).order_by(e.id.desc()).limit(limit).subquery()
-            for kind in (ReviewStatus.APPROVED, ReviewStatus.REJECTED)
-        ]
-        parts.append(
-            base.where(e.kind == "proposed", u.status == ReviewStatus.PENDING)
-            .order_by(e.id.desc())
-            .limit(limit)
-            .subquery()
-        )
-        newest = union_all(*(select(part) for part in parts)).subquery()
-        rows = (
-            await conn.execute(
-                select(newest).order_by(newest.c.at.desc(), newest.c.id.desc()).limit(limit)
-            )
-        ).all()
-        return [self._activity_item(r) for r in rows[:limit]]
+        rows = (await conn.execute(_activity_statement(limit))).all()
+        return [self._activity_item(r) for r in rows]
 
     @staticmethod
     def _activity_item(row: Row[Any]) -> Activity:
