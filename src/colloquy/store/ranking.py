@@ -42,12 +42,10 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from colloquy.domain import scoring
 from colloquy.store import tables as t
+from colloquy.store.dialect import Position
 from colloquy.store.protocol import QuerySpec
 
 MAX_DOMAINS_PER_UNIT = 16
@@ -74,23 +72,6 @@ def tag_set(values: Iterable[str]) -> str:
 
 def tag_needle(value: str) -> str:
     return "," + json.dumps(value, ensure_ascii=False) + ","
-
-
-class Position(FunctionElement[int]):
-    """Where ``needle`` starts in ``text`` (1-based; 0 when absent), case-sensitively."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(Position)
-def _position_sqlite(element: Position, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"instr({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(Position, "postgresql")
-def _position_postgres(element: Position, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"strpos({compiler.process(element.clauses, **kw)})"
 
 
 def feature_key(kind: str, value: str) -> str:

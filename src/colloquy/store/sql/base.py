@@ -17,13 +17,10 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    CompoundSelect,
+    Label,
     Row,
-    false,
     insert,
     select,
-    true,
-    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -43,6 +40,7 @@ from colloquy.domain.models import (
 from colloquy.domain.normalize import normalize_pattern
 from colloquy.store import ranking
 from colloquy.store import tables as t
+from colloquy.store.dialect import JsonObjectAgg
 from colloquy.store.protocol import (
     ApiKeyRecord,
     KnowledgeStats,
@@ -125,8 +123,8 @@ class InvalidCursor(ValueError):
     """A page cursor that this store did not issue."""
 
 
-def _stats_statement() -> CompoundSelect:
-    """Every kept counter and the most used domains, in one statement (one trip)."""
+def stats_columns() -> list[Label[Any]]:
+    """Every kept counter and the most used domains, as two JSON objects (see ``stats_from``)."""
     c, d = t.unit_counts.c, t.domain_counts.c
     top_domains = (
         select(d.domain, d.approved)
@@ -135,13 +133,40 @@ def _stats_statement() -> CompoundSelect:
         .limit(STATS_DOMAIN_LIMIT)
         .subquery()
     )
-    return union_all(
-        select(false().label("is_domain"), c.key, c.n),
-        select(true(), top_domains.c.domain, top_domains.c.approved),
+    return [
+        select(JsonObjectAgg(c.key, c.n)).scalar_subquery().label("counters"),
+        select(JsonObjectAgg(top_domains.c.domain, top_domains.c.approved))
+        .scalar_subquery()
+        .label("domains"),
+    ]
+
+
+def stats_from(row: Row[Any], bucket_edges: Sequence[int]) -> KnowledgeStats:
+    """The statistics from a row holding ``stats_columns()``."""
+    edges = sorted(bucket_edges)
+    counts: dict[str, int] = row.counters or {}
+    # Most used first, ties by name descending: the order the dashboard lists them in.
+    domain_counts = dict(
+        sorted((row.domains or {}).items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
     )
-
-
-_STATS = _stats_statement()
+    buckets = dict.fromkeys(edges, 0)
+    tiers: dict[str, int] = {}
+    for key, n in counts.items():
+        kind, _, value = key.partition(":")
+        if kind == "tier" and n:
+            tiers[value] = n
+        elif kind == "confidence" and n:
+            points = int(value)
+            lower = max((edge for edge in edges if edge <= points), default=edges[0])
+            buckets[lower] += n
+    by_status = {status: counts.get(f"status:{status.value}", 0) for status in ReviewStatus}
+    return KnowledgeStats(
+        total_count=sum(by_status.values()),
+        status_counts=by_status,
+        tier_counts=tiers,
+        domain_counts=domain_counts,
+        confidence_points=buckets,
+    )
 
 
 class SqlBase:
@@ -346,31 +371,6 @@ class SqlBase:
         for (day, column), count in sorted(per_day.items()):
             await self._count_day(conn, column, day, count)
         await self._tally(conn, counts, domain_deltas)
-
-    async def _stats(self, conn: AsyncConnection, bucket_edges: Sequence[int]) -> KnowledgeStats:
-        """From the kept aggregates: a few rows, whatever the number of units."""
-        edges = sorted(bucket_edges)
-        rows = (await conn.execute(_STATS)).all()
-        counts = {key: n for is_domain, key, n in rows if not is_domain}
-        domain_counts = {key: n for is_domain, key, n in rows if is_domain}
-        buckets = dict.fromkeys(edges, 0)
-        tiers: dict[str, int] = {}
-        for key, n in counts.items():
-            kind, _, value = key.partition(":")
-            if kind == "tier" and n:
-                tiers[value] = n
-            elif kind == "confidence" and n:
-                points = int(value)
-                lower = max((edge for edge in edges if edge <= points), default=edges[0])
-                buckets[lower] += n
-        by_status = {status: counts.get(f"status:{status.value}", 0) for status in ReviewStatus}
-        return KnowledgeStats(
-            total_count=sum(by_status.values()),
-            status_counts=by_status,
-            tier_counts=tiers,
-            domain_counts=domain_counts,
-            confidence_points=buckets,
-        )
 
     async def _counts(self, conn: AsyncConnection) -> dict[str, int]:
         rows = await conn.execute(select(t.unit_counts.c.key, t.unit_counts.c.n))

@@ -7,20 +7,21 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
-    Row,
+    Date,
     Select,
+    bindparam,
     literal,
     select,
     union_all,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from colloquy.domain.models import (
     ReviewStatus,
     Tier,
 )
 from colloquy.store import tables as t
+from colloquy.store.dialect import JsonArray, JsonArrayAgg, json_timestamp
 from colloquy.store.protocol import (
     Activity,
     AlreadyDecided,
@@ -32,43 +33,71 @@ from colloquy.store.protocol import (
     ReviewOverview,
     UnitEvent,
 )
-from colloquy.store.sql.base import SqlBase, approved_keys, utc_day
+from colloquy.store.sql.base import SqlBase, approved_keys, stats_columns, stats_from, utc_day
 
 
 @lru_cache(maxsize=4)
-def _activity_statement(limit: int) -> Select[Any]:
-    """The newest decisions and pending proposals, one current state per unit.
+def _overview_statement(activity_limit: int) -> Select[Any]:
+    """The review statistics in one row: the stats, the activity and the daily counts (since
+    ``:since``), each as JSON. Built once: assembling it costs several times more than running it.
 
-    Each part walks an index from its newest entry and stops at the limit, so the feed costs
-    the same at any size: decisions on events (kind, id), pending units on units
-    (status, created_at, id), whose created_at is the proposal's first_observed. Built once:
-    assembling the subqueries costs several times more than running them.
+    Each activity part walks an index from its newest entry and stops at the limit, so the feed
+    costs the same at any size: decisions on events (kind, id), pending units on units
+    (status, created_at, id), whose created_at is the proposal's first_observed. The parts are
+    merged and cut to the limit in Python.
     """
-    e, u = t.events.c, t.units.c
+    e, u, d = t.events.c, t.units.c, t.daily_counts.c
     parts = [
         select(e.kind, e.unit_id, e.actor, e.at, u.summary)
         .join(t.units, u.id == e.unit_id)
         .where(e.kind == kind)
         .order_by(e.id.desc())
-        .limit(limit)
-        .subquery()
+        .limit(activity_limit)
         for kind in (ReviewStatus.APPROVED, ReviewStatus.REJECTED)
     ]
     parts.append(
-        select(
-            literal("proposed").label("kind"),
-            u.id.label("unit_id"),
-            u.created_by.label("actor"),
-            u.created_at.label("at"),
-            u.summary,
-        )
+        select(literal("proposed"), u.id, u.created_by, u.created_at, u.summary)
         .where(u.status == ReviewStatus.PENDING)
         .order_by(u.created_at.desc(), u.id.desc())
-        .limit(limit)
-        .subquery()
+        .limit(activity_limit)
     )
-    newest = union_all(*(select(part) for part in parts)).subquery()
-    return select(newest).order_by(newest.c.at.desc(), newest.c.unit_id.desc()).limit(limit)
+    newest = union_all(*(select(part.subquery()) for part in parts)).subquery()
+    return select(
+        *stats_columns(),
+        select(JsonArrayAgg(JsonArray(*newest.c))).scalar_subquery().label("activity"),
+        select(JsonArrayAgg(JsonArray(d.day, d.proposed, d.approved, d.rejected)))
+        .where(d.day >= bindparam("since", type_=Date))
+        .scalar_subquery()
+        .label("daily"),
+    )
+
+
+def _activity(packed: list[list[Any]] | None, limit: int) -> list[Activity]:
+    newest = sorted(
+        (
+            (json_timestamp(at), unit_id, kind, actor, summary)
+            for kind, unit_id, actor, at, summary in packed or ()
+        ),
+        reverse=True,
+    )
+    return [
+        ProposedActivity(unit_id=unit_id, summary=summary, timestamp=at)
+        if kind == "proposed"
+        else DecidedActivity(
+            unit_id=unit_id, summary=summary, timestamp=at, reviewed_by=actor, type=kind
+        )
+        for at, unit_id, kind, actor, summary in newest[:limit]
+    ]
+
+
+def _daily(packed: list[list[Any]] | None) -> list[DailyCount]:
+    return sorted(
+        (
+            DailyCount(day=date.fromisoformat(day), proposed=p, approved=a, rejected=r)
+            for day, p, a, r in packed or ()
+        ),
+        key=lambda c: c.day,
+    )
 
 
 class ReviewStore(SqlBase):
@@ -129,37 +158,12 @@ class ReviewStore(SqlBase):
         self, bucket_edges: Sequence[int], activity_limit: int, since: date
     ) -> ReviewOverview:
         async with self._reading() as conn:
-            return ReviewOverview(
-                stats=await self._stats(conn, bucket_edges),
-                activity=await self._activity(conn, activity_limit),
-                daily=await self._daily_counts(conn, since),
-            )
-
-    async def _activity(self, conn: AsyncConnection, limit: int) -> list[Activity]:
-        rows = (await conn.execute(_activity_statement(limit))).all()
-        return [self._activity_item(r) for r in rows]
-
-    @staticmethod
-    def _activity_item(row: Row[Any]) -> Activity:
-        if row.kind == "proposed":
-            return ProposedActivity(unit_id=row.unit_id, summary=row.summary, timestamp=row.at)
-        return DecidedActivity(
-            unit_id=row.unit_id,
-            summary=row.summary,
-            timestamp=row.at,
-            reviewed_by=row.actor,
-            type=row.kind,
+            row = (await conn.execute(_overview_statement(activity_limit), {"since": since})).one()
+        return ReviewOverview(
+            stats=stats_from(row, bucket_edges),
+            activity=_activity(row.activity, activity_limit),
+            daily=_daily(row.daily),
         )
-
-    async def _daily_counts(self, conn: AsyncConnection, since: date) -> list[DailyCount]:
-        d = t.daily_counts.c
-        rows = (
-            await conn.execute(select(t.daily_counts).where(d.day >= since).order_by(d.day))
-        ).all()
-        return [
-            DailyCount(day=r.day, proposed=r.proposed, approved=r.approved, rejected=r.rejected)
-            for r in rows
-        ]
 
     async def history(self, unit_id: str, limit: int) -> list[UnitEvent]:
         e = t.events.c

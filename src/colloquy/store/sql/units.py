@@ -37,12 +37,21 @@ from colloquy.store.protocol import (
     UnitEvent,
     UnitFilter,
 )
-from colloquy.store.sql.base import InvalidCursor, SqlBase, decode_cursor, encode_cursor
+from colloquy.store.sql.base import (
+    InvalidCursor,
+    SqlBase,
+    decode_cursor,
+    encode_cursor,
+    stats_columns,
+    stats_from,
+)
 
 # Query pruning: units seeded per query domain (at least the limit), and how fast the score
 # threshold comes down from the best possible score towards the seed's floor.
 SEED_PER_DOMAIN = 64
 THRESHOLD_DESCENT = 0.8
+
+_STATS = select(*stats_columns())
 
 
 class UnitStore(SqlBase):
@@ -176,7 +185,7 @@ class UnitStore(SqlBase):
 
     async def stats(self, bucket_edges: Sequence[int]) -> KnowledgeStats:
         async with self._reading() as conn:
-            return await self._stats(conn, bucket_edges)
+            return stats_from((await conn.execute(_STATS)).one(), bucket_edges)
 
     # ------------------------------------------------------------ evidence
 
