@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    bindparam,
     delete,
     exists,
     func,
@@ -31,6 +32,13 @@ from colloquy.store.sql.base import SqlBase
 
 # The most keys one listing returns (the active ones are capped far below this).
 MAX_KEYS_LISTED = 200
+
+# Every authenticated dashboard request runs this; built once, it skips SQLAlchemy's per-call
+# statement construction and cache-key work.
+_SESSION_USER = select(t.users).where(
+    t.users.c.username == bindparam("username"),
+    ~exists().where(t.revoked_sessions.c.token_id == bindparam("token_id")),
+)
 
 
 class AccountStore(SqlBase):
@@ -116,11 +124,9 @@ class AccountStore(SqlBase):
             await conn.execute(stmt.on_conflict_do_nothing(index_elements=["token_id"]))
 
     async def session_user(self, username: str, token_id: str) -> UserRecord | None:
-        revoked = exists().where(t.revoked_sessions.c.token_id == token_id)
         async with self._reading() as conn:
-            row = (
-                await conn.execute(select(t.users).where(t.users.c.username == username, ~revoked))
-            ).first()
+            params = {"username": username, "token_id": token_id}
+            row = (await conn.execute(_SESSION_USER, params)).first()
         return self._user(row) if row else None
 
     # ------------------------------------------------------------ API keys

@@ -9,6 +9,7 @@ and the dialect's INSERT (for ``ON CONFLICT``)."""
 import base64
 import binascii
 import json
+import operator
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -141,14 +142,15 @@ def stats_columns() -> list[Label[Any]]:
     ]
 
 
+_count_then_name = operator.itemgetter(1, 0)
+
+
 def stats_from(row: Row[Any], bucket_edges: Sequence[int]) -> KnowledgeStats:
     """The statistics from a row holding ``stats_columns()``."""
     edges = sorted(bucket_edges)
     counts: dict[str, int] = row.counters or {}
     # Most used first, ties by name descending: the order the dashboard lists them in.
-    domain_counts = dict(
-        sorted((row.domains or {}).items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
-    )
+    domain_counts = dict(sorted((row.domains or {}).items(), key=_count_then_name, reverse=True))
     buckets = dict.fromkeys(edges, 0)
     tiers: dict[str, int] = {}
     for key, n in counts.items():
