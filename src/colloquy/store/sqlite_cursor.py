@@ -1,5 +1,5 @@
 """A cursor for SQLAlchemy's aiosqlite adapter that makes one trip to the driver's thread per
-statement.
+statement, and no trip for a rollback with no transaction open.
 
 The stock adapter awaits aiosqlite for each step of a statement (open a cursor, execute, fetch,
 close), and every await is a hand-off to aiosqlite's thread and back through the event loop.
@@ -85,6 +85,18 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneTripCursor
+
+    def rollback(self) -> None:
+        """No trip when there is nothing to roll back.
+
+        SQLAlchemy rolls back on every release of a connection: after each autocommit read,
+        and after each committed write. Only this connection's user can be running a statement
+        on it, so reading its transaction state here cannot race one.
+        """
+        driver = self._connection._connection
+        if driver is not None and not driver.in_transaction:
+            return
+        super().rollback()
 
 
 def use_one_trip_cursors(dbapi_connection: Any) -> None:
