@@ -75,10 +75,15 @@ def brute_force(archives: list[UnitArchive], spec: QuerySpec) -> list[str]:
     return [unit_id for _, unit_id in scored[: spec.limit]]
 
 
-@pytest.mark.parametrize("seed_size", [64, 1])
-async def test_pruned_query_matches_brute_force(store, monkeypatch, seed_size):
-    # A seed of one unit per domain sends nearly every query through the pruning rounds.
+@pytest.mark.parametrize(
+    ("seed_size", "dense_units"),
+    [(64, unit_store.DENSE_DOMAIN_UNITS), (1, unit_store.DENSE_DOMAIN_UNITS), (64, 1)],
+)
+async def test_pruned_query_matches_brute_force(store, monkeypatch, seed_size, dense_units):
+    # A seed of one unit per domain sends nearly every query through the pruning rounds; a
+    # dense threshold of one starts every query's first round at the best possible score.
     monkeypatch.setattr(unit_store, "SEED_PER_DOMAIN", seed_size)
+    monkeypatch.setattr(unit_store, "DENSE_DOMAIN_UNITS", dense_units)
     rng = random.Random(7)
     archives = corpus(rng, 600)
     assert await store.import_units(archives) == len(archives)

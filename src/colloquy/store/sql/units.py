@@ -1,5 +1,7 @@
 """Units: insert, fetch, ranked query, browsing, statistics, confirmations and flags."""
 
+import math
+import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -50,11 +52,20 @@ from colloquy.store.sql.base import (
 # threshold comes down from the best possible score towards the seed's floor.
 SEED_PER_DOMAIN = 64
 THRESHOLD_DESCENT = 0.8
+# Where the first round's threshold starts: most queries' best scores sit well below the best
+# possible, but when every query domain holds this many approved units, enough of their units
+# reach it (confidence steps make many ties at the top) that starting lower only reads more
+# rows. Which domains are that large is re-read now and then: a stale answer costs speed only.
+DENSE_DOMAIN_UNITS = 2_500
+DENSE_REFRESH_SECONDS = 30.0
 
 _STATS = select(*stats_columns())
 
 
 class UnitStore(SqlBase):
+    _dense_domains: frozenset[str] = frozenset()
+    _dense_read_at = -math.inf
+
     async def insert_unit(self, unit: NewUnit) -> KnowledgeUnit:
         created_at = unit.created_at.astimezone(UTC)
         item = ReviewItem(
@@ -103,13 +114,23 @@ class UnitStore(SqlBase):
         statement that returns the rows to render; most queries need one.
         """
         size = max(SEED_PER_DOMAIN, spec.limit)
-        threshold = ranking.max_score(spec) * THRESHOLD_DESCENT
         async with self._reading() as conn:
+            dense = (await self._dense(conn)).issuperset(spec.domains)
+            threshold = ranking.max_score(spec) * (1.0 if dense else THRESHOLD_DESCENT)
             rows = (await conn.execute(*ranking.first_round(spec, size, threshold))).all()
             # Fewer than ``limit`` means the seed held every unit of the query's domains.
             if len(rows) == spec.limit and rows[-1].score < threshold:
                 rows = await self._prune(conn, spec, rows, threshold)
             return [item.unit for item in await self._render(conn, rows)]
+
+    async def _dense(self, conn: AsyncConnection) -> frozenset[str]:
+        """The domains with at least ``DENSE_DOMAIN_UNITS`` approved units, as of lately."""
+        if time.monotonic() - self._dense_read_at > DENSE_REFRESH_SECONDS:
+            d = t.domain_counts.c
+            found = await conn.execute(select(d.domain).where(d.approved >= DENSE_DOMAIN_UNITS))
+            self._dense_domains = frozenset(found.scalars())
+            self._dense_read_at = time.monotonic()
+        return self._dense_domains
 
     async def _prune(
         self, conn: AsyncConnection, spec: QuerySpec, best: Sequence[Row[Any]], threshold: float
