@@ -152,3 +152,28 @@ async def test_a_unit_becomes_queryable_when_approved(store):
     assert await store.query(QuerySpec(domains=["web"])) == []
     await store.decide(unit.id, ReviewStatus.APPROVED, "rita", at(5))
     assert [u.id for u in await store.query(QuerySpec(domains=["web"]))] == [unit.id]
+
+
+async def test_prepared_shapes_compile_nothing_on_first_use(store):
+    await build_corpus(store)
+    stats_before = await store.stats([0])
+    await store.prepare_queries()
+    # Nothing observable changes: the placeholder domain holds no units.
+    assert await store.stats([0]) == stats_before
+
+    # SQLAlchemy's cache of compiled statements
+    compiled = store._read_engine.sync_engine._compiled_cache
+    prepared_shapes = [
+        q
+        for q in QUERIES
+        if len(q.domains) <= 3 and len(q.languages) <= 1 and len(q.frameworks) <= 1
+    ]
+    # The first query also compiles what every query shares (rendering, dense domains).
+    await store.query(prepared_shapes[0])
+    before = len(compiled)
+    for query in prepared_shapes:
+        assert [u.id for u in await store.query(query)] == hand_ranking(query), query
+    assert len(compiled) == before
+    # A shape past the prepared ones is compiled on first use.
+    await store.query(QuerySpec(domains=["a", "b", "c", "d"], limit=5))
+    assert len(compiled) > before

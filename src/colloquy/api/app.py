@@ -1,7 +1,9 @@
 """The FastAPI application: routes, error mapping, the body-size limit and the store's lifetime."""
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
 from fastapi import FastAPI, Request
@@ -19,6 +21,8 @@ from colloquy.services.review import ReviewService
 from colloquy.store.factory import PoolSettings, open_store
 from colloquy.store.protocol import Store
 from colloquy.web import install as install_web
+
+log = logging.getLogger(__name__)
 
 
 def build_services(settings: Settings, store: Store) -> Services:
@@ -49,6 +53,15 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
 
+async def _prepare_queries(store: Store) -> None:
+    """Compile the common query shapes while the server already answers: a failure here
+    (the database briefly away at start) only leaves them to be compiled on first use."""
+    try:
+        await store.prepare_queries()
+    except Exception:
+        log.warning("could not prepare the query statements ahead", exc_info=True)
+
+
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """The app; it opens (and closes) a store for ``settings`` unless one is given."""
 
@@ -59,9 +72,13 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             return
         own = open_store(settings.resolved_database_url(), pool_settings(settings))
         app.state.services = build_services(settings, own)
+        preparing = asyncio.create_task(_prepare_queries(own))
         try:
             yield
         finally:
+            preparing.cancel()
+            with suppress(asyncio.CancelledError):
+                await preparing
             await own.close()
 
     app = FastAPI(

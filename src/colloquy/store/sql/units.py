@@ -1,5 +1,6 @@
 """Units: insert, fetch, ranked query, browsing, statistics, confirmations and flags."""
 
+import itertools
 import math
 import time
 from collections import Counter
@@ -58,6 +59,11 @@ THRESHOLD_DESCENT = 0.8
 # rows. Which domains are that large is re-read now and then: a stale answer costs speed only.
 DENSE_DOMAIN_UNITS = 2_500
 DENSE_REFRESH_SECONDS = 30.0
+# Query shapes compiled ahead (prepare_queries): up to this many domains, with or without each
+# of a language, a framework and a pattern. Domains are stored lower-cased, so no unit is in
+# this one.
+PREPARED_DOMAINS = 3
+PLACEHOLDER = "PREPARED"
 
 _STATS = select(*stats_columns())
 
@@ -122,6 +128,29 @@ class UnitStore(SqlBase):
             if len(rows) == spec.limit and rows[-1].score < threshold:
                 rows = await self._prune(conn, spec, rows, threshold)
             return [item.unit for item in await self._render(conn, rows)]
+
+    async def prepare_queries(self) -> None:
+        """Build and compile the statements of the common query shapes, one at a time.
+
+        Each shape costs tens of milliseconds the first time a process runs it; done ahead, the
+        first agents to ask do not wait for it. The placeholder domain holds no units, so each
+        statement is a handful of empty index probes.
+        """
+        for shape in itertools.product(
+            range(1, PREPARED_DOMAINS + 1), (0, 1), (0, 1), (False, True)
+        ):
+            domains, languages, frameworks, pattern = shape
+            spec = QuerySpec(
+                domains=[f"{PLACEHOLDER}{i}" for i in range(domains)],
+                languages=[PLACEHOLDER] * languages,
+                frameworks=[PLACEHOLDER] * frameworks,
+                pattern=PLACEHOLDER if pattern else "",
+            )
+            statements = [ranking.first_round(spec, spec.limit, 0.0)]
+            statements.append(ranking.candidates(spec, 0.0, PLACEHOLDER) or statements[0])
+            async with self._reading() as conn:
+                for statement in statements:
+                    await conn.execute(*statement)
 
     async def _dense(self, conn: AsyncConnection) -> frozenset[str]:
         """The domains with at least ``DENSE_DOMAIN_UNITS`` approved units, as of lately."""
