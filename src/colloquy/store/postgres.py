@@ -5,15 +5,22 @@ the conditional ``UPDATE``s (and ``SELECT ... FOR UPDATE`` on a key owner) seria
 writes that contend.
 """
 
-from sqlalchemy import ColumnElement, text
+import time
+from typing import Any
+
+from sqlalchemy import ColumnElement, event, text
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from colloquy.store.sql import SqlStore
 
 DEFAULT_POOL_SIZE = 10
 DEFAULT_POOL_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
+# A pooled connection idle for longer than this is checked before use (see ``ping_when_idle``).
+IDLE_PING_SECONDS = 5.0
 
 
 def create_engine(
@@ -22,14 +29,40 @@ def create_engine(
     pool_timeout: float = DEFAULT_POOL_TIMEOUT,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
 ) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=pool_timeout,
-        pool_pre_ping=True,
         connect_args={"timeout": connect_timeout, "server_settings": {"timezone": "UTC"}},
     )
+    ping_when_idle(engine)
+    return engine
+
+
+def ping_when_idle(engine: AsyncEngine) -> None:
+    """Check a pooled connection before use only when it has been idle for a while.
+
+    SQLAlchemy's ``pool_pre_ping`` checks every checkout, and wraps the check in a transaction
+    (for PgBouncer): three round trips before each request's first statement. A connection
+    in steady use has just proved itself alive; one that sat idle may have been cut (a database
+    restart, a proxy's idle timeout), and is replaced before anyone uses it.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _idle_from_now(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            # The pool discards this connection and checks out a fresh one.
+            raise DisconnectionError("an idle pooled connection was closed") from exc
 
 
 class PostgresStore(SqlStore):
@@ -43,7 +76,10 @@ class PostgresStore(SqlStore):
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
         engine = create_engine(url, pool_size, pool_timeout, connect_timeout)
-        super().__init__(engine, engine, postgres_insert)
+        # Reads run outside transactions, which spares each one a BEGIN and a ROLLBACK round
+        # trip. At READ COMMITTED each statement takes its own snapshot either way. Same pool.
+        reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        super().__init__(engine, reader, postgres_insert)
 
     def _text_match(self, query: str) -> ColumnElement[bool]:
         return text("units.search @@ plainto_tsquery('english', :words)").bindparams(words=query)

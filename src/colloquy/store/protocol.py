@@ -253,6 +253,7 @@ class Store(Protocol):
     async def query(self, spec: QuerySpec) -> list[KnowledgeUnit]: ...
     async def prepare_queries(self) -> None:
         """Get the common query shapes ready ahead of their first use (speed only)."""
+
     async def page_units(
         self, filters: UnitFilter, cursor: str | None, limit: int
     ) -> Page[ReviewItem]: ...

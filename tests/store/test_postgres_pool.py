@@ -1,0 +1,69 @@
+"""PostgreSQL's pool: connections cut while idle are replaced before use, and reads need no
+transaction."""
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from colloquy.store import postgres
+from colloquy.store.postgres import PostgresStore
+from tests.store.factories import T0
+from tests.support.pgserver import PostgresServer
+
+KILL_OTHERS = """
+SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+WHERE datname = 'colloquy_tests' AND pid <> pg_backend_pid()
+"""
+
+
+@pytest.fixture
+async def pg_store(pg_database: str) -> AsyncIterator[PostgresStore]:
+    store = PostgresStore(pg_database, pool_size=2)
+    yield store
+    await store.close()
+
+
+async def test_a_connection_cut_while_idle_is_replaced(
+    pg_store: PostgresStore, pg_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = await pg_store.stats([0])  # leaves one connection in the pool
+    assert int(pg_server.execute_sql(KILL_OTHERS)) >= 1
+    monkeypatch.setattr(postgres, "IDLE_PING_SECONDS", 0.0)
+
+    assert await pg_store.stats([0]) == expected
+
+
+async def test_a_connection_in_steady_use_is_not_pinged(
+    pg_store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await pg_store.stats([0])
+    pings: list[object] = []
+    monkeypatch.setattr(
+        "sqlalchemy.dialects.postgresql.asyncpg.AsyncAdapt_asyncpg_connection.ping",
+        lambda self: pings.append(self),
+    )
+    await pg_store.stats([0])
+    assert pings == []
+    monkeypatch.setattr(postgres, "IDLE_PING_SECONDS", 0.0)
+    await pg_store.stats([0])
+    assert len(pings) == 1
+
+
+async def test_reads_open_no_transaction(
+    pg_store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await pg_store.stats([0])  # connects: the dialect's first-connect checks run in one
+    opened: list[object] = []
+    transaction = asyncpg.Connection.transaction
+
+    def counted(self: asyncpg.Connection, *args: object, **kwargs: object) -> object:
+        opened.append(self)
+        return transaction(self, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "transaction", counted)
+    await pg_store.stats([0])
+    await pg_store.session_user("nobody", "token")
+    assert opened == []
+    await pg_store.create_user("carol", "hash", None, T0)  # a write does open one
+    assert len(opened) == 1
