@@ -87,13 +87,25 @@ def live_server(
                 assert time.monotonic() < deadline, f"server not healthy:\n{text[-3000:]}"
                 time.sleep(0.1)
             yield LiveServer(base_url=base_url, env=env, process=process)
+        except BaseException:
+            _stop(process)
+            # The server's side of a failure, shown with the failing test's captured output.
+            text = log_path.read_text(errors="replace")
+            print(f"--- {log_path} (last 5000 characters) ---\n{text[-5000:]}")
+            raise
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _healthy(http: httpx.Client, base_url: str) -> bool:
