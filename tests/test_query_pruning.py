@@ -76,14 +76,28 @@ def brute_force(archives: list[UnitArchive], spec: QuerySpec) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("seed_size", "dense_units"),
-    [(64, unit_store.DENSE_DOMAIN_UNITS), (1, unit_store.DENSE_DOMAIN_UNITS), (64, 1)],
+    ("seed_size", "dense_units", "sizes"),
+    [
+        (64, unit_store.DENSE_DOMAIN_UNITS, "real"),
+        (1, unit_store.DENSE_DOMAIN_UNITS, "real"),
+        (64, 1, "real"),
+        (1, unit_store.DENSE_DOMAIN_UNITS, "shuffled"),
+    ],
 )
-async def test_pruned_query_matches_brute_force(store, monkeypatch, seed_size, dense_units):
+async def test_pruned_query_matches_brute_force(store, monkeypatch, seed_size, dense_units, sizes):
     # A seed of one unit per domain sends nearly every query through the pruning rounds; a
-    # dense threshold of one starts every query's first round at the best possible score.
+    # dense threshold of one starts every query's first round at the best possible score;
+    # shuffled domain sizes order the bounds at random (any order must give the same answer).
     monkeypatch.setattr(unit_store, "SEED_PER_DOMAIN", seed_size)
     monkeypatch.setattr(unit_store, "DENSE_DOMAIN_UNITS", dense_units)
+    if sizes == "shuffled":
+        order = random.Random(3).sample(range(10**6), len(VOCABULARY))
+        shuffled = dict(zip(VOCABULARY, order, strict=True))
+
+        async def shuffled_sizes(_self, _conn):
+            return shuffled
+
+        monkeypatch.setattr(unit_store.UnitStore, "_sizes", shuffled_sizes)
     rng = random.Random(7)
     archives = corpus(rng, 600)
     assert await store.import_units(archives) == len(archives)
@@ -123,6 +137,7 @@ async def test_query_fetches_only_the_rows_it_returns(store, monkeypatch):
         fetched.append(len(frozen.data))
         return frozen()
 
+    await store.query(QuerySpec(domains=["python"]))  # reads the domain sizes (every 30 s)
     monkeypatch.setattr(AsyncConnection, "execute", counting_execute)
     for spec in (
         QuerySpec(domains=["python"], languages=["go"], limit=5),

@@ -8,11 +8,13 @@ the rows it reads without touching any other table, and a whole round (read cand
 keep the best ``limit``) is one statement.
 
 A unit with ``dc`` domains that shares ``h`` of the query's ``n`` domains has Jaccard
-h / (dc + n - h), at most min(n, dc) / max(n, dc). A unit found only in one designated query
-domain (the largest) shares exactly one domain (a unit in two query domains is also in another
-one's rows), so its Jaccard is 1 / (dc + n - 1). Each bound turns "score >= T" into
-"confidence >= c(dc)" for each domain count, a range on the ``(domain, feature, domain_count,
-confidence)`` index.
+h / (dc + n - h), which grows with ``h``. Put the query's domains in any order: a unit has to be
+found only in the rows of the first query domain it is in, where it shares at most the domains
+from there on. So the i-th domain (from 0) needs a bound for at most n - i shared domains: the
+first the general one, the last 1 / (dc + n - 1). Any order is correct; putting the largest
+domains last gives them the tightest bounds, which is what makes the order worth choosing.
+Each bound turns "score >= T" into "confidence >= c(dc)" for each domain count, a range on the
+``(domain, feature, domain_count, confidence)`` index.
 
 The language, framework and pattern terms would loosen that bound for every unit, although few
 units match them. So each unit also has a row per (domain, feature it has): a unit that matches
@@ -25,7 +27,7 @@ import functools
 import json
 import math
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -110,23 +112,14 @@ def max_score(spec: QuerySpec) -> float:
 def _shape(
     domains: int, languages: int, frameworks: int, pattern: bool, features: int
 ) -> tuple[Select[Any], Select[Any]]:
-    """The first round's statement (with the seed, and naming the largest domain) and the later
-    rounds' for one shape of query, built once (building costs more than running them); the
-    values arrive as parameters."""
+    """The first round's statement (with the seed) and the later rounds' for one shape of
+    query, built once (building costs more than running them); the values arrive as
+    parameters."""
     score = functools.partial(_best, domains, languages, frameworks, pattern)
-    d = t.domain_counts.c
-    largest = (
-        select(d.domain)
-        .where(d.domain.in_([bindparam(f"d{i}") for i in range(domains)]))
-        .order_by(d.approved.desc(), d.domain)
-        .limit(1)
-        .scalar_subquery()
-    )
     ranges = [_range(i, k, dc) for i in range(domains) for k in (None, *range(features))
               for dc in _COUNTS]  # fmt: skip
     seed = [select(_seed_part(i)) for i in range(domains)]
-    first = score(union_all(*seed, *ranges).subquery()).add_columns(largest.label("largest"))
-    return first, score(union_all(*ranges).subquery())
+    return score(union_all(*seed, *ranges).subquery()), score(union_all(*ranges).subquery())
 
 
 _COUNTS = range(1, TAIL_COUNT + 1)
@@ -234,38 +227,49 @@ def _statements(spec: QuerySpec) -> tuple[Select[Any], Select[Any]]:
     )
 
 
-def first_round(spec: QuerySpec, size: int, threshold: float) -> tuple[Select[Any], dict[str, Any]]:
+def hit_allowance(domains: Sequence[str], sizes: Mapping[str, int]) -> list[int]:
+    """For each query domain, the most query domains a unit must be bounded for in its rows:
+    the smallest domain (by ``sizes``, unknown as 0) takes the general bound, the largest the
+    one-domain bound. ``sizes`` may be stale or wrong: that costs speed, never correctness."""
+    order = sorted(range(len(domains)), key=lambda i: (sizes.get(domains[i], 0), domains[i]))
+    allowance = [0] * len(domains)
+    for position, i in enumerate(order):
+        allowance[i] = len(domains) - position
+    return allowance
+
+
+def first_round(
+    spec: QuerySpec, size: int, threshold: float, allowance: Sequence[int]
+) -> tuple[Select[Any], dict[str, Any]]:
     """The best ``limit`` among each query domain's ``size`` best one-domain units (the seed)
     and every unit whose score can reach ``threshold``. The seed makes the answer one that the
     real one is at least as good as; when it holds fewer than ``limit`` units, it held every
-    unit of the query's domains. Each row also names the query's largest domain."""
-    params, _ = _thresholds(spec, threshold, None)
+    unit of the query's domains."""
+    params, _ = _thresholds(spec, threshold, allowance)
     return _statements(spec)[0], params | {"size": size}
 
 
 def candidates(
-    spec: QuerySpec, threshold: float, largest: str
+    spec: QuerySpec, threshold: float, allowance: Sequence[int]
 ) -> tuple[Select[Any], dict[str, Any]] | None:
     """The best ``limit`` of every approved unit whose score can reach ``threshold``
     (None: no unit can)."""
-    params, reachable = _thresholds(spec, threshold, largest)
+    params, reachable = _thresholds(spec, threshold, allowance)
     return (_statements(spec)[1], params) if reachable else None
 
 
-def _jaccard_bound(dc: int, n: int, designated: bool) -> float:
-    """The most Jaccard a unit in the range for ``dc`` domains can have with ``n`` query
-    domains (the tail range takes the most over all its counts)."""
+def _jaccard_bound(dc: int, n: int, most_hits: int) -> float:
+    """The most Jaccard with ``n`` query domains of a unit in the range for ``dc`` domains that
+    shares at most ``most_hits`` of them (the tail range takes the most over all its counts)."""
     counts = range(dc, MAX_DOMAINS_PER_UNIT + 1) if dc == TAIL_COUNT else (dc,)
-    if designated:
-        return max(1 / (c + n - 1) for c in counts)
-    return max(min(n, c) / max(n, c) for c in counts)
+    return max(min(most_hits, c) / (c + n - min(most_hits, c)) for c in counts)
 
 
 def _thresholds(
-    spec: QuerySpec, threshold: float, largest: str | None
+    spec: QuerySpec, threshold: float, allowance: Sequence[int]
 ) -> tuple[dict[str, Any], bool]:
     """The least confidence of each range for ``threshold``, and whether any range can hold a
-    unit. Without a ``largest`` domain every domain gets the general Jaccard bound."""
+    unit; ``allowance`` is ``hit_allowance`` for the query's domains."""
     n = len(spec.domains)
     features = query_features(spec)
     extra = context_weight(spec)
@@ -274,10 +278,9 @@ def _thresholds(
     floor = threshold * (1 - SLACK)
     params = _values(spec) | {f"x{k}": key for k, key in enumerate(features)}
     reachable = False
-    for i, domain in enumerate(spec.domains):
+    for i, most_hits in enumerate(allowance):
         for dc in _COUNTS:
-            jaccard = _jaccard_bound(dc, n, designated=domain == largest)
-            domain_term = scoring.DOMAIN_WEIGHT * jaccard
+            domain_term = scoring.DOMAIN_WEIGHT * _jaccard_bound(dc, n, most_hits)
             weights = [(None, domain_term + plain_extra)]
             weights += [(k, domain_term + extra) for k in range(len(features))]
             for k, weight in weights:

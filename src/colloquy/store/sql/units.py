@@ -4,8 +4,9 @@ import itertools
 import math
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import (
@@ -56,9 +57,13 @@ THRESHOLD_DESCENT = 0.8
 # Where the first round's threshold starts: most queries' best scores sit well below the best
 # possible, but when every query domain holds this many approved units, enough of their units
 # reach it (confidence steps make many ties at the top) that starting lower only reads more
-# rows. Which domains are that large is re-read now and then: a stale answer costs speed only.
+# rows.
 DENSE_DOMAIN_UNITS = 2_500
-DENSE_REFRESH_SECONDS = 30.0
+# Domain sizes order a query's bounds (ranking.hit_allowance) and tell dense domains. They are
+# re-read now and then, for the largest domains only: a stale or missing size costs speed,
+# never correctness.
+DOMAIN_SIZES_KEPT = 1_000
+DOMAIN_SIZES_REFRESH_SECONDS = 30.0
 # Query shapes compiled ahead (prepare_queries): up to this many domains, with or without each
 # of a language, a framework and a pattern. Domains are stored lower-cased, so no unit is in
 # this one.
@@ -69,8 +74,8 @@ _STATS = select(*stats_columns())
 
 
 class UnitStore(SqlBase):
-    _dense_domains: frozenset[str] = frozenset()
-    _dense_read_at = -math.inf
+    _domain_sizes: Mapping[str, int] = MappingProxyType({})
+    _sizes_read_at = -math.inf
 
     async def insert_unit(self, unit: NewUnit) -> KnowledgeUnit:
         created_at = unit.created_at.astimezone(UTC)
@@ -121,12 +126,15 @@ class UnitStore(SqlBase):
         """
         size = max(SEED_PER_DOMAIN, spec.limit)
         async with self._reading() as conn:
-            dense = (await self._dense(conn)).issuperset(spec.domains)
+            sizes = await self._sizes(conn)
+            allowance = ranking.hit_allowance(spec.domains, sizes)
+            dense = all(sizes.get(domain, 0) >= DENSE_DOMAIN_UNITS for domain in spec.domains)
             threshold = ranking.max_score(spec) * (1.0 if dense else THRESHOLD_DESCENT)
-            rows = (await conn.execute(*ranking.first_round(spec, size, threshold))).all()
+            first = ranking.first_round(spec, size, threshold, allowance)
+            rows = (await conn.execute(*first)).all()
             # Fewer than ``limit`` means the seed held every unit of the query's domains.
             if len(rows) == spec.limit and rows[-1].score < threshold:
-                rows = await self._prune(conn, spec, rows, threshold)
+                rows = await self._prune(conn, spec, rows, threshold, allowance)
             return [item.unit for item in await self._render(conn, rows)]
 
     async def prepare_queries(self) -> None:
@@ -146,33 +154,43 @@ class UnitStore(SqlBase):
                 frameworks=[PLACEHOLDER] * frameworks,
                 pattern=PLACEHOLDER if pattern else "",
             )
-            statements = [ranking.first_round(spec, spec.limit, 0.0)]
-            statements.append(ranking.candidates(spec, 0.0, PLACEHOLDER) or statements[0])
+            allowance = ranking.hit_allowance(spec.domains, {})
+            statements = [ranking.first_round(spec, spec.limit, 0.0, allowance)]
+            statements.append(ranking.candidates(spec, 0.0, allowance) or statements[0])
             async with self._reading() as conn:
                 for statement in statements:
                     await conn.execute(*statement)
 
-    async def _dense(self, conn: AsyncConnection) -> frozenset[str]:
-        """The domains with at least ``DENSE_DOMAIN_UNITS`` approved units, as of lately."""
-        if time.monotonic() - self._dense_read_at > DENSE_REFRESH_SECONDS:
+    async def _sizes(self, conn: AsyncConnection) -> Mapping[str, int]:
+        """Approved units of the ``DOMAIN_SIZES_KEPT`` largest domains, as of lately."""
+        if time.monotonic() - self._sizes_read_at > DOMAIN_SIZES_REFRESH_SECONDS:
             d = t.domain_counts.c
-            found = await conn.execute(select(d.domain).where(d.approved >= DENSE_DOMAIN_UNITS))
-            self._dense_domains = frozenset(found.scalars())
-            self._dense_read_at = time.monotonic()
-        return self._dense_domains
+            largest = (
+                select(d.domain, d.approved)
+                .order_by(d.approved.desc(), d.domain.desc())
+                .limit(DOMAIN_SIZES_KEPT)
+            )
+            rows = await conn.execute(largest)
+            self._domain_sizes = MappingProxyType({domain: n for domain, n in rows})
+            self._sizes_read_at = time.monotonic()
+        return self._domain_sizes
 
     async def _prune(
-        self, conn: AsyncConnection, spec: QuerySpec, best: Sequence[Row[Any]], threshold: float
+        self,
+        conn: AsyncConnection,
+        spec: QuerySpec,
+        best: Sequence[Row[Any]],
+        threshold: float,
+        allowance: Sequence[int],
     ) -> Sequence[Row[Any]]:
         """The exact top ``limit``, given ``limit`` units found so far and the threshold that
         did not yield them."""
-        largest = best[0].largest
         # Every round's ``limit`` real units raise the floor that the answer is sure to reach.
         while threshold > best[-1].score:
             threshold *= THRESHOLD_DESCENT
             # Below a point nothing but a zero score is left to tell apart: go to the floor.
             threshold = max(threshold if threshold >= 1 else 0.0, best[-1].score)
-            query = ranking.candidates(spec, threshold, largest)
+            query = ranking.candidates(spec, threshold, allowance)
             if query is None:
                 continue
             rows = (await conn.execute(*query)).all()
