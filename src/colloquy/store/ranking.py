@@ -258,6 +258,31 @@ def candidates(
     return (_statements(spec)[1], params) if reachable else None
 
 
+# The order in which a unit is assigned to the first query feature it matches (see
+# ``_feature_allowance``): the kinds with the most rows last, where the bound is tightest.
+_ASSIGNED_FIRST = ("pattern", "framework", "language")
+_KIND_WEIGHTS = {
+    "language": scoring.LANGUAGE_WEIGHT,
+    "framework": scoring.FRAMEWORK_WEIGHT,
+    "pattern": scoring.PATTERN_WEIGHT,
+}
+
+
+def _feature_allowance(features: Sequence[str]) -> list[float]:
+    """For each feature list, the most the context terms can add for the units it must find.
+
+    As with the domains, a unit only has to be found in the rows of the first query feature it
+    matches, in a fixed order; it matches none before that one, so only the kinds from there
+    on can add to its score."""
+    kinds = [key.partition(":")[0] for key in features]
+    order = sorted(range(len(features)), key=lambda k: _ASSIGNED_FIRST.index(kinds[k]))
+    allowance = [0.0] * len(features)
+    for position, k in enumerate(order):
+        later = {kinds[j] for j in order[position:]}
+        allowance[k] = sum(_KIND_WEIGHTS[kind] for kind in later)
+    return allowance
+
+
 def _jaccard_bound(dc: int, n: int, most_hits: int) -> float:
     """The most Jaccard with ``n`` query domains of a unit in the range for ``dc`` domains that
     shares at most ``most_hits`` of them (the tail range takes the most over all its counts)."""
@@ -272,9 +297,9 @@ def _thresholds(
     unit; ``allowance`` is ``hit_allowance`` for the query's domains."""
     n = len(spec.domains)
     features = query_features(spec)
-    extra = context_weight(spec)
     # Plain rows hold the units that match no feature, unless there are no feature lists.
-    plain_extra = 0.0 if features else extra
+    plain_extra = 0.0 if features else context_weight(spec)
+    feature_extra = _feature_allowance(features)
     floor = threshold * (1 - SLACK)
     params = _values(spec) | {f"x{k}": key for k, key in enumerate(features)}
     reachable = False
@@ -282,7 +307,7 @@ def _thresholds(
         for dc in _COUNTS:
             domain_term = scoring.DOMAIN_WEIGHT * _jaccard_bound(dc, n, most_hits)
             weights = [(None, domain_term + plain_extra)]
-            weights += [(k, domain_term + extra) for k in range(len(features))]
+            weights += [(k, domain_term + feature_extra[k]) for k in range(len(features))]
             for k, weight in weights:
                 least = math.ceil(floor / weight)
                 reachable = reachable or least <= scoring.CEILING_POINTS
