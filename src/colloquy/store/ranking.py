@@ -145,19 +145,22 @@ def _seed_part(i: int) -> Subquery:
 
 def _range(i: int, k: int | None, dc: int) -> Select[Any]:
     """Domain ``i``'s units with ``dc`` domains (``TAIL_COUNT`` or more for the last range) and
-    feature ``k`` (or the plain rows), with at least the round's confidence for them."""
+    feature ``k`` (or the plain rows), in the round's band of confidence for them."""
     ud = t.unit_domains.c
+    name = _range_name(i, k, dc)
     return select(*_payload()).where(
         ud.domain == bindparam(f"d{i}"),
         ud.feature == ("" if k is None else bindparam(f"x{k}")),
         ud.domain_count >= dc if dc == TAIL_COUNT else ud.domain_count == dc,
-        ud.confidence >= bindparam(_least(i, k, dc), type_=Integer),
+        ud.confidence >= bindparam(f"c{name}", type_=Integer),
+        ud.confidence < bindparam(f"u{name}", type_=Integer),
     )
 
 
-def _least(i: int, k: int | None, dc: int) -> str:
-    """The parameter holding a range's least confidence."""
-    return f"c{i}_{dc}" if k is None else f"c{i}x{k}_{dc}"
+def _range_name(i: int, k: int | None, dc: int) -> str:
+    """A range's name in its parameters: ``c<name>`` holds its least confidence for the round,
+    ``u<name>`` the least of the rounds before (what they have read already)."""
+    return f"{i}_{dc}" if k is None else f"{i}x{k}_{dc}"
 
 
 def _listed(column: ColumnElement[str], prefix: str, count: int) -> ColumnElement[bool]:
@@ -238,24 +241,57 @@ def hit_allowance(domains: Sequence[str], sizes: Mapping[str, int]) -> list[int]
     return allowance
 
 
-def first_round(
-    spec: QuerySpec, size: int, threshold: float, allowance: Sequence[int]
-) -> tuple[Select[Any], dict[str, Any]]:
-    """The best ``limit`` among each query domain's ``size`` best one-domain units (the seed)
-    and every unit whose score can reach ``threshold``. The seed makes the answer one that the
-    real one is at least as good as; when it holds fewer than ``limit`` units, it held every
-    unit of the query's domains."""
-    params, _ = _thresholds(spec, threshold, allowance)
-    return _statements(spec)[0], params | {"size": size}
+class Rounds:
+    """The statements of one ranked query's rounds, each for a lower score threshold.
+
+    Each range's least confidence only comes down from round to round, so each round reads
+    only the band of each range that the rounds before it have not: no row is read twice.
+    A round's answer is then the best of its own rows and the answers before it (``merged``).
+    """
+
+    def __init__(self, spec: QuerySpec, allowance: Sequence[int]) -> None:
+        """``allowance`` is ``hit_allowance`` for the query's domains."""
+        self._spec = spec
+        self._allowance = allowance
+        features = query_features(spec)
+        self._fixed = _values(spec) | {f"x{k}": key for k, key in enumerate(features)}
+        self._statements = _statements(spec)
+        self._read: dict[str, int] = {}
+
+    def first(self, size: int, threshold: float) -> tuple[Select[Any], dict[str, Any]]:
+        """The best ``limit`` among each query domain's ``size`` best one-domain units (the
+        seed) and every unit whose score can reach ``threshold``. The seed makes the answer
+        one that the real one is at least as good as; when it holds fewer than ``limit``
+        units, it held every unit of the query's domains."""
+        least = _least_confidences(self._spec, threshold, self._allowance)
+        unread = dict.fromkeys(least, scoring.CEILING_POINTS + 1)
+        return self._statements[0], self._params(least, unread) | {"size": size}
+
+    def next(self, threshold: float) -> tuple[Select[Any], dict[str, Any]] | None:
+        """The best ``limit`` of the units that can reach ``threshold`` and that no round
+        before has read (None: there are none to read)."""
+        least = _least_confidences(self._spec, threshold, self._allowance)
+        read = self._read
+        if all(least[name] >= read[name] for name in least):
+            return None
+        return self._statements[1], self._params(least, read)
+
+    def _params(self, least: dict[str, int], unread: Mapping[str, int]) -> dict[str, Any]:
+        params = self._fixed | {f"c{name}": c for name, c in least.items()}
+        params |= {f"u{name}": u for name, u in unread.items()}
+        self._read = least
+        return params
 
 
-def candidates(
-    spec: QuerySpec, threshold: float, allowance: Sequence[int]
-) -> tuple[Select[Any], dict[str, Any]] | None:
-    """The best ``limit`` of every approved unit whose score can reach ``threshold``
-    (None: no unit can)."""
-    params, reachable = _thresholds(spec, threshold, allowance)
-    return (_statements(spec)[1], params) if reachable else None
+_score_then_id = operator.attrgetter("score", "id")
+
+
+def merged(best: Sequence[Any], rows: Sequence[Any], limit: int) -> list[Any]:
+    """The best ``limit`` of two rounds' answers, in the statements' order (score, then id,
+    descending). A unit can be in both, read through rows of different domains or features,
+    with the same score."""
+    by_id = {row.id: row for row in (*best, *rows)}
+    return sorted(by_id.values(), key=_score_then_id, reverse=True)[:limit]
 
 
 # The order in which a unit is assigned to the first query feature it matches (see
@@ -290,30 +326,27 @@ def _jaccard_bound(dc: int, n: int, most_hits: int) -> float:
     return max(min(most_hits, c) / (c + n - min(most_hits, c)) for c in counts)
 
 
-def _thresholds(
+def _least_confidences(
     spec: QuerySpec, threshold: float, allowance: Sequence[int]
-) -> tuple[dict[str, Any], bool]:
-    """The least confidence of each range for ``threshold``, and whether any range can hold a
-    unit; ``allowance`` is ``hit_allowance`` for the query's domains."""
+) -> dict[str, int]:
+    """The least confidence, by range name, at which each range's units can reach
+    ``threshold``; past the ceiling a range is empty (one index probe that finds nothing)."""
     n = len(spec.domains)
     features = query_features(spec)
     # Plain rows hold the units that match no feature, unless there are no feature lists.
     plain_extra = 0.0 if features else context_weight(spec)
     feature_extra = _feature_allowance(features)
     floor = threshold * (1 - SLACK)
-    params = _values(spec) | {f"x{k}": key for k, key in enumerate(features)}
-    reachable = False
+    least: dict[str, int] = {}
     for i, most_hits in enumerate(allowance):
         for dc in _COUNTS:
             domain_term = scoring.DOMAIN_WEIGHT * _jaccard_bound(dc, n, most_hits)
             weights = [(None, domain_term + plain_extra)]
             weights += [(k, domain_term + feature_extra[k]) for k in range(len(features))]
             for k, weight in weights:
-                least = math.ceil(floor / weight)
-                reachable = reachable or least <= scoring.CEILING_POINTS
-                # Past the ceiling the range is empty: one index probe that finds nothing.
-                params[_least(i, k, dc)] = min(least, scoring.CEILING_POINTS + 1)
-    return params, reachable
+                c = math.ceil(floor / weight)
+                least[_range_name(i, k, dc)] = min(c, scoring.CEILING_POINTS + 1)
+    return least
 
 
 def ranking_rows(

@@ -122,19 +122,19 @@ class UnitStore(SqlBase):
         down from the best possible score; once ``limit`` of them reach it, nothing else can.
         The first round also scores a seed (each query domain's best units), so that every
         round's answer is a floor that the threshold never has to go below. Each round is one
-        statement that returns the rows to render; most queries need one.
+        statement that reads only what the rounds before it did not, and returns the rows to
+        render; most queries need one.
         """
         size = max(SEED_PER_DOMAIN, spec.limit)
         async with self._reading() as conn:
             sizes = await self._sizes(conn)
-            allowance = ranking.hit_allowance(spec.domains, sizes)
+            rounds = ranking.Rounds(spec, ranking.hit_allowance(spec.domains, sizes))
             dense = all(sizes.get(domain, 0) >= DENSE_DOMAIN_UNITS for domain in spec.domains)
             threshold = ranking.max_score(spec) * (1.0 if dense else THRESHOLD_DESCENT)
-            first = ranking.first_round(spec, size, threshold, allowance)
-            rows = (await conn.execute(*first)).all()
+            rows = (await conn.execute(*rounds.first(size, threshold))).all()
             # Fewer than ``limit`` means the seed held every unit of the query's domains.
             if len(rows) == spec.limit and rows[-1].score < threshold:
-                rows = await self._prune(conn, spec, rows, threshold, allowance)
+                rows = await self._prune(conn, spec, rounds, rows, threshold)
             return [item.unit for item in await self._render(conn, rows)]
 
     async def prepare_queries(self) -> None:
@@ -154,12 +154,12 @@ class UnitStore(SqlBase):
                 frameworks=[PLACEHOLDER] * frameworks,
                 pattern=PLACEHOLDER if pattern else "",
             )
-            allowance = ranking.hit_allowance(spec.domains, {})
-            statements = [ranking.first_round(spec, spec.limit, 0.0, allowance)]
-            statements.append(ranking.candidates(spec, 0.0, allowance) or statements[0])
+            rounds = ranking.Rounds(spec, ranking.hit_allowance(spec.domains, {}))
+            statements = [rounds.first(spec.limit, ranking.max_score(spec)), rounds.next(0.0)]
             async with self._reading() as conn:
                 for statement in statements:
-                    await conn.execute(*statement)
+                    if statement is not None:
+                        await conn.execute(*statement)
 
     async def _sizes(self, conn: AsyncConnection) -> Mapping[str, int]:
         """Approved units of the ``DOMAIN_SIZES_KEPT`` largest domains, as of lately."""
@@ -179,9 +179,9 @@ class UnitStore(SqlBase):
         self,
         conn: AsyncConnection,
         spec: QuerySpec,
+        rounds: ranking.Rounds,
         best: Sequence[Row[Any]],
         threshold: float,
-        allowance: Sequence[int],
     ) -> Sequence[Row[Any]]:
         """The exact top ``limit``, given ``limit`` units found so far and the threshold that
         did not yield them."""
@@ -190,15 +190,9 @@ class UnitStore(SqlBase):
             threshold *= THRESHOLD_DESCENT
             # Below a point nothing but a zero score is left to tell apart: go to the floor.
             threshold = max(threshold if threshold >= 1 else 0.0, best[-1].score)
-            query = ranking.candidates(spec, threshold, allowance)
-            if query is None:
-                continue
-            rows = (await conn.execute(*query)).all()
-            if len(rows) == spec.limit:
-                if rows[-1].score >= threshold:
-                    return rows
-                if rows[-1].score > best[-1].score:
-                    best = rows
+            band = rounds.next(threshold)
+            if band is not None:
+                best = ranking.merged(best, (await conn.execute(*band)).all(), spec.limit)
         return best
 
     async def page_units(
