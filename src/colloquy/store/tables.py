@@ -88,15 +88,22 @@ units = Table(
     Index(None, "created_by", "created_at"),
 )
 
+# The ranking indexes: a domain's best units (seeds), and its units above a least confidence
+# per domain count (ranges); with what a ranked query reads of each row besides the key.
+_SEEDS = ("domain", "feature", "rank", "unit_id")
+_RANGES = ("domain", "feature", "domain_count", "confidence")
+_TAG_SETS = ("domain_set", "language_set", "framework_set", "pattern_key")
+_SEED_PAYLOAD = ("domain_count", "confidence", *_TAG_SETS)
+_RANGE_PAYLOAD = ("unit_id", *_TAG_SETS)
+
 # One row per (unit, domain), and one per (unit, domain, language | framework | pattern) for
 # queries with those (see store/ranking.py): what lets the relevance formula run in SQL. Each
-# row carries
-# everything ranking needs of its unit, so that a query reads only these rows, and only for units
-# that can make its answer (see store/ranking.py): the unit's domains, languages and frameworks
-# as searchable text (``ranking.tag_set``) and its pattern, written once (they never change);
+# row carries everything ranking needs of its unit, so that a query reads only these rows, and
+# only for units that can make its answer: the unit's domains, languages and frameworks as
+# searchable text (``ranking.tag_set``) and its pattern, written once (they never change);
 # ``rank`` (confidence / domain_count) orders a domain's best units, and (domain, domain_count,
 # confidence) finds those above a score bound. Those two are NULL while the unit is not
-# approved, which keeps it out of both indexes.
+# approved, which keeps it out of every ranking range.
 unit_domains = Table(
     "unit_domains",
     metadata,
@@ -111,8 +118,14 @@ unit_domains = Table(
     Column("confidence", Integer),
     Column("rank", Float),
     Index(None, "unit_id"),
-    Index(None, "domain", "feature", "rank", "unit_id"),
-    Index(None, "domain", "feature", "domain_count", "confidence"),
+    # PostgreSQL fetches the payload from the table: its index entries are capped at about
+    # 2.7 kB, and a unit's tag sets can be longer than that.
+    Index(None, *_SEEDS).ddl_if(dialect="postgresql"),
+    Index(None, *_RANGES).ddl_if(dialect="postgresql"),
+    # SQLite keeps the whole payload in both: a statement then reads each row from the index,
+    # in order, instead of looking every one up in a table spread over the whole file.
+    Index("ix_unit_domains_seeds", *_SEEDS, *_SEED_PAYLOAD).ddl_if(dialect="sqlite"),
+    Index("ix_unit_domains_ranges", *_RANGES, *_RANGE_PAYLOAD).ddl_if(dialect="sqlite"),
 )
 
 flags = Table(
