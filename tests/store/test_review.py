@@ -10,6 +10,7 @@ from colloquy.store.protocol import (
     Decision,
     ProposedActivity,
 )
+from colloquy.store.sql import review as review_store
 from tests.store.factories import add_unit, at, is_utc, unit_id
 
 # ------------------------------------------------------------------ decide
@@ -214,3 +215,38 @@ async def test_daily_counts_use_the_utc_day(store):
         DailyCount(day=date(2026, 3, 2), proposed=1, approved=0, rejected=0),
         DailyCount(day=date(2026, 3, 3), proposed=0, approved=1, rejected=0),
     ]
+
+
+async def test_activity_walks_each_decision_kinds_own_index(store, backend):
+    """Newer events of other kinds (confirmations here) must not be walked past to find the
+    newest decisions: each kind is read from its own partial index."""
+    units = [await add_unit(store, domains=["web"]) for _ in range(40)]
+    for n, unit in enumerate(units):
+        status = ReviewStatus.REJECTED if n % 8 == 0 else ReviewStatus.APPROVED
+        await store.decide(unit.id, status, "rita", at(n))
+    approved = [u for n, u in enumerate(units) if n % 8]
+    for n in range(200):
+        await store.confirm(approved[n % len(approved)].id, "bob", at(100 + n))
+    statement = review_store._overview_statement(20)
+    async with store._reading() as conn:
+        if backend == "postgres":
+            await conn.exec_driver_sql("ANALYZE events")
+            # A table this small is cheapest to scan whole; at scale that is never a choice.
+            await conn.exec_driver_sql("SET enable_seqscan = off")
+            explain = "EXPLAIN "
+        else:
+            explain = "EXPLAIN QUERY PLAN "
+        compiled = statement.compile(dialect=conn.dialect)
+        values = compiled.construct_params({"since": date.min})
+        params = (
+            tuple(values[name] for name in compiled.positiontup) if compiled.positiontup else values
+        )
+        plan = " ".join(str(row[-1]) for row in await conn.exec_driver_sql(
+            explain + str(compiled), params
+        ))  # fmt: skip
+        if backend == "postgres":
+            await conn.exec_driver_sql("RESET enable_seqscan")
+    assert "ix_events_approved_id" in plan, plan
+    assert "ix_events_rejected_id" in plan, plan
+    overview = await store.review_overview([0], 20, date.min)
+    assert len(overview.activity) == 20

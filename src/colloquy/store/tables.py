@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -141,6 +142,15 @@ flags = Table(
     Index(None, "unit_id", "id"),
 )
 
+# The events that the activity feed lists (the review decisions), with an index each.
+DECISION_KINDS = ("approved", "rejected")
+
+
+def _newest(kind: str) -> Index:
+    where = text(f"kind = '{kind}'")
+    return Index(f"ix_events_{kind}_id", "id", sqlite_where=where, postgresql_where=where)
+
+
 # Append-only audit trail: who proposed, decided, confirmed and flagged what, and when.
 events = Table(
     "events",
@@ -152,7 +162,10 @@ events = Table(
     Column("at", UtcDateTime, nullable=False),
     Column("note", Text),
     Index(None, "unit_id", "id"),
-    Index(None, "kind", "id"),
+    # The activity feed's newest decisions of each kind. A partial index per kind is the only
+    # plan for it: given one on (kind, id), PostgreSQL may prefer walking the primary key
+    # backwards past every other kind of event (confirmations, flags) to reach 20 rejections.
+    *(_newest(kind) for kind in DECISION_KINDS),
 )
 
 # Proposals and decisions per UTC day, kept current by the writes themselves.

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Select,
     bindparam,
     literal,
+    literal_column,
     select,
     union_all,
     update,
@@ -42,18 +43,20 @@ def _overview_statement(activity_limit: int) -> Select[Any]:
     ``:since``), each as JSON. Built once: assembling it costs several times more than running it.
 
     Each activity part walks an index from its newest entry and stops at the limit, so the feed
-    costs the same at any size: decisions on events (kind, id), pending units on units
-    (status, created_at, id), whose created_at is the proposal's first_observed. The parts are
-    merged and cut to the limit in Python.
+    costs the same at any size: decisions on each kind's partial index of events, pending units
+    on units (status, created_at, id), whose created_at is the proposal's first_observed. The
+    parts are merged and cut to the limit in Python.
     """
     e, u, d = t.events.c, t.units.c, t.daily_counts.c
     parts = [
         select(e.kind, e.unit_id, e.actor, e.at, u.summary)
         .join(t.units, u.id == e.unit_id)
-        .where(e.kind == kind)
+        # Spelled out, not bound: PostgreSQL's generic plan for a prepared statement (as
+        # asyncpg keeps them) cannot use a partial index on a parameter's value.
+        .where(e.kind == literal_column(f"'{kind}'"))
         .order_by(e.id.desc())
         .limit(activity_limit)
-        for kind in (ReviewStatus.APPROVED, ReviewStatus.REJECTED)
+        for kind in t.DECISION_KINDS
     ]
     parts.append(
         select(literal("proposed"), u.id, u.created_by, u.created_at, u.summary)
