@@ -20,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     Label,
     Row,
+    bindparam,
     insert,
     select,
     update,
@@ -118,6 +119,15 @@ def _unit_values(item: ReviewItem) -> dict[str, Any]:
         "extensions": unit.extensions,
         "superseded_by": unit.superseded_by,
     }
+
+
+# Statements every write runs, built once.
+_INSERT_EVENT = insert(t.events)
+_SYNC_RANKING = (
+    update(t.unit_domains)
+    .where(t.unit_domains.c.unit_id == bindparam("ranked_unit"))
+    .values(confidence=bindparam("points"), rank=bindparam("new_rank"))
+)
 
 
 class InvalidCursor(ValueError):
@@ -261,9 +271,8 @@ class SqlBase:
         at: datetime,
         note: str | None = None,
     ) -> None:
-        await conn.execute(
-            insert(t.events).values(unit_id=unit_id, kind=kind, actor=actor, at=at, note=note)
-        )
+        values = {"unit_id": unit_id, "kind": kind, "actor": actor, "at": at, "note": note}
+        await conn.execute(_INSERT_EVENT, values)
 
     def _text_match(self, query: str) -> ColumnElement[bool]:
         """Units whose summary, detail or action contain every word of ``query``."""
@@ -280,11 +289,13 @@ class SqlBase:
         points: int,
         domain_count: int,
     ) -> None:
-        await conn.execute(
-            update(t.unit_domains)
-            .where(t.unit_domains.c.unit_id == unit_id)
-            .values(**ranking_columns(status, points, domain_count))
-        )
+        columns = ranking_columns(status, points, domain_count)
+        values = {
+            "ranked_unit": unit_id,
+            "points": columns["confidence"],
+            "new_rank": columns["rank"],
+        }
+        await conn.execute(_SYNC_RANKING, values)
 
     async def _tally(
         self, conn: AsyncConnection, counts: Counter[str], domains: Counter[str]

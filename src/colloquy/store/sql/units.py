@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Row,
+    Update,
     and_,
+    bindparam,
     case,
     insert,
     select,
@@ -71,6 +73,34 @@ PREPARED_DOMAINS = 3
 PLACEHOLDER = "PREPARED"
 
 _STATS = select(*stats_columns())
+
+# Evidence statements, built once: building and keying a statement costs more than running it.
+_u = t.units.c
+_APPROVED_BY_ID = and_(_u.id == bindparam("unit_id"), _u.status == ReviewStatus.APPROVED)
+_LOCK_CONFIDENCE = select(_u.confidence).where(_APPROVED_BY_ID).with_for_update()
+_raised = _u.confidence + scoring.BOOST_POINTS
+_lowered = _u.confidence - scoring.PENALTY_POINTS
+# Each returns the whole updated row, so that the answer needs no second read.
+_CONFIRM = (
+    update(t.units)
+    .where(_APPROVED_BY_ID)
+    .values(
+        confidence=case((_raised > scoring.CEILING_POINTS, scoring.CEILING_POINTS), else_=_raised),
+        confirmations=_u.confirmations + 1,
+        last_confirmed=bindparam("at"),
+    )
+    .returning(t.units)
+)
+_FLAG = (
+    update(t.units)
+    .where(_APPROVED_BY_ID)
+    .values(
+        confidence=case((_lowered < scoring.FLOOR_POINTS, scoring.FLOOR_POINTS), else_=_lowered),
+        flag_count=_u.flag_count + 1,
+    )
+    .returning(t.units)
+)
+_INSERT_FLAG = insert(t.flags)
 
 
 class UnitStore(SqlBase):
@@ -252,27 +282,11 @@ class UnitStore(SqlBase):
     # ------------------------------------------------------------ evidence
 
     async def confirm(self, unit_id: str, actor: str, at: datetime) -> KnowledgeUnit | None:
-        u = t.units.c
-        raised = u.confidence + scoring.BOOST_POINTS
-        return await self._evidence(
-            unit_id,
-            {
-                "confidence": case(
-                    (raised > scoring.CEILING_POINTS, scoring.CEILING_POINTS), else_=raised
-                ),
-                "confirmations": u.confirmations + 1,
-                "last_confirmed": at,
-            },
-            "confirmed",
-            actor,
-            at,
-        )
+        return await self._evidence(unit_id, _CONFIRM, {"at": at}, "confirmed", actor, at)
 
     async def flag(
         self, unit_id: str, flag: FlagInput, actor: str, at: datetime
     ) -> KnowledgeUnit | None:
-        u = t.units.c
-        lowered = u.confidence - scoring.PENALTY_POINTS
         row = {
             "unit_id": unit_id,
             "reason": flag.reason.value,
@@ -282,44 +296,28 @@ class UnitStore(SqlBase):
             "created_at": at,
         }
         return await self._evidence(
-            unit_id,
-            {
-                "confidence": case(
-                    (lowered < scoring.FLOOR_POINTS, scoring.FLOOR_POINTS), else_=lowered
-                ),
-                "flag_count": u.flag_count + 1,
-            },
-            "flagged",
-            actor,
-            at,
-            flag_row=row,
-            note=flag.reason.value,
+            unit_id, _FLAG, {}, "flagged", actor, at, flag_row=row, note=flag.reason.value
         )
 
     async def _evidence(
         self,
         unit_id: str,
-        changes: dict[str, Any],
+        change: Update,
+        values: dict[str, Any],
         kind: str,
         actor: str,
         at: datetime,
         flag_row: dict[str, Any] | None = None,
         note: str | None = None,
     ) -> KnowledgeUnit | None:
-        where = and_(t.units.c.id == unit_id, t.units.c.status == ReviewStatus.APPROVED)
         async with self._writing() as conn:
             # The old value, under the row lock, moves the unit between confidence counters.
             before = (
-                await conn.execute(select(t.units.c.confidence).where(where).with_for_update())
+                await conn.execute(_LOCK_CONFIDENCE, {"unit_id": unit_id})
             ).scalar_one_or_none()
             if before is None:
                 return None
-            # The whole updated row comes back, so the answer needs no second read.
-            updated = (
-                await conn.execute(
-                    update(t.units).where(where).values(**changes).returning(t.units)
-                )
-            ).one()
+            updated = (await conn.execute(change, {"unit_id": unit_id, **values})).one()
             if updated.confidence != before:
                 await self._sync_ranking(
                     conn, unit_id, ReviewStatus.APPROVED, updated.confidence, updated.domain_count
@@ -327,7 +325,7 @@ class UnitStore(SqlBase):
                 moved = Counter({f"confidence:{before}": -1, f"confidence:{updated.confidence}": 1})
                 await self._tally(conn, moved, Counter())
             if flag_row is not None:
-                await conn.execute(insert(t.flags).values(**flag_row))
+                await conn.execute(_INSERT_FLAG, flag_row)
             await self._event(conn, unit_id, kind, actor, at, note)
             (item,) = await self._render(conn, [updated])
         return item.unit
