@@ -88,7 +88,7 @@ class SqliteStore(SqlStore):
 
     def __init__(self, url: str | URL) -> None:
         writer, reader = create_engines(url)
-        super().__init__(writer, reader, sqlite_insert)
+        super().__init__(writer, reader, sqlite_insert, one_writer=True)
 
     def _text_match(self, query: str) -> ColumnElement[bool]:
         # Each word quoted: user input is never FTS5 syntax; quoted words are ANDed.

@@ -1,7 +1,8 @@
 """The shared part of the SQL store: engines, transactions, rendering rows into records, and
 the bookkeeping (events, kept aggregates, ranking columns) that every write does.
 
-Each store method is one transaction. Counters, status transitions and caps are conditional
+Each store method is one transaction (on SQLite, writes that queue for the one writer share
+one: ``group_commit``). Counters, status transitions and caps are conditional
 statements done by the database (``UPDATE ... WHERE status = 'pending' RETURNING``), never
 read-modify-write in Python. Backends supply the engines, how a write transaction is opened,
 and the dialect's INSERT (for ``ON CONFLICT``)."""
@@ -50,6 +51,7 @@ from colloquy.store.protocol import (
     UnitArchive,
     UserRecord,
 )
+from colloquy.store.sql.group_commit import GroupCommit, Job, T
 
 InsertFactory = Callable[[t.Table], Any]
 # Domains listed by the statistics, most used first.
@@ -189,12 +191,18 @@ class SqlBase:
         write_engine: AsyncEngine,
         read_engine: AsyncEngine,
         insert_factory: InsertFactory,
+        one_writer: bool = False,
     ) -> None:
+        """``one_writer``: the backend runs one write transaction at a time (SQLite), so
+        concurrent writes are grouped into one transaction (``group_commit``)."""
         self._write_engine = write_engine
         self._read_engine = read_engine
         self._upsert = insert_factory
+        self._group = GroupCommit(self._writing) if one_writer else None
 
     async def close(self) -> None:
+        if self._group is not None:
+            await self._group.close()
         await self._write_engine.dispose()
         if self._read_engine is not self._write_engine:
             await self._read_engine.dispose()
@@ -208,6 +216,13 @@ class SqlBase:
     async def _writing(self) -> AsyncIterator[AsyncConnection]:
         async with self._write_engine.begin() as conn:
             yield conn
+
+    async def _write(self, job: Job[T]) -> T:
+        """``job`` run in a write transaction, grouped with others where writes are serial."""
+        if self._group is not None:
+            return await self._group.run(job)
+        async with self._writing() as conn:
+            return await job(conn)
 
     # ------------------------------------------------------------ rendering
 

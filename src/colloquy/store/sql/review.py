@@ -16,6 +16,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from colloquy.domain.models import (
     ReviewStatus,
@@ -113,7 +114,8 @@ class ReviewStore(SqlBase):
         note: str | None = None,
     ) -> Decision | AlreadyDecided | None:
         u = t.units.c
-        async with self._writing() as conn:
+
+        async def job(conn: AsyncConnection) -> Decision | AlreadyDecided | None:
             updated = await conn.execute(
                 update(t.units)
                 .where(u.id == unit_id, u.status == ReviewStatus.PENDING)
@@ -137,7 +139,9 @@ class ReviewStore(SqlBase):
             await self._tally(conn, counts, domain_deltas)
             await self._event(conn, unit_id, status.value, reviewer, at, note)
             await self._count_day(conn, status.value, utc_day(at))
-        return Decision(unit_id=unit_id, status=status, reviewed_by=reviewer, reviewed_at=at)
+            return Decision(unit_id=unit_id, status=status, reviewed_by=reviewer, reviewed_at=at)
+
+        return await self._write(job)
 
     async def pending_page(self, limit: int, offset: int) -> tuple[list[ReviewItem], int]:
         u = t.units.c

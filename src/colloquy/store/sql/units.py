@@ -129,8 +129,8 @@ class UnitStore(SqlBase):
             reviewed_at=None,
         )
         proposed = UnitEvent(kind="proposed", actor=unit.created_by, at=created_at)
-        async with self._writing() as conn:
-            await self._insert_archives(conn, [UnitArchive(item=item, events=[proposed])])
+        archive = UnitArchive(item=item, events=[proposed])
+        await self._write(lambda conn: self._insert_archives(conn, [archive]))
         # Stored exactly as built (the conformance suite reads it back to prove it).
         return item.unit
 
@@ -310,7 +310,7 @@ class UnitStore(SqlBase):
         flag_row: dict[str, Any] | None = None,
         note: str | None = None,
     ) -> KnowledgeUnit | None:
-        async with self._writing() as conn:
+        async def job(conn: AsyncConnection) -> KnowledgeUnit | None:
             # The old value, under the row lock, moves the unit between confidence counters.
             before = (
                 await conn.execute(_LOCK_CONFIDENCE, {"unit_id": unit_id})
@@ -328,4 +328,6 @@ class UnitStore(SqlBase):
                 await conn.execute(_INSERT_FLAG, flag_row)
             await self._event(conn, unit_id, kind, actor, at, note)
             (item,) = await self._render(conn, [updated])
-        return item.unit
+            return item.unit
+
+        return await self._write(job)

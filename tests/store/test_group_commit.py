@@ -1,0 +1,95 @@
+"""Group commit on a real SQLite writer: jobs that queue share a transaction, and each caller
+still gets exactly the outcome it would have had alone."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from colloquy.store.sql.group_commit import GroupCommit
+from colloquy.store.sqlite import create_engines
+
+
+@pytest.fixture
+async def writer(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine, reader = create_engines(f"sqlite:///{tmp_path / 'group.db'}")
+    await reader.dispose()
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE notes (n INTEGER PRIMARY KEY)"))
+    yield engine
+    await engine.dispose()
+
+
+def counting_commits(engine: AsyncEngine) -> list[int]:
+    commits: list[int] = []
+    event.listen(engine.sync_engine, "commit", lambda _conn: commits.append(1))
+    return commits
+
+
+async def stored(engine: AsyncEngine) -> list[int]:
+    async with engine.connect() as conn:
+        return list((await conn.execute(text("SELECT n FROM notes ORDER BY n"))).scalars())
+
+
+def note(n: int, fail: bool = False):
+    async def job(conn: AsyncConnection) -> int:
+        await conn.execute(text("INSERT INTO notes (n) VALUES (:n)"), {"n": n})
+        if fail:
+            raise ValueError(f"job {n} failed after writing")
+        return n * 10
+
+    return job
+
+
+async def test_jobs_that_queue_share_one_commit(writer):
+    group = GroupCommit(writer.begin)
+    commits = counting_commits(writer)
+    results = await asyncio.gather(*(group.run(note(n)) for n in range(20)))
+    assert results == [n * 10 for n in range(20)]
+    assert await stored(writer) == list(range(20))
+    # All twenty queue before the writer task first runs: one transaction holds them all.
+    assert len(commits) == 1
+
+
+async def test_a_failing_job_fails_alone(writer):
+    group = GroupCommit(writer.begin)
+    outcomes = await asyncio.gather(
+        *(group.run(note(n, fail=n == 5)) for n in range(10)), return_exceptions=True
+    )
+    assert isinstance(outcomes[5], ValueError)
+    assert [o for i, o in enumerate(outcomes) if i != 5] == [n * 10 for n in range(10) if n != 5]
+    assert await stored(writer) == [n for n in range(10) if n != 5]
+
+
+async def test_a_caller_that_gives_up_before_its_turn_writes_nothing(writer):
+    group = GroupCommit(writer.begin)
+    release = asyncio.Event()
+
+    async def slow(conn: AsyncConnection) -> int:
+        await release.wait()
+        return await note(1)(conn)
+
+    first = asyncio.create_task(group.run(slow))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(group.run(note(2)))
+    third = asyncio.create_task(group.run(note(3)))
+    await asyncio.sleep(0)
+    second.cancel()
+    release.set()
+    assert await first == 10
+    assert await third == 30
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    assert await stored(writer) == [1, 3]
+
+
+async def test_close_waits_for_queued_jobs(writer):
+    group = GroupCommit(writer.begin)
+    tasks = [asyncio.create_task(group.run(note(n))) for n in range(5)]
+    await asyncio.sleep(0)
+    await group.close()
+    assert all(task.done() for task in tasks)
+    assert await stored(writer) == list(range(5))
