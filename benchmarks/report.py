@@ -167,15 +167,17 @@ def run_tables(rs: ResultSet) -> list[str]:
             f"finished {run.get('finished', '?')}.",
             "",
             "| workload | req/s | × health | p50 ms | p90 ms | p99 ms | max ms | requests "
-            "| errors | peak RSS MiB | load avg |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+            "| errors | peak RSS MiB | CPU cores | load avg |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
         ]
         for name, w in run["workloads"].items():
             avg = "→".join(f"{v:.1f}" for v in w.get("loadavg", []))
+            cores = " · ".join(f"{who} {n:.2f}" for who, n in w.get("cpu_cores", {}).items())
             lines.append(
                 f"| {name} | {w['throughput']:,.1f} | {_fmt(w.get('health_ratio'))} "
                 f"| {w['p50_ms']} | {w['p90_ms']} | {w['p99_ms']} | {w['max_ms']} "
-                f"| {w['requests']:,} | {w['errors']} | {w['rss_peak_mib']} | {avg} |"
+                f"| {w['requests']:,} | {w['errors']} | {w['rss_peak_mib']} | {cores or '–'} "
+                f"| {avg} |"
             )
         lines.append("")
     return lines

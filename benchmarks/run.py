@@ -33,7 +33,7 @@ from rich.console import Console
 from tests.support.pgserver import PostgresServer
 
 from benchmarks import corpus, load, loadgen, workloads
-from benchmarks.server import MemorySampler, credentials, serve
+from benchmarks.server import CpuMeter, MemorySampler, credentials, serve
 from benchmarks.workloads import Credentials
 from colloquy.store import migrate
 
@@ -120,7 +120,14 @@ def loadavg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
-def measure(corpus_db: Corpus, args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
+def postmaster_pid(pg: PostgresServer) -> int:
+    """The PostgreSQL server's first process, whose children run the queries."""
+    return int((pg.data_dir / "postmaster.pid").read_text().split()[0])
+
+
+def measure(
+    corpus_db: Corpus, args: argparse.Namespace, names: list[str], database_pid: int | None
+) -> dict[str, Any]:
     """Serve one corpus and run every workload in ``names`` against it."""
     outcome: dict[str, Any] = {"size": corpus_db.load["units"], "load": corpus_db.load}
     results: dict[str, dict[str, Any]] = {}
@@ -128,12 +135,17 @@ def measure(corpus_db: Corpus, args: argparse.Namespace, names: list[str]) -> di
         api_key, token = credentials(server)
         creds = Credentials(api_key, token, corpus_db.approved_ids)
         factories = workloads.factories(creds, args.seed)
+        trees = {"server": server.process.pid}
+        if database_pid is not None:
+            trees["postgres"] = database_pid
+        cpu = CpuMeter(trees)
         with MemorySampler(server.process.pid) as memory:
             memory.sample()
             idle_kib = memory.peak_total_kib
             for name in names:
                 memory.reset()
                 before = loadavg()
+                cpu.start()
                 result = asyncio.run(
                     loadgen.run(
                         server.base_url,
@@ -147,6 +159,7 @@ def measure(corpus_db: Corpus, args: argparse.Namespace, names: list[str]) -> di
                 )
                 memory.sample()
                 summary = result.summary() | {
+                    "cpu_cores": cpu.cores(),
                     "rss_peak_mib": round(memory.peak_process_kib / 1024, 1),
                     "rss_tree_peak_mib": round(memory.peak_total_kib / 1024, 1),
                     "loadavg": [before, loadavg()],
@@ -283,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"  corpus: {db.load['units']:,} units, load {db.load['seconds']} s "
                 f"({db.load['units_per_second']:,} units/s){cached}"
             )
-            runs[str(size)] = measure(db, args, names)
+            runs[str(size)] = measure(db, args, names, None if pg is None else postmaster_pid(pg))
             path = args.results / f"{args.backend}-w{args.workers}.json"
             write_results(path, header, runs)
             if pg is not None:

@@ -1,16 +1,20 @@
-"""A real ``colloquy serve`` process under test, its credentials, and its memory.
+"""A real ``colloquy serve`` process under test, its credentials, its memory and its CPU.
 
 The server runs exactly as deployed (the CLI, uvicorn, its own data directory and secrets) on a
 free loopback port. Memory is read from ``/proc/<pid>/status`` (``VmRSS``) of the server and
 its worker processes, sampled in a thread while the load runs, because the peak under load,
-not the idle size, is what has to fit in a small container.
+not the idle size, is what has to fit in a small container. CPU is read from
+``/proc/<pid>/stat`` before and after a workload, for the server, PostgreSQL and the load
+generator: client and server share the machine's cores, and this says who used them.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,6 +57,45 @@ def process_tree(pid: int) -> list[int]:
         tree.append(current)
         todo += children.get(current, [])
     return tree
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User plus system CPU seconds of each process (those gone are left out)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+class CpuMeter:
+    """Cores used over a span by each of some process trees (by name), and by this process."""
+
+    def __init__(self, roots: dict[str, int]) -> None:
+        self._roots = roots
+        self._before: dict[str, dict[int, float]] = {}
+        self._started = 0.0
+
+    def _read(self) -> dict[str, dict[int, float]]:
+        trees = {name: cpu_seconds(process_tree(pid)) for name, pid in self._roots.items()}
+        return trees | {"client": {os.getpid(): time.process_time()}}
+
+    def start(self) -> None:
+        self._before, self._started = self._read(), time.monotonic()
+
+    def cores(self) -> dict[str, float]:
+        """Per tree, CPU seconds since ``start`` over wall seconds (processes that started
+        since count from zero)."""
+        after, wall = self._read(), time.monotonic() - self._started
+        cores = {}
+        for name, used in after.items():
+            before = self._before[name]
+            cores[name] = round(sum(t - before.get(pid, 0.0) for pid, t in used.items()) / wall, 2)
+        return cores
 
 
 @dataclass

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from benchmarks import corpus, load, loadgen, workloads
-from benchmarks.server import MemorySampler, credentials, serve
+from benchmarks.server import CpuMeter, MemorySampler, credentials, serve
 from benchmarks.workloads import Credentials
 
 from colloquy.domain.models import ReviewStatus
@@ -55,6 +55,8 @@ def test_every_workload_against_a_live_server(bench_url: str, tmp_path: Path):
     with serve(tmp_path, bench_url) as server:
         api_key, token = credentials(server)
         factories = workloads.factories(Credentials(api_key, token, loaded.approved_ids))
+        cpu = CpuMeter({"server": server.process.pid})
+        cpu.start()
         with MemorySampler(server.process.pid) as memory:
             for name in workloads.ORDER:
                 result = asyncio.run(
@@ -67,6 +69,9 @@ def test_every_workload_against_a_live_server(bench_url: str, tmp_path: Path):
                 assert summary["p99_ms"] <= summary["max_ms"]
             memory.sample()
         assert memory.peak_process_kib > 10_000
+        cores = cpu.cores()
+        assert cores.keys() == {"server", "client"}
+        assert 0 < cores["server"] < 4 and 0 < cores["client"] < 4, cores
 
 
 def test_request_budget_bounds_a_run(tmp_path: Path):
