@@ -1,6 +1,7 @@
 """PostgreSQL's pool: connections cut while idle are replaced before use, and reads need no
 transaction."""
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -67,3 +68,21 @@ async def test_reads_open_no_transaction(
     assert opened == []
     await pg_store.create_user("carol", "hash", None, T0)  # a write does open one
     assert len(opened) == 1
+
+
+async def test_every_pooled_connection_has_the_query_shapes_prepared(pg_database: str) -> None:
+    store = PostgresStore(pg_database, pool_size=3)
+    try:
+        await store.prepare_queries()
+        async with contextlib.AsyncExitStack() as stack:
+            connections = [
+                await stack.enter_async_context(store._read_engine.connect()) for _ in range(3)
+            ]
+            caches = [
+                len((await conn.get_raw_connection()).dbapi_connection._prepared_statement_cache)
+                for conn in connections
+            ]
+    finally:
+        await store.close()
+    # 24 shapes of two statements each, on each connection of the pool.
+    assert all(size >= 48 for size in caches), caches

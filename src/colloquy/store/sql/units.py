@@ -1,5 +1,6 @@
 """Units: insert, fetch, ranked query, browsing, statistics, confirmations and flags."""
 
+import contextlib
 import itertools
 import math
 import time
@@ -168,12 +169,15 @@ class UnitStore(SqlBase):
             return [item.unit for item in await self._render(conn, rows)]
 
     async def prepare_queries(self) -> None:
-        """Build and compile the statements of the common query shapes, one at a time.
+        """Build, compile and prepare the statements of the common query shapes, one shape at
+        a time, on every pooled read connection.
 
-        Each shape costs tens of milliseconds the first time a process runs it; done ahead, the
-        first agents to ask do not wait for it. The placeholder domain holds no units, so each
-        statement is a handful of empty index probes.
+        Each shape costs tens of milliseconds the first time a process runs it, and each
+        connection prepares each statement once; done ahead, the first agents to ask do not
+        wait for either. The placeholder domain holds no units, so each statement is a handful
+        of empty index probes.
         """
+        connections = self._read_engine.pool.size()  # type: ignore[attr-defined]
         for shape in itertools.product(
             range(1, PREPARED_DOMAINS + 1), (0, 1), (0, 1), (False, True)
         ):
@@ -186,10 +190,12 @@ class UnitStore(SqlBase):
             )
             rounds = ranking.Rounds(spec, ranking.hit_allowance(spec.domains, {}))
             statements = [rounds.first(spec.limit, ranking.max_score(spec)), rounds.next(0.0)]
-            async with self._reading() as conn:
-                for statement in statements:
-                    if statement is not None:
-                        await conn.execute(*statement)
+            async with contextlib.AsyncExitStack() as stack:
+                for _ in range(connections):
+                    conn = await stack.enter_async_context(self._reading())
+                    for statement in statements:
+                        if statement is not None:
+                            await conn.execute(*statement)
 
     async def _sizes(self, conn: AsyncConnection) -> Mapping[str, int]:
         """Approved units of the ``DOMAIN_SIZES_KEPT`` largest domains, as of lately."""
