@@ -148,3 +148,28 @@ async def test_query_fetches_only_the_rows_it_returns(store, monkeypatch):
         assert [unit.id for unit in units] == brute_force(archives, spec)
         assert fetched and max(fetched) <= 5, fetched
         assert len(fetched) <= 4, fetched
+
+
+@pytest.mark.parametrize("seed_size", [1, 64])
+async def test_one_domain_without_context_is_one_statement(store, monkeypatch, seed_size):
+    """Ranked by the domain's seed alone: the seed's order is the score's order."""
+    monkeypatch.setattr(unit_store, "SEED_PER_DOMAIN", seed_size)
+    archives = corpus(random.Random(13), 600)
+    assert await store.import_units(archives) == len(archives)
+    await store.query(QuerySpec(domains=["python"]))  # reads the domain sizes (every 30 s)
+    statements: list[int] = []
+    execute = AsyncConnection.execute
+
+    async def counting_execute(self, *args, **kwargs):
+        statements.append(1)
+        return await execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncConnection, "execute", counting_execute)
+    for domain in VOCABULARY:
+        for limit in (1, 5, 50, 500):
+            spec = QuerySpec(domains=[domain], limit=limit)
+            statements.clear()
+            got = [unit.id for unit in await store.query(spec)]
+            assert got == brute_force(archives, spec), spec
+            # One statement, and one more for the flags of any flagged unit it returns.
+            assert len(statements) <= 2, (spec, len(statements))

@@ -122,6 +122,12 @@ def _shape(
     return score(union_all(*seed, *ranges).subquery()), score(union_all(*ranges).subquery())
 
 
+@functools.lru_cache(maxsize=1)
+def _by_rank() -> Select[Any]:
+    """A one-domain query without context, answered from the domain's seed alone."""
+    return _best(1, 0, 0, False, select(_seed_part(0)).subquery())
+
+
 _COUNTS = range(1, TAIL_COUNT + 1)
 _PAYLOAD = ("unit_id", "domain_count", "confidence", "domain_set", "language_set",
             "framework_set", "pattern_key")  # fmt: skip
@@ -251,6 +257,9 @@ class Rounds:
 
     def __init__(self, spec: QuerySpec, allowance: Sequence[int]) -> None:
         """``allowance`` is ``hit_allowance`` for the query's domains."""
+        # One domain and no context: a unit's score is the domain weight times its rank, so
+        # the seed (a domain's best units by rank, ties by id) is the answer, in order.
+        self.exact = len(spec.domains) == 1 and not context_weight(spec)
         self._spec = spec
         self._allowance = allowance
         features = query_features(spec)
@@ -262,7 +271,10 @@ class Rounds:
         """The best ``limit`` among each query domain's ``size`` best one-domain units (the
         seed) and every unit whose score can reach ``threshold``. The seed makes the answer
         one that the real one is at least as good as; when it holds fewer than ``limit``
-        units, it held every unit of the query's domains."""
+        units, it held every unit of the query's domains. When ``exact``, the seed alone
+        is read, and its answer is final."""
+        if self.exact:
+            return _by_rank(), self._fixed | {"size": size}
         least = _least_confidences(self._spec, threshold, self._allowance)
         unread = dict.fromkeys(least, scoring.CEILING_POINTS + 1)
         return self._statements[0], self._params(least, unread) | {"size": size}
@@ -270,6 +282,8 @@ class Rounds:
     def next(self, threshold: float) -> tuple[Select[Any], dict[str, Any]] | None:
         """The best ``limit`` of the units that can reach ``threshold`` and that no round
         before has read (None: there are none to read)."""
+        if self.exact:
+            return None
         least = _least_confidences(self._spec, threshold, self._allowance)
         read = self._read
         if all(least[name] >= read[name] for name in least):

@@ -62,6 +62,10 @@ THRESHOLD_DESCENT = 0.8
 # reach it (confidence steps make many ties at the top) that starting lower only reads more
 # rows.
 DENSE_DOMAIN_UNITS = 2_500
+# When the query's domains hold fewer approved units than this together, the round after the
+# first reads everything that can still beat its answer: one statement over a few hundred rows
+# costs less than several that each read a slice of them.
+SMALL_QUERY_UNITS = 1_000
 # Domain sizes order a query's bounds (ranking.hit_allowance) and tell dense domains. They are
 # re-read now and then, for the largest domains only: a stale or missing size costs speed,
 # never correctness.
@@ -164,8 +168,10 @@ class UnitStore(SqlBase):
             threshold = ranking.max_score(spec) * (1.0 if dense else THRESHOLD_DESCENT)
             rows = (await conn.execute(*rounds.first(size, threshold))).all()
             # Fewer than ``limit`` means the seed held every unit of the query's domains.
-            if len(rows) == spec.limit and rows[-1].score < threshold:
-                rows = await self._prune(conn, spec, rounds, rows, threshold)
+            if not rounds.exact and len(rows) == spec.limit and rows[-1].score < threshold:
+                small = sum(sizes.get(domain, 0) for domain in spec.domains) < SMALL_QUERY_UNITS
+                descent = 0.0 if small else THRESHOLD_DESCENT
+                rows = await self._prune(conn, spec, rounds, rows, threshold, descent)
             return [item.unit for item in await self._render(conn, rows)]
 
     async def prepare_queries(self) -> None:
@@ -218,12 +224,14 @@ class UnitStore(SqlBase):
         rounds: ranking.Rounds,
         best: Sequence[Row[Any]],
         threshold: float,
+        descent: float,
     ) -> Sequence[Row[Any]]:
         """The exact top ``limit``, given ``limit`` units found so far and the threshold that
-        did not yield them."""
+        did not yield them; each round's threshold is ``descent`` times the last (0: straight
+        to the floor)."""
         # Every round's ``limit`` real units raise the floor that the answer is sure to reach.
         while threshold > best[-1].score:
-            threshold *= THRESHOLD_DESCENT
+            threshold *= descent
             # Below a point nothing but a zero score is left to tell apart: go to the floor.
             threshold = max(threshold if threshold >= 1 else 0.0, best[-1].score)
             band = rounds.next(threshold)
