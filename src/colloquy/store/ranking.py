@@ -122,7 +122,7 @@ def _shape(
     return score(union_all(*seed, *ranges).subquery()), score(union_all(*ranges).subquery())
 
 
-@functools.lru_cache(maxsize=1)
+@functools.cache
 def _by_rank() -> Select[Any]:
     """A one-domain query without context, answered from the domain's seed alone."""
     return _best(1, 0, 0, False, select(_seed_part(0)).subquery())
@@ -257,15 +257,21 @@ class Rounds:
 
     def __init__(self, spec: QuerySpec, allowance: Sequence[int]) -> None:
         """``allowance`` is ``hit_allowance`` for the query's domains."""
-        # One domain and no context: a unit's score is the domain weight times its rank, so
-        # the seed (a domain's best units by rank, ties by id) is the answer, in order.
-        self.exact = len(spec.domains) == 1 and not context_weight(spec)
         self._spec = spec
         self._allowance = allowance
         features = query_features(spec)
         self._fixed = _values(spec) | {f"x{k}": key for k, key in enumerate(features)}
-        self._statements = _statements(spec)
+        # One domain and no context: a unit's score is the domain weight times its rank, so
+        # the seed (a domain's best units by rank, ties by id) is the answer, in order, and no
+        # range statements are needed.
+        exact = len(spec.domains) == 1 and not context_weight(spec)
+        self._statements = None if exact else _statements(spec)
         self._read: dict[str, int] = {}
+
+    @property
+    def exact(self) -> bool:
+        """The first round's answer is final."""
+        return self._statements is None
 
     def first(self, size: int, threshold: float) -> tuple[Select[Any], dict[str, Any]]:
         """The best ``limit`` among each query domain's ``size`` best one-domain units (the
@@ -273,7 +279,7 @@ class Rounds:
         one that the real one is at least as good as; when it holds fewer than ``limit``
         units, it held every unit of the query's domains. When ``exact``, the seed alone
         is read, and its answer is final."""
-        if self.exact:
+        if self._statements is None:
             return _by_rank(), self._fixed | {"size": size}
         least = _least_confidences(self._spec, threshold, self._allowance)
         unread = dict.fromkeys(least, scoring.CEILING_POINTS + 1)
@@ -282,7 +288,7 @@ class Rounds:
     def next(self, threshold: float) -> tuple[Select[Any], dict[str, Any]] | None:
         """The best ``limit`` of the units that can reach ``threshold`` and that no round
         before has read (None: there are none to read)."""
-        if self.exact:
+        if self._statements is None:
             return None
         least = _least_confidences(self._spec, threshold, self._allowance)
         read = self._read
