@@ -19,6 +19,7 @@ from colloquy.web.pages.common import (
     render,
     safe_next,
     sign_in_required,
+    storable_form,
 )
 from colloquy.web.security import (
     CSRF_FIELD,
@@ -87,7 +88,7 @@ async def sign_in_form(request: Request, svc: ServicesDep, next: str = "/") -> R
 
 @router.post("/sign-in")
 async def sign_in(request: Request, svc: ServicesDep) -> Response:
-    form = await request.form()
+    form = await storable_form(request)
     nonce = request.cookies.get(NONCE_COOKIE, "")
     next_path = safe_next(field(form, "next"))
     if not form_keys(request).check("sign-in", nonce, field(form, CSRF_FIELD)):
