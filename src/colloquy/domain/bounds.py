@@ -12,6 +12,10 @@ import math
 import re
 from typing import Any
 
+import cq_schema
+
+from colloquy.domain.models import KnowledgeUnit
+
 # Containers inside ``extensions``, the object itself included.
 MAX_EXTENSIONS_DEPTH = 32
 # ``extensions`` as compact UTF-8 JSON.
@@ -111,7 +115,6 @@ def _check_json(value: Any) -> None:
             raise BoundError(f"{at} is not a JSON value")
 
 
-
 def replace_unstorable(value: str) -> str:
     """``value`` with each NUL and lone surrogate replaced by U+FFFD, so that it can be stored
     and encoded (to repair text stored before these bounds, or to echo it back)."""
@@ -127,3 +130,32 @@ def replace_unstorable_in(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [replace_unstorable_in(v) for v in value]
     return value
+
+
+def unit_problems(unit: KnowledgeUnit, *texts: str | None) -> list[str]:
+    """What stops ``unit`` (with ``texts`` kept beside it: review note, history) from being
+    stored on either backend or rendered; empty when nothing does. Used where units arrive
+    other than by a proposal (import) and to find units stored before these bounds."""
+    problems = []
+    fields = unit.model_dump(exclude={"extensions"})
+    try:
+        check_texts([fields, *(t for t in texts if t is not None)], "unit")
+    except BoundError as exc:
+        problems.append(str(exc))
+    if any(
+        len(domain) > cq_schema.DOMAIN_MAX_LENGTH or domain != domain.strip().lower()
+        for domain in unit.domains
+    ):
+        problems.append(
+            f"domains must be lower-case and at most {cq_schema.DOMAIN_MAX_LENGTH} characters"
+        )
+    try:
+        canonical_extensions(unit.extensions)
+    except BoundError as exc:
+        problems.append(str(exc))
+    if not problems:
+        try:
+            json.dumps(unit.for_reviewers(), ensure_ascii=False, allow_nan=False).encode()
+        except (ValueError, TypeError) as exc:
+            problems.append(f"cannot be rendered: {exc}")
+    return problems
