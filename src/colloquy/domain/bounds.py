@@ -20,9 +20,6 @@ from colloquy.domain.models import KnowledgeUnit
 MAX_EXTENSIONS_DEPTH = 32
 # ``extensions`` as compact UTF-8 JSON.
 MAX_EXTENSIONS_BYTES = 16 * 1024
-# Integers inside ``extensions``: what a signed 64-bit number holds (JSON readers of other
-# languages, and Python's own int parser beyond 4300 digits, fail on larger ones).
-MAX_JSON_INT = 2**63 - 1
 # Integer query parameters (offsets and limits): the drivers' 64-bit integers overflow far
 # above any real page.
 MAX_INT_PARAM = 2**31 - 1
@@ -103,11 +100,8 @@ def _check_json(value: Any) -> None:
                 stack.extend((child, depth + 1, f"{at}[{i}]") for i, child in enumerate(item))
         elif isinstance(item, str):
             check_text(item, at)
-        elif isinstance(item, bool) or item is None:
+        elif isinstance(item, bool | int) or item is None:
             continue
-        elif isinstance(item, int):
-            if abs(item) > MAX_JSON_INT:
-                raise BoundError(f"{at} must be an integer of at most 64 bits")
         elif isinstance(item, float):
             if not math.isfinite(item):
                 raise BoundError(f"{at} must be a finite number (no NaN or Infinity)")
