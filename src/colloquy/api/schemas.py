@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from colloquy.domain import bounds
 from colloquy.domain.models import FlagReason, Role
+from colloquy.services.accounts import USERNAME_MAX_LENGTH
 
 KU_ID_PATTERN = r"^ku_[0-9a-f]{32}$"
 
@@ -14,7 +15,6 @@ Domain = Annotated[str, StringConstraints(max_length=cq_schema.DOMAIN_MAX_LENGTH
 Language = Annotated[str, StringConstraints(max_length=cq_schema.LANGUAGE_MAX_LENGTH)]
 Framework = Annotated[str, StringConstraints(max_length=cq_schema.FRAMEWORK_MAX_LENGTH)]
 Label = Annotated[str, StringConstraints(max_length=64)]
-USERNAME_MAX_LENGTH = 64
 
 
 class RequestBody(BaseModel):

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from colloquy.api.deps import ServicesDep
-from colloquy.services.accounts import REVIEW_ROLES
+from colloquy.services.accounts import REVIEW_ROLES, USERNAME_MAX_LENGTH
 from colloquy.services.errors import InvalidCredentials
 from colloquy.services.knowledge import now
 from colloquy.web.pages.common import (
@@ -99,7 +99,8 @@ async def sign_in(request: Request, svc: ServicesDep) -> Response:
             field(form, "username"),
             status=403,
         )
-    username = field(form, "username").strip()
+    # No user's name is longer: one character more still fails, and bounds what is looked up.
+    username = field(form, "username").strip()[: USERNAME_MAX_LENGTH + 1]
     try:
         token = await svc.accounts.login(username, field(form, "password"))
         session = await svc.accounts.session(token)
