@@ -13,7 +13,8 @@ from colloquy.services.knowledge import now
 from colloquy.store.protocol import Store, UnitFinding
 
 ACTOR = "colloquy doctor"
-PAGE = 500
+# Units read per page: earlier versions let one unit hold up to a 1 MiB body.
+PAGE = 100
 
 
 @dataclass

@@ -44,7 +44,9 @@ def _list(value: Any) -> list[str]:
 
 
 def _cut(values: list[str], max_length: int) -> list[str]:
-    return list(dict.fromkeys(v[:max_length].strip() for v in values if v[:max_length].strip()))
+    """Each value cut to ``max_length``, blanks dropped, duplicates (cutting makes some) too."""
+    cut = (value[:max_length].strip() for value in values)
+    return list(dict.fromkeys(value for value in cut if value))
 
 
 def _extensions(value: Any) -> dict[str, Any] | None:
@@ -59,11 +61,11 @@ def _extensions(value: Any) -> dict[str, Any] | None:
 def repaired(row: Row[Any]) -> dict[str, Any]:
     """The ``units`` values of ``row`` with everything a bound forbids repaired."""
     values = {name: _text(getattr(row, name)) for name in _TEXT_COLUMNS}
-    domains = _cut(normalize_tags(_list(row.domains)), cq_schema.DOMAIN_MAX_LENGTH)
+    domains = _cut(normalize_tags(_list(row.domains)), cq_schema.DOMAIN_MAX_LENGTH) or [NO_DOMAIN]
     pattern = _text(row.pattern) or ""
     return values | {
-        "domains": domains or [NO_DOMAIN],
-        "domain_count": len(domains or [NO_DOMAIN]),
+        "domains": domains,
+        "domain_count": len(domains),
         "languages": _cut(_list(row.languages), cq_schema.LANGUAGE_MAX_LENGTH),
         "frameworks": _cut(_list(row.frameworks), cq_schema.FRAMEWORK_MAX_LENGTH),
         "pattern": pattern,
