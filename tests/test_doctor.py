@@ -153,7 +153,12 @@ async def test_doctor_repairs_text_only_sqlite_stored_so_it_moves_to_postgres(
     target_url = pg_server.create_database("doctor_target")
     await migrate.upgrade(target_url)
     target = open_store(target_url)
-    lines = [json.dumps(line) for line in await export(source)]
+    exported = await export(source)
+    deep = [*exported[:-1], dict(exported[-1])]
+    deep[-1]["knowledge_unit"] = deep[-1]["knowledge_unit"] | {"extensions": nested(33)}
+    with pytest.raises(archive.ArchiveError, match=r"line \d+: unit ku_\w+: extensions must be"):
+        await archive.import_lines(target, [json.dumps(line) for line in deep])
+    lines = [json.dumps(line) for line in exported]
     summary = await archive.import_lines(target, lines)
     assert summary.added["unit"] == 2
     moved = await target.get_unit(nul)
