@@ -22,12 +22,13 @@ from colloquy.api.app import build_services, pool_settings
 from colloquy.api.deps import Services
 from colloquy.config import Settings, ensure_secrets
 from colloquy.domain.models import Role
-from colloquy.services import archive
+from colloquy.services import archive, doctor
 from colloquy.services.accounts import key_body
 from colloquy.services.errors import ServiceError
 from colloquy.services.knowledge import now
 from colloquy.store import migrate
 from colloquy.store.factory import UnsupportedDatabase, describe_error, open_store, safe_url
+from colloquy.store.protocol import UnitFinding
 
 app = typer.Typer(
     help="colloquy: a cq v1 knowledge-commons server.",
@@ -336,6 +337,33 @@ def import_command(
     except archive.ArchiveError as exc:
         _fail(f"{file}: {exc}")
     typer.echo(summary.line())
+
+
+@app.command("doctor")
+def doctor_command(
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Quarantine what is found (default: only report).")
+    ] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Find units stored by earlier versions that break the input bounds; with --fix,
+    quarantine them (rejected, reason in the review note, repaired so that they export)."""
+    settings = _settings(data_dir, database_url)
+
+    def found(finding: UnitFinding) -> None:
+        problems = "; ".join(finding.problems)
+        typer.echo(f"{finding.unit_id}\t{finding.status.value}\t{problems}")
+
+    async def work(s: Services) -> doctor.DoctorReport:
+        total = (await s.store.stats([0])).total_count
+        with _progress(total, "checking units", enabled=True) as advance:
+            return await doctor.doctor(s.store, fix, found, advance)
+
+    report = _with_services(settings, work)
+    typer.echo(report.line(fix))
+    if report.found > report.quarantined:
+        raise typer.Exit(1)
 
 
 @contextmanager

@@ -7,13 +7,16 @@ from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from colloquy import __version__
 from colloquy.api import accounts, knowledge, meta, review
 from colloquy.api.deps import Services
-from colloquy.api.limits import BodyLimitMiddleware
+from colloquy.api.limits import BodyLimitMiddleware, StorableTextMiddleware
 from colloquy.config import Settings
+from colloquy.domain.bounds import replace_unstorable_in
 from colloquy.services.accounts import AccountService
 from colloquy.services.errors import ServiceError
 from colloquy.services.knowledge import KnowledgeService
@@ -53,6 +56,14 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
 
+async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422, with the echoed input made encodable: it may hold the lone surrogate
+    that made it invalid."""
+    assert isinstance(exc, RequestValidationError)
+    errors = replace_unstorable_in(jsonable_encoder(exc.errors()))
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
 async def _prepare_queries(store: Store) -> None:
     """Compile the common query shapes while the server already answers: a failure here
     (the database briefly away at start) only leaves them to be compiled on first use."""
@@ -89,9 +100,11 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         redirect_slashes=False,
     )
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     for module in (meta, accounts, knowledge, review):
         app.include_router(module.router)
     install_web(app, settings)  # the dashboard, after the API routes
+    app.add_middleware(StorableTextMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if store is not None:
         app.state.services = build_services(settings, store)

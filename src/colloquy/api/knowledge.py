@@ -9,6 +9,7 @@ from pydantic import StringConstraints
 
 from colloquy.api.deps import KeyOwner, ServicesDep
 from colloquy.api.schemas import FlagRequest, ProposeRequest
+from colloquy.domain.bounds import MAX_INT_PARAM
 from colloquy.domain.models import Context, Insight
 from colloquy.services.knowledge import Proposal
 
@@ -25,7 +26,7 @@ async def query(
     languages: Annotated[list[QueryTag], Query(max_length=MAX_QUERY_TAGS)] = [],  # noqa: B006
     frameworks: Annotated[list[QueryTag], Query(max_length=MAX_QUERY_TAGS)] = [],  # noqa: B006
     pattern: Annotated[str, Query(max_length=cq_schema.PATTERN_MAX_LENGTH)] = "",
-    limit: Annotated[int, Query(gt=0, description="Capped at 50.")] = 5,
+    limit: Annotated[int, Query(gt=0, le=MAX_INT_PARAM, description="Capped at 50.")] = 5,
 ) -> JSONResponse:
     units = await svc.knowledge.query(domains, languages, frameworks, pattern, limit)
     return JSONResponse({"data": [unit.for_agents() for unit in units]})

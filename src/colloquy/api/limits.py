@@ -1,10 +1,36 @@
-"""Request-body size limit, as pure ASGI so that it also stops chunked uploads midway."""
+"""Limits checked before a request reaches a route, as pure ASGI: the body's size (which also
+stops chunked uploads midway), and text in the path and query string that no backend can store.
+"""
 
 import json
+from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from colloquy.domain.bounds import text_problem
+
 TOO_LARGE = json.dumps({"detail": "Request body too large"}).encode()
+NOT_FOUND = json.dumps({"detail": "Not Found"}).encode()
+
+
+class StorableTextMiddleware:
+    """Paths holding a NUL are 404 (no route names one); query strings holding one are 422.
+    Both are decoded as the routes decode them, so lone surrogates already arrive replaced."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if text_problem(scope["path"]) is not None:
+                await _answer(send, 404, NOT_FOUND)
+                return
+            problem = text_problem(unquote(scope["query_string"].decode("latin-1")))
+            if problem is not None:
+                body = json.dumps({"detail": f"query parameters {problem}"}).encode()
+                await _answer(send, 422, body)
+                return
+        await self.app(scope, receive, send)
 
 
 class BodyLimitMiddleware:
@@ -22,7 +48,7 @@ class BodyLimitMiddleware:
             return
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await _reject(send)
+                await _answer(send, 413, TOO_LARGE)
                 return
         seen = 0
         too_large = False
@@ -43,20 +69,20 @@ class BodyLimitMiddleware:
             if not too_large:
                 await send(message)
             elif message["type"] == "http.response.start":
-                await _reject(send)
+                await _answer(send, 413, TOO_LARGE)
 
         await self.app(scope, limited_receive, guarded_send)
 
 
-async def _reject(send: Send) -> None:
+async def _answer(send: Send, status: int, body: bytes) -> None:
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
-                (b"content-length", str(len(TOO_LARGE)).encode()),
+                (b"content-length", str(len(body)).encode()),
             ],
         }
     )
-    await send({"type": "http.response.body", "body": TOO_LARGE})
+    await send({"type": "http.response.body", "body": body})

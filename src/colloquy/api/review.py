@@ -2,14 +2,17 @@
 
 from typing import Annotated
 
+import cq_schema
 from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import JSONResponse
 
 from colloquy.api.deps import Reviewer, ServicesDep
 from colloquy.api.schemas import RejectRequest
 from colloquy.domain import scoring
+from colloquy.domain.bounds import MAX_INT_PARAM
 from colloquy.domain.models import ReviewStatus
 from colloquy.domain.normalize import normalize_tags
+from colloquy.services.errors import bounded
 from colloquy.services.review import iso, review_item
 from colloquy.store.protocol import UnitFilter
 
@@ -24,7 +27,7 @@ async def queue(
     user: Reviewer,
     svc: ServicesDep,
     limit: Annotated[int, Query(ge=0, le=100, description="0 answers only the total")] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT_PARAM)] = 0,
 ) -> JSONResponse:
     items, total = await svc.review.queue(limit, offset)
     return JSONResponse(
@@ -42,7 +45,7 @@ async def units(
     user: Reviewer,
     svc: ServicesDep,
     response: Response,
-    domain: Annotated[str | None, Query(max_length=64)] = None,
+    domain: Annotated[str | None, Query(max_length=cq_schema.DOMAIN_MAX_LENGTH)] = None,
     confidence_min: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
     confidence_max: Annotated[float | None, Query(ge=0.0)] = None,
     status: Annotated[str | None, Query(max_length=16)] = None,
@@ -54,7 +57,8 @@ async def units(
     status_value = (status or "").strip()
     if status_value and status_value not in STATUSES:
         return JSONResponse([])
-    domains = normalize_tags([domain or ""])
+    with bounded():
+        domains = normalize_tags([domain or ""], cq_schema.DOMAIN_MAX_LENGTH, "domain")
     filters = UnitFilter(
         status=ReviewStatus(status_value) if status_value else None,
         domain=domains[0] if domains else None,

@@ -5,7 +5,9 @@ from typing import Annotated, Any
 import cq_schema
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from colloquy.domain import bounds
 from colloquy.domain.models import FlagReason, Role
+from colloquy.services.accounts import USERNAME_MAX_LENGTH
 
 KU_ID_PATTERN = r"^ku_[0-9a-f]{32}$"
 
@@ -13,6 +15,16 @@ Domain = Annotated[str, StringConstraints(max_length=cq_schema.DOMAIN_MAX_LENGTH
 Language = Annotated[str, StringConstraints(max_length=cq_schema.LANGUAGE_MAX_LENGTH)]
 Framework = Annotated[str, StringConstraints(max_length=cq_schema.FRAMEWORK_MAX_LENGTH)]
 Label = Annotated[str, StringConstraints(max_length=64)]
+
+
+class RequestBody(BaseModel):
+    """A whole request body: no text in it, at any depth, that a backend cannot store."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: Any) -> Any:
+        bounds.check_texts(data)
+        return data
 
 
 class InsightIn(BaseModel):
@@ -31,7 +43,7 @@ class ContextIn(BaseModel):
     pattern: str = Field(default="", max_length=cq_schema.PATTERN_MAX_LENGTH)
 
 
-class ProposeRequest(BaseModel):
+class ProposeRequest(RequestBody):
     domains: list[Domain] = Field(min_length=1, max_length=cq_schema.DOMAINS_MAX_ITEMS)
     insight: InsightIn
     context: ContextIn = Field(default_factory=ContextIn)
@@ -43,7 +55,7 @@ class ProposeRequest(BaseModel):
     )
 
 
-class FlagRequest(BaseModel):
+class FlagRequest(RequestBody):
     reason: FlagReason
     detail: str | None = Field(default=None, max_length=cq_schema.FLAG_DETAIL_MAX_LENGTH)
     duplicate_of: str | None = Field(default=None, pattern=KU_ID_PATTERN)
@@ -55,27 +67,27 @@ class FlagRequest(BaseModel):
         return self
 
 
-class RejectRequest(BaseModel):
+class RejectRequest(RequestBody):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-class LoginRequest(BaseModel):
-    username: str
-    password: str
+class LoginRequest(RequestBody):
+    username: str = Field(max_length=USERNAME_MAX_LENGTH)
+    password: str = Field(description="Over-long passwords are refused with 401, as wrong ones.")
 
 
-class ApiKeyCreateRequest(BaseModel):
+class ApiKeyCreateRequest(RequestBody):
     name: str = Field(min_length=1, max_length=64)
     ttl: str = Field(min_length=1, max_length=16)
     labels: list[Label] = Field(default_factory=list, max_length=16)
 
 
-class UserCreateRequest(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
+class UserCreateRequest(RequestBody):
+    username: str = Field(min_length=1, max_length=USERNAME_MAX_LENGTH)
     password: str = Field(min_length=1, max_length=1024)
     role: Role = Role.REVIEWER
 
 
-class UserUpdateRequest(BaseModel):
+class UserUpdateRequest(RequestBody):
     role: Role | None = None
     password: str | None = Field(default=None, min_length=1, max_length=1024)

@@ -4,12 +4,21 @@ import secrets
 import uuid
 from collections.abc import Iterable
 
+from colloquy.domain.bounds import BoundError
 
-def normalize_tags(values: Iterable[str]) -> list[str]:
-    """Trim, lower-case, drop empties and de-duplicate, keeping first-seen order (domains)."""
+
+def normalize_tags(
+    values: Iterable[str], max_length: int | None = None, what: str = "tags"
+) -> list[str]:
+    """Trim, lower-case, drop empties and de-duplicate, keeping first-seen order (domains).
+
+    ``max_length`` applies to the normalised tags (what is stored and compared): lower-casing
+    can lengthen a string (``İ`` becomes two characters)."""
     seen: dict[str, None] = {}
     for value in values:
         tag = value.strip().lower()
+        if max_length is not None and len(tag) > max_length:
+            raise BoundError(f"{what} must be at most {max_length} characters once lower-cased")
         if tag:
             seen.setdefault(tag, None)
     return list(seen)

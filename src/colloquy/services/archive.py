@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from colloquy.domain import bounds
 from colloquy.domain.models import KnowledgeUnit, ReviewStatus, Role
 from colloquy.store.protocol import (
     ApiKeyRecord,
@@ -124,7 +125,7 @@ def _key(line: dict[str, Any]) -> KeyArchive:
 
 
 def _unit(line: dict[str, Any]) -> UnitArchive:
-    return UnitArchive(
+    archive = UnitArchive(
         item=ReviewItem(
             unit=KnowledgeUnit.model_validate(line["knowledge_unit"]),
             status=ReviewStatus(line["status"]),
@@ -139,6 +140,13 @@ def _unit(line: dict[str, Any]) -> UnitArchive:
             for e in line["events"]
         ],
     )
+    problems = bounds.unit_problems(archive.item.unit)
+    if problems:
+        raise bounds.BoundError(
+            f"unit {archive.item.unit.id}: {'; '.join(problems)} "
+            "(run `colloquy doctor --fix` where it was exported from, then export again)"
+        )
+    return archive
 
 
 _PARSERS: dict[str, Callable[[dict[str, Any]], Any]] = {
@@ -185,10 +193,13 @@ def parse_lines(lines: Iterable[str]) -> Iterator[tuple[str, Any, int]]:
                     raise ArchiveError(f"line {number}: unsupported export version")
                 yield kind, None, len(raw)
                 continue
+            bounds.check_texts(line, kind)
             yield kind, _PARSERS[kind](line), len(raw)
         except ArchiveError:
             raise
-        except (ValueError, KeyError, TypeError) as exc:
+        except bounds.BoundError as exc:
+            raise ArchiveError(f"line {number}: {exc}") from exc
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise ArchiveError(f"line {number}: not a colloquy export line ({exc})") from exc
 
 

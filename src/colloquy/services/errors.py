@@ -1,5 +1,10 @@
 """Service errors: each carries the HTTP status and the ``detail`` the wire spec gives it."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from colloquy.domain.bounds import BoundError
+
 
 class ServiceError(Exception):
     status_code = 400
@@ -43,6 +48,15 @@ class InvalidDomain(ServiceError):
 
 class InvalidInput(ServiceError):
     status_code = 422
+
+
+@contextmanager
+def bounded() -> Iterator[None]:
+    """An input that breaks a bound (``domain.bounds``) as the 422 callers answer."""
+    try:
+        yield
+    except BoundError as exc:
+        raise InvalidInput(str(exc)) from exc
 
 
 class UnitNotFound(ServiceError):

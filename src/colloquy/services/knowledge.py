@@ -5,10 +5,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from colloquy.domain import scoring
+import cq_schema
+
+from colloquy.domain import bounds, scoring
 from colloquy.domain.models import Context, FlagReason, Insight, KnowledgeUnit
 from colloquy.domain.normalize import new_unit_id, normalize_pattern, normalize_tags
-from colloquy.services.errors import InvalidDomain, InvalidInput, UnitNotFound
+from colloquy.services.errors import InvalidDomain, InvalidInput, UnitNotFound, bounded
 from colloquy.store.protocol import FlagInput, NewUnit, QuerySpec, Store
 
 MAX_QUERY_LIMIT = 50
@@ -28,9 +30,11 @@ class Proposal:
     extensions: dict[str, Any] | None = None
 
 
-def validate_extensions(extensions: dict[str, Any] | None) -> None:
+def validate_extensions(extensions: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The extensions to store: checked against every bound, as a copy of what was checked
+    (what is stored is what was checked, so rendering it cannot fail)."""
     if extensions is None:
-        return
+        return None
     bad = sorted(key for key in extensions if not EXTENSION_KEY.match(key))
     if bad:
         raise InvalidInput(f"extension keys must match namespace:key format, got: {bad}")
@@ -38,6 +42,12 @@ def validate_extensions(extensions: dict[str, Any] | None) -> None:
         raise InvalidInput(
             f"extensions must have at most {MAX_EXTENSIONS} keys, got {len(extensions)}"
         )
+    return bounds.canonical_extensions(extensions)
+
+
+def normalized_domains(domains: list[str]) -> list[str]:
+    """Domains as stored and matched; the length limit holds for the lower-cased form."""
+    return normalize_tags(domains, cq_schema.DOMAIN_MAX_LENGTH, "domains")
 
 
 class KnowledgeService:
@@ -45,16 +55,19 @@ class KnowledgeService:
         self._store = store
 
     async def propose(self, proposal: Proposal, proposer: str) -> KnowledgeUnit:
-        domains = normalize_tags(proposal.domains)
+        insight, context = proposal.insight, proposal.context
+        with bounded():
+            domains = normalized_domains(proposal.domains)
+            bounds.check_texts([insight.model_dump(), context.model_dump()], "proposal")
+            extensions = validate_extensions(proposal.extensions)
         if not domains:
             raise InvalidDomain()
-        validate_extensions(proposal.extensions)
         unit = NewUnit(
             id=new_unit_id(),
             domains=domains,
-            insight=proposal.insight,
-            context=proposal.context,
-            extensions=proposal.extensions,
+            insight=insight,
+            context=context,
+            extensions=extensions,
             created_by=proposer,
             created_at=now(),
         )
@@ -68,7 +81,8 @@ class KnowledgeService:
         pattern: str,
         limit: int,
     ) -> list[KnowledgeUnit]:
-        normalized = normalize_tags(domains)
+        with bounded():
+            normalized = normalized_domains(domains)
         if not normalized:
             return []
         spec = QuerySpec(

@@ -116,7 +116,7 @@ class FlagInput:
     duplicate_of: str | None = None
 
 
-EventKind = Literal["proposed", "approved", "rejected", "confirmed", "flagged"]
+EventKind = Literal["proposed", "approved", "rejected", "confirmed", "flagged", "quarantined"]
 
 
 @dataclass(frozen=True)
@@ -232,6 +232,24 @@ class KeyArchive:
     key_hash: str
 
 
+@dataclass(frozen=True)
+class UnitFinding:
+    """A stored unit that breaks an input bound (``domain.bounds``), and its status then."""
+
+    unit_id: str
+    status: ReviewStatus
+    problems: list[str]
+
+
+@dataclass(frozen=True)
+class UnitCheck:
+    """One page of ``check_units``: how many units it read, what it found, where to go on."""
+
+    checked: int
+    findings: list[UnitFinding]
+    next_after: str | None
+
+
 class KeyLimitReached(Exception):
     """The owner already has the maximum number of active keys."""
 
@@ -311,3 +329,14 @@ class Store(Protocol):
     async def import_users(self, users: Sequence[UserArchive]) -> int: ...
     async def export_keys(self, after: str | None, limit: int) -> list[KeyArchive]: ...
     async def import_keys(self, keys: Sequence[KeyArchive]) -> int: ...
+
+    # units stored before the input bounds (``colloquy doctor``)
+    async def check_units(self, after: str | None, limit: int) -> UnitCheck:
+        """The units after id ``after`` (up to ``limit``, by id) that break a bound."""
+        ...
+
+    async def quarantine_unit(self, unit_id: str, actor: str, at: datetime) -> UnitFinding | None:
+        """Reject a unit that breaks a bound, reason in its review note, its text and tags
+        repaired (unstorable characters replaced, tags cut to length, bad extensions dropped)
+        and the kept counters moved, in one transaction; None if it breaks none (any more)."""
+        ...

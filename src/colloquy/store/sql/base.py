@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from colloquy.domain import scoring
+from colloquy.domain.bounds import text_problem
 from colloquy.domain.models import (
     Context,
     Evidence,
@@ -71,7 +72,7 @@ def decode_cursor(cursor: str, size: int) -> list[str] | None:
         return None
     if not isinstance(parts, list) or len(parts) != size:
         return None
-    if not all(isinstance(p, str) for p in parts):
+    if not all(isinstance(p, str) and text_problem(p) is None for p in parts):
         return None
     return parts
 

@@ -273,6 +273,8 @@ class UnitStore(SqlBase):
                 after = datetime.fromisoformat(parts[0])
             except ValueError as exc:
                 raise InvalidCursor(cursor) from exc
+            if after.tzinfo is None:  # issued cursors are UTC; a naive time fails in the driver
+                raise InvalidCursor(cursor)
             conditions.append(tuple_(u.created_at, u.id) < tuple_(after, parts[1]))
         stmt = (
             select(t.units)

@@ -3,11 +3,13 @@
 from datetime import datetime
 from urllib.parse import urlencode
 
+import cq_schema
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from colloquy.api.deps import ServicesDep
 from colloquy.domain import scoring
+from colloquy.domain.bounds import BoundError
 from colloquy.domain.models import ReviewStatus
 from colloquy.domain.normalize import normalize_tags
 from colloquy.services.accounts import REVIEW_ROLES
@@ -124,7 +126,11 @@ async def units(
     if status_value and status_value not in STATUSES:
         errors.append("status must be pending, approved or rejected")
         status_value = ""
-    domains = normalize_tags([domain[:64]])
+    try:
+        domains = normalize_tags([domain], cq_schema.DOMAIN_MAX_LENGTH, "Domain")
+    except BoundError as exc:
+        errors.append(str(exc))
+        domains = []
     filters = UnitFilter(
         status=ReviewStatus(status_value) if status_value else None,
         domain=domains[0] if domains else None,

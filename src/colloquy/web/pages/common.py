@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 
 from colloquy import __version__
 from colloquy.api.deps import Services, ServicesDep
+from colloquy.domain.bounds import text_problem
 from colloquy.domain.models import ReviewStatus, Role
 from colloquy.services.accounts import REVIEW_ROLES, Session
 from colloquy.services.errors import ServiceError
@@ -221,8 +222,18 @@ def require(me: Current, roles: frozenset[Role]) -> None:
         )
 
 
-async def checked_form(request: Request, me: Current) -> FormData:
+async def storable_form(request: Request, me: Current | None = None) -> FormData:
+    """The submitted form, refused (422) if any field holds text no backend can store."""
     form = await request.form()
+    for name, value in form.multi_items():
+        problem = text_problem(name) or (text_problem(value) if isinstance(value, str) else None)
+        if problem is not None:
+            raise PageError(422, "Invalid characters", f"Form fields {problem}.", me)
+    return form
+
+
+async def checked_form(request: Request, me: Current) -> FormData:
+    form = await storable_form(request, me)
     presented = form.get(CSRF_FIELD)
     if not isinstance(presented, str) or not hmac.compare_digest(presented, me.csrf):
         raise PageError(

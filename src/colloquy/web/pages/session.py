@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from colloquy.api.deps import ServicesDep
-from colloquy.services.accounts import REVIEW_ROLES
+from colloquy.services.accounts import REVIEW_ROLES, USERNAME_MAX_LENGTH
 from colloquy.services.errors import InvalidCredentials
 from colloquy.services.knowledge import now
 from colloquy.web.pages.common import (
@@ -19,6 +19,7 @@ from colloquy.web.pages.common import (
     render,
     safe_next,
     sign_in_required,
+    storable_form,
 )
 from colloquy.web.security import (
     CSRF_FIELD,
@@ -87,7 +88,7 @@ async def sign_in_form(request: Request, svc: ServicesDep, next: str = "/") -> R
 
 @router.post("/sign-in")
 async def sign_in(request: Request, svc: ServicesDep) -> Response:
-    form = await request.form()
+    form = await storable_form(request)
     nonce = request.cookies.get(NONCE_COOKIE, "")
     next_path = safe_next(field(form, "next"))
     if not form_keys(request).check("sign-in", nonce, field(form, CSRF_FIELD)):
@@ -98,7 +99,8 @@ async def sign_in(request: Request, svc: ServicesDep) -> Response:
             field(form, "username"),
             status=403,
         )
-    username = field(form, "username").strip()
+    # No user's name is longer: one character more still fails, and bounds what is looked up.
+    username = field(form, "username").strip()[: USERNAME_MAX_LENGTH + 1]
     try:
         token = await svc.accounts.login(username, field(form, "password"))
         session = await svc.accounts.session(token)
