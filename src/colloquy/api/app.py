@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from colloquy import __version__
-from colloquy.api import accounts, knowledge, meta, review
+from colloquy.api import accounts, audit, knowledge, meta, review
 from colloquy.api.deps import Services
 from colloquy.api.limits import BodyLimitMiddleware
 from colloquy.config import Settings
@@ -89,7 +89,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         redirect_slashes=False,
     )
     app.add_exception_handler(ServiceError, _service_error)
-    for module in (meta, accounts, knowledge, review):
+    for module in (meta, accounts, audit, knowledge, review):
         app.include_router(module.router)
     install_web(app, settings)  # the dashboard, after the API routes
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
