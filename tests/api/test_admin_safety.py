@@ -185,3 +185,27 @@ async def test_members_cannot_read_the_audit(api, member_token):
     assert response.status_code == 403
     assert response.json() == {"detail": "Your role does not allow this"}
     assert (await page(api, "/admin/audit", member_token)).status_code == 403
+
+
+async def test_tokens_without_a_generation_count_as_generation_zero(api, admin_token):
+    """A reference server's tokens carry only ``sub`` and ``exp``: valid until the first reset."""
+    await api.user("erin")
+    secret = api.settings.jwt_secret.get_secret_value()
+
+    def signed(**extra: object) -> str:
+        expires = int((datetime.now(UTC) + HOUR).timestamp())
+        return jwt.encode({"sub": "erin", "exp": expires, **extra}, secret, algorithm="HS256")
+
+    async def status(token: str) -> int:
+        return (await api.client.get(f"{API}/users/me", headers=bearer(token))).status_code
+
+    assert await status(signed()) == 200
+    assert await status(signed(gen=0)) == 200
+    for bad in (-1, 1, "0", True, 2**31):
+        assert await status(signed(gen=bad)) == 401, bad
+    response = await api.client.patch(
+        f"{API}/users/erin", json={"password": "a brand new one"}, headers=bearer(admin_token)
+    )
+    assert response.status_code == 200
+    assert await status(signed()) == 401
+    assert await status(signed(gen=1)) == 200
