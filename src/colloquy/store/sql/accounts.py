@@ -182,8 +182,7 @@ class AccountStore(SqlBase):
                     .returning(t.users)
                 )
             row = (await conn.execute(stmt)).one()
-            for entry in entries:
-                await audit.record(conn, entry)
+            await audit.record(conn, *entries)
             return self._user(row)
 
         return await self._write(job)

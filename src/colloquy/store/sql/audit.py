@@ -12,18 +12,15 @@ _INSERT = insert(t.audit_log)
 _NEWEST = select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(bindparam("size"))
 
 
-async def record(conn: AsyncConnection, entry: AuditEntry) -> None:
-    """Add ``entry`` inside the caller's transaction: the action and its record commit together."""
-    await conn.execute(
-        _INSERT,
-        {
-            "at": entry.at,
-            "actor": entry.actor,
-            "action": entry.action,
-            "target": entry.target,
-            "detail": entry.detail,
-        },
-    )
+async def record(conn: AsyncConnection, *entries: AuditEntry) -> None:
+    """Add ``entries`` inside the caller's transaction: actions and records commit together."""
+    if not entries:
+        return
+    rows = [
+        {"at": e.at, "actor": e.actor, "action": e.action, "target": e.target, "detail": e.detail}
+        for e in entries
+    ]
+    await conn.execute(_INSERT, rows)
 
 
 class AuditStore(SqlBase):
