@@ -23,8 +23,8 @@ PASSWORD = "correct horse battery"
 async def populate(store: Store) -> None:
     accounts = AccountService(store, "s" * 40, "p" * 40, timedelta(hours=1))
     knowledge, review = KnowledgeService(store), ReviewService(store)
-    alice = await accounts.create_user("alice", PASSWORD, Role.ADMIN)
-    await accounts.create_user("bob", PASSWORD, Role.MEMBER)
+    alice = await accounts.create_user("alice", PASSWORD, Role.ADMIN, "cli")
+    await accounts.create_user("bob", PASSWORD, Role.MEMBER, "cli")
     await accounts.create_key(alice, "laptop", "30d", ["ci", "home"])
     revoked = await accounts.create_key(alice, "old", "1d", [])
     await accounts.revoke_key(alice, revoked.key.id)

@@ -1,6 +1,7 @@
 """The ``colloquy`` command: serve, migrate, and manage users and API keys."""
 
 import asyncio
+import getpass
 import logging
 import os
 import socket
@@ -156,6 +157,15 @@ def migrate_command(data_dir: DataDir = None, database_url: DatabaseUrl = None) 
     typer.echo(f"database at revision {migrate.head_revision()}")
 
 
+def _actor() -> str:
+    """Who the audit trail names for the command line: ``cli:<os user>``, or ``cli``."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):
+        return "cli"
+    return f"cli:{name}"[:64]
+
+
 def _read_password(password_stdin: bool) -> str:
     if password_stdin:
         return sys.stdin.readline().rstrip("\n")
@@ -173,7 +183,9 @@ def user_create(
     """Create a user; the password is prompted for (or read from stdin)."""
     settings = _settings(data_dir, database_url)
     password = _read_password(password_stdin)
-    user = _with_services(settings, lambda s: s.accounts.create_user(username, password, role))
+    user = _with_services(
+        settings, lambda s: s.accounts.create_user(username, password, role, _actor())
+    )
     typer.echo(f"created {user.role} {user.username}")
 
 
@@ -205,7 +217,9 @@ def user_set_password(
     """Set a user's password."""
     settings = _settings(data_dir, database_url)
     password = _read_password(password_stdin)
-    _with_services(settings, lambda s: s.accounts.set_password(username, password))
+    _with_services(
+        settings, lambda s: s.accounts.update_user(username, _actor(), password=password)
+    )
     typer.echo(f"password of {username} changed")
 
 
@@ -213,17 +227,17 @@ def user_set_password(
 def user_set_role(
     username: str, role: Role, data_dir: DataDir = None, database_url: DatabaseUrl = None
 ) -> None:
-    """Change a user's role."""
+    """Change a user's role (never the last admin's)."""
     settings = _settings(data_dir, database_url)
-    _with_services(settings, lambda s: s.accounts.set_role(username, role))
+    _with_services(settings, lambda s: s.accounts.update_user(username, _actor(), role=role))
     typer.echo(f"{username} is now {role.value}")
 
 
 @user_app.command("delete")
 def user_delete(username: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
-    """Delete a user, their API keys and sessions."""
+    """Delete a user, their API keys and sessions (never the last admin)."""
     settings = _settings(data_dir, database_url)
-    _with_services(settings, lambda s: s.accounts.delete_user(username))
+    _with_services(settings, lambda s: s.accounts.delete_user(username, _actor()))
     typer.echo(f"deleted {username}")
 
 
@@ -274,11 +288,11 @@ def key_revoke(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Revoke an API key."""
+    """Revoke an API key (recorded in the audit trail)."""
     settings = _settings(data_dir, database_url)
 
     async def work(s: Services) -> None:
-        await s.accounts.revoke_key(await s.accounts.get_user(user), key_id)
+        await s.accounts.revoke_key(await s.accounts.get_user(user), key_id, _actor())
 
     _with_services(settings, work)
     typer.echo(f"revoked {key_id}")

@@ -132,6 +132,10 @@ async def test_patch_role(api, admin_token):
     )
     assert response.status_code == 200
     assert check_user(response.json())["role"] == "member"
+    # A role change ends the user's sessions; a new one has the new role.
+    response = await api.client.get(f"{API}/review/queue", headers=bearer(token))
+    assert response.status_code == 401
+    token = await api.login("erin")
     response = await api.client.get(f"{API}/review/queue", headers=bearer(token))
     assert response.status_code == 403
     assert response.json() == FORBIDDEN
@@ -139,7 +143,7 @@ async def test_patch_role(api, admin_token):
         f"{API}/users/erin", json={"role": "admin"}, headers=bearer(admin_token)
     )
     assert response.json()["role"] == "admin"
-    response = await api.client.get(f"{API}/users", headers=bearer(token))
+    response = await api.client.get(f"{API}/users", headers=bearer(await api.login("erin")))
     assert response.status_code == 200
 
 

@@ -208,6 +208,14 @@ def test_admin_users(page: Page, dash: Dash) -> None:
     page.locator("#confirm-button").click()
     expect(page.get_by_role("status")).to_have_text("User deleted.")
     expect(page.locator(f'li[data-username="{username}"]')).to_have_count(0)
+    # Each of those admin actions is in the audit trail, newest first.
+    page.get_by_role("link", name="Audit").click()
+    expect(page).to_have_title("Audit trail · colloquy")
+    rows = page.locator("#audit tbody tr").filter(has_text=username)
+    expect(rows).to_have_count(4)
+    actions = ["user_deleted", "password_reset", "role_changed", "user_created"]
+    assert [rows.nth(i).get_attribute("data-action") for i in range(4)] == actions
+    shot(page, "admin-audit")
 
 
 def test_post_without_csrf_token_is_refused(page: Page, dash: Dash) -> None:

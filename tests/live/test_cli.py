@@ -1,5 +1,6 @@
 """The ``colloquy`` command line against a live server's database, on both backends."""
 
+import getpass
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,9 @@ def test_key_commands(deployment: Deployment) -> None:
     assert created.json()["created_by"] == ADMIN
 
     assert deployment.cli("key", "revoke", key_id, "--user", ADMIN) == f"revoked {key_id}\n"
+    newest = latest_audit(deployment)
+    assert (newest["action"], newest["actor"], newest["target"]) == ("key_revoked", CLI, ADMIN)
+    assert newest["detail"] == {"key_id": key_id, "name": name}
     refused = deployment.request("POST", "/api/v1/knowledge", **propose)
     assert refused.status_code == 401
     assert refused.json() == {"detail": "Invalid API key"}
@@ -78,6 +82,45 @@ def test_key_commands(deployment: Deployment) -> None:
         ).status_code
         == 201
     )
+
+
+CLI = f"cli:{getpass.getuser()}"
+LAST_ADMIN = "The last admin cannot be demoted or deleted; make another user an admin first"
+
+
+def latest_audit(deployment: Deployment) -> dict:
+    response = deployment.request(
+        "GET", "/api/v1/audit", deployment.jwt_headers, params={"limit": 1}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["data"][0]
+
+
+def test_the_last_admin_stays_and_cli_actions_are_audited(deployment: Deployment) -> None:
+    def admins() -> list[str]:
+        users = deployment.request("GET", "/api/v1/users", deployment.jwt_headers)
+        assert users.status_code == 200  # the admin's session still works
+        return [u["username"] for u in users.json()["data"] if u["role"] == "admin"]
+
+    assert admins() == [ADMIN]
+    for args in (("user", "set-role", ADMIN, "member"), ("user", "delete", ADMIN)):
+        done = run_cli(deployment.server.env, *args)
+        assert done.returncode == 1, done.stdout
+        assert done.stderr.splitlines()[-1] == f"error: {LAST_ADMIN}"
+    assert admins() == [ADMIN]
+
+    # The bootstrap `colloquy user create` is in the audit trail too, oldest.
+    entries, params = [], {"limit": 200}
+    while True:
+        response = deployment.request("GET", "/api/v1/audit", deployment.jwt_headers, params=params)
+        assert response.status_code == 200, response.text
+        entries += response.json()["data"]
+        if response.json()["next_cursor"] is None:
+            break
+        params["cursor"] = response.json()["next_cursor"]
+    first = entries[-1]
+    assert (first["action"], first["actor"], first["target"]) == ("user_created", CLI, ADMIN)
+    assert first["detail"] == {"role": "admin"}
 
 
 SECRET = "s3cretpw"

@@ -8,6 +8,7 @@ from colloquy.domain.models import Role
 from colloquy.store.protocol import (
     ApiKeyRecord,
     KeyLimitReached,
+    UserChanges,
     UserCredential,
     UsernameTaken,
     UserRecord,
@@ -47,7 +48,9 @@ async def test_duplicate_username_raises_and_changes_nothing(store):
         await store.create_user("alice", "other-hash", Role.MEMBER, at(5))
     assert await store.get_user("alice") == alice
     credential = await store.get_credential("alice")
-    assert credential == UserCredential(user=alice, password_hash="hash-of-alice")
+    assert credential == UserCredential(
+        user=alice, password_hash="hash-of-alice", session_generation=0
+    )
     # The store still works after the failed transaction.
     assert (await add_user(store, "bob")).username == "bob"
 
@@ -90,25 +93,29 @@ async def test_list_users_pages_by_username(store):
     assert (await store.list_users("zed", 10)).items == []
 
 
-async def test_set_password_hash_and_role(store):
+async def test_update_user_and_rehash_password(store):
     alice = await add_user(store, "alice", Role.MEMBER)
     bob = await add_user(store, "bob", Role.MEMBER)
-    assert await store.set_password_hash("alice", "new-hash") is True
-    assert await store.set_role("alice", Role.REVIEWER) is True
+    assert await store.rehash_password("alice", "rehashed") is True
+    assert (await store.get_credential("alice")).session_generation == 0  # sessions live on
+    changes = UserChanges(role=Role.REVIEWER, password_hash="new-hash")
+    updated = await store.update_user("alice", changes, "ada", at(1))
+    assert updated == UserRecord(alice.id, "alice", Role.REVIEWER, alice.created_at)
 
     credential = await store.get_credential("alice")
     assert credential is not None
     assert credential.password_hash == "new-hash"
     assert credential.user.role is Role.REVIEWER
     assert credential.user.id == alice.id
+    assert credential.session_generation == 1  # one change, one new generation
     # Nobody else changed.
     assert await store.get_user("bob") == bob
     assert (await store.get_credential("bob")).password_hash == "hash-of-bob"
 
     # Unknown users: nothing to update.
-    assert await store.set_password_hash("nobody", "h") is False
-    assert await store.set_role("nobody", Role.ADMIN) is False
-    assert await store.delete_user("nobody") is False
+    assert await store.rehash_password("nobody", "h") is False
+    assert await store.update_user("nobody", UserChanges(role=Role.ADMIN), "ada", T0) is None
+    assert await store.delete_user("nobody", "ada", T0) is False
 
 
 async def test_delete_user_cascades_their_api_keys(store):
@@ -117,9 +124,9 @@ async def test_delete_user_cascades_their_api_keys(store):
     alice_key = await add_key(store, alice.id)
     bob_key = await add_key(store, bob.id)
 
-    assert await store.delete_user("alice") is True
+    assert await store.delete_user("alice", "ada", at(1)) is True
     assert await store.get_user("alice") is None
-    assert await store.delete_user("alice") is False
+    assert await store.delete_user("alice", "ada", at(2)) is False
     assert await store.list_api_keys(alice.id) == []
     assert await store.key_credential(alice_key.id, at(1)) is None
     # A new user of the same name inherits nothing.
@@ -143,13 +150,15 @@ async def test_revoked_session_no_longer_resolves(store):
     assert await store.session_user("alice", "token-1") is None
     assert await store.session_user("alice", "token-2") == alice
 
-    await store.set_role("alice", Role.ADMIN)
-    refreshed = await store.session_user("alice", "token-2")
+    await add_user(store, "ada", Role.ADMIN)  # so that alice is not the last admin
+    await store.update_user("alice", UserChanges(role=Role.ADMIN), "ada", at(2))
+    assert await store.session_user("alice", "token-2") is None  # an older generation
+    refreshed = await store.session_user("alice", "token-2", 1)
     assert refreshed is not None
     assert refreshed.role is Role.ADMIN
 
-    await store.delete_user("alice")
-    assert await store.session_user("alice", "token-2") is None
+    await store.delete_user("alice", "ada", at(3))
+    assert await store.session_user("alice", "token-2", 1) is None
 
 
 # ------------------------------------------------------------------ API keys

@@ -77,22 +77,29 @@ async def list_users(
 
 @router.post("/users", status_code=201, summary="Create a user (admins)")
 async def create_user(body: UserCreateRequest, user: Admin, svc: ServicesDep) -> JSONResponse:
-    created = await svc.accounts.create_user(body.username, body.password, body.role)
+    created = await svc.accounts.create_user(body.username, body.password, body.role, user.username)
     return JSONResponse(user_body(created), status_code=201)
 
 
-@router.patch("/users/{username}", summary="Change a user's role or password (admins)")
+@router.patch(
+    "/users/{username}",
+    summary="Change a user's role or password (admins); ends their sessions",
+    responses={409: {"description": "Would demote the last admin"}},
+)
 async def update_user(
     username: str, body: UserUpdateRequest, user: Admin, svc: ServicesDep
 ) -> JSONResponse:
-    if body.role is not None:
-        await svc.accounts.set_role(username, body.role)
-    if body.password is not None:
-        await svc.accounts.set_password(username, body.password)
-    return JSONResponse(user_body(await svc.accounts.get_user(username)))
+    updated = await svc.accounts.update_user(
+        username, user.username, role=body.role, password=body.password
+    )
+    return JSONResponse(user_body(updated))
 
 
-@router.delete("/users/{username}", summary="Delete a user and their keys (admins)")
+@router.delete(
+    "/users/{username}",
+    summary="Delete a user and their keys (admins)",
+    responses={409: {"description": "Would delete the last admin"}},
+)
 async def delete_user(username: str, user: Admin, svc: ServicesDep) -> JSONResponse:
-    await svc.accounts.delete_user(username)
+    await svc.accounts.delete_user(username, user.username)
     return JSONResponse({"message": "User deleted."})

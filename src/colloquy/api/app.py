@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from colloquy import __version__
-from colloquy.api import accounts, knowledge, meta, review
+from colloquy.api import accounts, audit, knowledge, meta, review
 from colloquy.api.deps import Services
 from colloquy.api.limits import BodyLimitMiddleware, StorableTextMiddleware
 from colloquy.config import Settings
@@ -101,7 +101,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     )
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
-    for module in (meta, accounts, knowledge, review):
+    for module in (meta, accounts, audit, knowledge, review):
         app.include_router(module.router)
     install_web(app, settings)  # the dashboard, after the API routes
     app.add_middleware(StorableTextMiddleware)

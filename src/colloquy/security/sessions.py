@@ -1,5 +1,6 @@
 """Session tokens: HS256 JWTs as the reference issues them, plus a token id (``jti``) so that
-signing out revokes them."""
+signing out revokes them, and the user's session generation (``gen``) so that a password reset
+or role change ends them all."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,8 @@ import jwt
 from colloquy.domain.normalize import new_token_id
 
 ALGORITHM = "HS256"
+# The database keeps generations in a 32-bit integer.
+MAX_GENERATION = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -18,12 +21,18 @@ class SessionClaims:
     expires_at: datetime
     user_id: int | None
     """Set on colloquy's tokens, so that a later user of the same name is someone else."""
+    generation: int
+    """The user's session generation at sign-in (0 on a reference server's tokens): a password
+    reset or role change bumps it, ending older sessions even within the same second."""
 
 
-def issue(secret: str, username: str, user_id: int, ttl: timedelta, now: datetime) -> str:
+def issue(
+    secret: str, username: str, user_id: int, generation: int, ttl: timedelta, now: datetime
+) -> str:
     claims = {
         "sub": username,
         "uid": user_id,
+        "gen": generation,
         "iat": int(now.timestamp()),
         "exp": int((now + ttl).timestamp()),
         "jti": new_token_id(),
@@ -47,9 +56,13 @@ def verify(secret: str, token: str) -> SessionClaims | None:
     if not isinstance(token_id, str):
         token_id = ""
     user_id = claims.get("uid")
+    generation = claims.get("gen", 0)
+    if type(generation) is not int or not 0 <= generation <= MAX_GENERATION:
+        return None
     return SessionClaims(
         username=username,
         token_id=token_id,
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         user_id=user_id if isinstance(user_id, int) else None,
+        generation=generation,
     )

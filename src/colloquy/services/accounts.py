@@ -16,6 +16,7 @@ from colloquy.services.errors import (
     InvalidToken,
     KeyLimit,
     KeyNotFound,
+    LastAdminRemoval,
     UserExists,
     UserNotFound,
 )
@@ -23,13 +24,17 @@ from colloquy.services.knowledge import now
 from colloquy.services.review import iso
 from colloquy.store.protocol import (
     ApiKeyRecord,
+    AuditEntry,
     KeyLimitReached,
+    LastAdmin,
     NewApiKey,
     Page,
     Store,
+    UserChanges,
     UsernameTaken,
     UserRecord,
 )
+from colloquy.store.sql import InvalidCursor
 
 MAX_ACTIVE_KEYS = 20
 USERNAME_MAX_LENGTH = 64
@@ -99,17 +104,23 @@ class AccountService:
         if not await passwords.verify_password(stored_hash, password) or credential is None:
             raise InvalidCredentials()
         if passwords.needs_rehash(credential.password_hash):
-            await self._store.set_password_hash(username, await passwords.hash_password(password))
+            await self._store.rehash_password(username, await passwords.hash_password(password))
         return sessions.issue(
-            self._jwt_secret, username, credential.user.id, self._session_ttl, now()
+            self._jwt_secret,
+            username,
+            credential.user.id,
+            credential.session_generation,
+            self._session_ttl,
+            now(),
         )
 
     async def session(self, token: str) -> Session:
-        """The signed-in user behind a session token; deleted users and revoked tokens fail."""
+        """The signed-in user behind a session token; deleted users, revoked tokens and tokens
+        from before a password reset or role change fail."""
         claims = sessions.verify(self._jwt_secret, token)
         if claims is None:
             raise InvalidToken()
-        user = await self._store.session_user(claims.username, claims.token_id)
+        user = await self._store.session_user(claims.username, claims.token_id, claims.generation)
         if user is None or claims.user_id not in (None, user.id):
             raise InvalidToken()
         return Session(user=user, token_id=claims.token_id, expires_at=claims.expires_at)
@@ -125,12 +136,18 @@ class AccountService:
 
     # ------------------------------------------------------------ users
 
-    async def create_user(self, username: str, password: str, role: Role | None) -> UserRecord:
+    # ``actor`` names who acts in the audit trail: an admin's username, or ``cli:<os user>``.
+    # The one rule on admins lives in the store's transaction (it must hold under races): the
+    # last admin is never demoted or deleted, whoever asks, themselves included.
+
+    async def create_user(
+        self, username: str, password: str, role: Role | None, actor: str
+    ) -> UserRecord:
         name = validate_username(username)
         validate_password(password)
         password_hash = await passwords.hash_password(password)
         try:
-            return await self._store.create_user(name, password_hash, role, now())
+            return await self._store.create_user(name, password_hash, role, now(), actor)
         except UsernameTaken as exc:
             raise UserExists() from exc
 
@@ -143,20 +160,36 @@ class AccountService:
     async def list_users(self, after: str | None, limit: int) -> Page[UserRecord]:
         return await self._store.list_users(after, limit)
 
-    async def set_password(self, username: str, password: str) -> None:
-        validate_password(password)
-        if not await self._store.set_password_hash(
-            username, await passwords.hash_password(password)
-        ):
+    async def update_user(
+        self, username: str, actor: str, role: Role | None = None, password: str | None = None
+    ) -> UserRecord:
+        """Change a role and/or reset a password in one step; either ends the user's sessions."""
+        password_hash = None
+        if password is not None:
+            validate_password(password)
+            password_hash = await passwords.hash_password(password)
+        changes = UserChanges(role=role, password_hash=password_hash)
+        try:
+            user = await self._store.update_user(username, changes, actor, now())
+        except LastAdmin as exc:
+            raise LastAdminRemoval() from exc
+        if user is None:
+            raise UserNotFound()
+        return user
+
+    async def delete_user(self, username: str, actor: str) -> None:
+        try:
+            deleted = await self._store.delete_user(username, actor, now())
+        except LastAdmin as exc:
+            raise LastAdminRemoval() from exc
+        if not deleted:
             raise UserNotFound()
 
-    async def set_role(self, username: str, role: Role) -> None:
-        if not await self._store.set_role(username, role):
-            raise UserNotFound()
-
-    async def delete_user(self, username: str) -> None:
-        if not await self._store.delete_user(username):
-            raise UserNotFound()
+    async def audit(self, cursor: str | None, limit: int) -> Page[AuditEntry]:
+        try:
+            return await self._store.audit_page(cursor, limit)
+        except InvalidCursor as exc:
+            raise InvalidInput("cursor is not one this server issued") from exc
 
     # ------------------------------------------------------------ API keys
 
@@ -192,8 +225,10 @@ class AccountService:
     async def list_keys(self, user: UserRecord) -> list[ApiKeyRecord]:
         return await self._store.list_api_keys(user.id)
 
-    async def revoke_key(self, user: UserRecord, key_id: str) -> None:
-        if not await self._store.revoke_api_key(user.id, key_id, now()):
+    async def revoke_key(self, user: UserRecord, key_id: str, actor: str | None = None) -> None:
+        """``actor``: an admin revoking ``user``'s key, which the audit trail records. Users
+        revoking their own keys are not admin actions (the key's ``revoked_at`` shows them)."""
+        if not await self._store.revoke_api_key(user.id, key_id, now(), actor):
             raise KeyNotFound()
 
     async def authenticate_key(self, token: str) -> UserRecord:

@@ -91,3 +91,8 @@ class UserNotFound(ServiceError):
 class UserExists(ServiceError):
     status_code = 409
     detail = "A user with that name already exists"
+
+
+class LastAdminRemoval(ServiceError):
+    status_code = 409
+    detail = "The last admin cannot be demoted or deleted; make another user an admin first"

@@ -181,6 +181,34 @@ class UserRecord:
 class UserCredential:
     user: UserRecord
     password_hash: str
+    session_generation: int
+    """Sessions carry the generation they were issued in; bumping it ends them all."""
+
+
+@dataclass(frozen=True)
+class UserChanges:
+    """What an admin changes of a user; ``None`` leaves a field as it is."""
+
+    role: Role | None = None
+    password_hash: str | None = None
+
+
+AuditAction = Literal[
+    "user_created", "role_changed", "password_reset", "user_deleted", "key_revoked"
+]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One admin action on an account: the accounts' audit trail."""
+
+    action: AuditAction
+    actor: str
+    """A username, or ``cli:<os user>`` for the command line."""
+    target: str
+    """The account acted on, by name (kept after it is deleted)."""
+    at: datetime
+    detail: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -258,6 +286,10 @@ class UsernameTaken(Exception):
     """A user with that name exists."""
 
 
+class LastAdmin(Exception):
+    """The change would leave no admin."""
+
+
 @runtime_checkable
 class Store(Protocol):
     """Every storage operation of colloquy. Backends: ``SqliteStore``, ``PostgresStore``."""
@@ -304,23 +336,56 @@ class Store(Protocol):
 
     # users
     async def create_user(
-        self, username: str, password_hash: str, role: Role | None, at: datetime
-    ) -> UserRecord: ...
+        self,
+        username: str,
+        password_hash: str,
+        role: Role | None,
+        at: datetime,
+        actor: str | None = None,
+    ) -> UserRecord:
+        """``actor``: who created the user, recorded in the audit trail (None: nobody's
+        action, nothing recorded)."""
+        ...
+
     async def get_user(self, username: str) -> UserRecord | None: ...
     async def get_credential(self, username: str) -> UserCredential | None: ...
     async def list_users(self, after: str | None, limit: int) -> Page[UserRecord]: ...
-    async def set_password_hash(self, username: str, password_hash: str) -> bool: ...
-    async def set_role(self, username: str, role: Role) -> bool: ...
-    async def delete_user(self, username: str) -> bool: ...
+    async def rehash_password(self, username: str, password_hash: str) -> bool:
+        """The same password under a stronger hash: sessions live on, nothing is audited."""
+        ...
+
+    async def update_user(
+        self, username: str, changes: UserChanges, actor: str, at: datetime
+    ) -> UserRecord | None:
+        """An admin's change, audited; a real change ends the user's sessions. None: no such
+        user. Raises ``LastAdmin`` rather than demote the only admin."""
+        ...
+
+    async def delete_user(self, username: str, actor: str, at: datetime) -> bool:
+        """Audited; raises ``LastAdmin`` rather than delete the only admin."""
+        ...
+
     async def revoke_session(self, token_id: str, expires_at: datetime, at: datetime) -> None: ...
-    async def session_user(self, username: str, token_id: str) -> UserRecord | None: ...
+    async def session_user(
+        self, username: str, token_id: str, generation: int = 0
+    ) -> UserRecord | None:
+        """The user of a live session: not revoked, and of the user's current generation."""
+        ...
 
     # API keys
     async def create_api_key(self, key: NewApiKey, max_active: int) -> ApiKeyRecord: ...
     async def list_api_keys(self, user_id: int) -> list[ApiKeyRecord]: ...
-    async def revoke_api_key(self, user_id: int, key_id: str, at: datetime) -> bool: ...
+    async def revoke_api_key(
+        self, user_id: int, key_id: str, at: datetime, actor: str | None = None
+    ) -> bool:
+        """``actor``: an admin revoking someone's key, recorded in the audit trail."""
+        ...
+
     async def key_credential(self, key_id: str, at: datetime) -> ApiKeyCredential | None: ...
     async def touch_api_key(self, key_id: str, at: datetime) -> None: ...
+
+    # the audit trail of admin actions, newest first
+    async def audit_page(self, cursor: str | None, limit: int) -> Page[AuditEntry]: ...
 
     # moving data between servers; imports skip what exists and return how many were added
     async def export_units(self, after: str | None, limit: int) -> list[UnitArchive]: ...

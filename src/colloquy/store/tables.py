@@ -202,6 +202,8 @@ users = Table(
     Column("password_hash", Text, nullable=False),
     Column("role", String(16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # Bumped by a password reset or a role change: sessions issued before it end at once.
+    Column("session_generation", Integer, nullable=False, server_default=text("0")),
     # Ids are never reused (session tokens name the user's id), SQLite included.
     sqlite_autoincrement=True,
 )
@@ -229,4 +231,18 @@ revoked_sessions = Table(
     metadata,
     Column("token_id", String(64), primary_key=True),
     Column("expires_at", UtcDateTime, nullable=False),
+)
+
+# Admin actions on accounts (user created, role changed, password reset, user deleted, key
+# revoked): who did what to whom, and when. Append-only; written in the action's transaction.
+# Newest first by id; the target is a name, not a key, so entries outlive deleted users.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(256), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("target", String(64), nullable=False),
+    Column("detail", _json(), nullable=False),
 )

@@ -2,6 +2,7 @@
 
 from colloquy.store.sql.accounts import AccountStore
 from colloquy.store.sql.archive import ArchiveStore
+from colloquy.store.sql.audit import AuditStore
 from colloquy.store.sql.base import InsertFactory, InvalidCursor
 from colloquy.store.sql.quarantine import QuarantineStore
 from colloquy.store.sql.review import ReviewStore
@@ -10,5 +11,5 @@ from colloquy.store.sql.units import UnitStore
 __all__ = ["InsertFactory", "InvalidCursor", "SqlStore"]
 
 
-class SqlStore(UnitStore, ReviewStore, AccountStore, ArchiveStore, QuarantineStore):
+class SqlStore(UnitStore, ReviewStore, AccountStore, ArchiveStore, AuditStore, QuarantineStore):
     """Store over SQLAlchemy Core; see ``store.protocol.Store`` for the contract."""

@@ -1,73 +1,120 @@
-"""Accounts: users, revoked sessions and API keys."""
+"""Accounts: users, revoked sessions and API keys. Admin actions are audited in their own
+transaction (``store.sql.audit``)."""
 
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Row,
     bindparam,
     delete,
     exists,
     func,
     insert,
+    or_,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from colloquy.domain.models import (
-    Role,
-)
+from colloquy.domain.models import Role
 from colloquy.store import tables as t
 from colloquy.store.protocol import (
     ApiKeyCredential,
     ApiKeyRecord,
+    AuditEntry,
     KeyLimitReached,
+    LastAdmin,
     NewApiKey,
     Page,
+    UserChanges,
     UserCredential,
     UsernameTaken,
     UserRecord,
 )
+from colloquy.store.sql import audit
 from colloquy.store.sql.base import SqlBase
 
 # The most keys one listing returns (the active ones are capped far below this).
 MAX_KEYS_LISTED = 200
 
 # Every authenticated dashboard request runs this; built once, it skips SQLAlchemy's per-call
-# statement construction and cache-key work.
+# statement construction and cache-key work. A token from an older session generation (before a
+# password reset or role change) finds no user, as does a revoked one.
 _SESSION_USER = select(t.users).where(
     t.users.c.username == bindparam("username"),
+    t.users.c.session_generation == bindparam("generation"),
     ~exists().where(t.revoked_sessions.c.token_id == bindparam("token_id")),
 )
+_ADMIN = Role.ADMIN.value
+
+
+async def _lock_for_change(
+    conn: AsyncConnection, username: str, may_drop_admin: bool
+) -> Row[Any] | None:
+    """Lock ``username``'s row; when the change may take away an admin, every admin's row too,
+    and check that one stays.
+
+    All rows are locked by one statement in id order, so two such changes never deadlock, and
+    the second waits for the first to commit; PostgreSQL then re-reads the rows the first
+    changed (a demoted admin no longer matches), so both cannot each see the other as the admin
+    who stays. SQLite runs one write transaction at a time (``BEGIN IMMEDIATE``): no lock needed.
+    """
+    u = t.users.c
+    where = u.username == username
+    if may_drop_admin:
+        where = or_(where, u.role == _ADMIN)
+    rows = (
+        await conn.execute(
+            select(u.id, u.username, u.role).where(where).order_by(u.id).with_for_update()
+        )
+    ).all()
+    target = next((r for r in rows if r.username == username), None)
+    admins = sum(r.role == _ADMIN for r in rows)
+    if target is not None and may_drop_admin and target.role == _ADMIN and admins <= 1:
+        raise LastAdmin(username)
+    return target
 
 
 class AccountStore(SqlBase):
     async def create_user(
-        self, username: str, password_hash: str, role: Role | None, at: datetime
+        self,
+        username: str,
+        password_hash: str,
+        role: Role | None,
+        at: datetime,
+        actor: str | None = None,
     ) -> UserRecord:
-        try:
-            async with self._writing() as conn:
-                if role is None:
-                    await self._lock_users(conn)
-                    existing = (
-                        await conn.execute(select(func.count()).select_from(t.users))
-                    ).scalar_one()
-                    role = Role.ADMIN if existing == 0 else Role.REVIEWER
-                row = (
-                    await conn.execute(
-                        insert(t.users)
-                        .values(
-                            username=username,
-                            password_hash=password_hash,
-                            role=role.value,
-                            created_at=at,
-                        )
-                        .returning(t.users)
+        async def job(conn: AsyncConnection) -> UserRecord:
+            given = role
+            if given is None:
+                await self._lock_users(conn)
+                existing = (
+                    await conn.execute(select(func.count()).select_from(t.users))
+                ).scalar_one()
+                given = Role.ADMIN if existing == 0 else Role.REVIEWER
+            row = (
+                await conn.execute(
+                    insert(t.users)
+                    .values(
+                        username=username,
+                        password_hash=password_hash,
+                        role=given.value,
+                        created_at=at,
                     )
-                ).one()
+                    .returning(t.users)
+                )
+            ).one()
+            if actor is not None:
+                entry = AuditEntry("user_created", actor, username, at, {"role": given.value})
+                await audit.record(conn, entry)
+            return self._user(row)
+
+        try:
+            return await self._write(job)
         except IntegrityError as exc:
             raise UsernameTaken(username) from exc
-        return self._user(row)
 
     async def get_user(self, username: str) -> UserRecord | None:
         async with self._reading() as conn:
@@ -81,7 +128,9 @@ class AccountStore(SqlBase):
             row = (
                 await conn.execute(select(t.users).where(t.users.c.username == username))
             ).first()
-        return UserCredential(self._user(row), row.password_hash) if row else None
+        if row is None:
+            return None
+        return UserCredential(self._user(row), row.password_hash, row.session_generation)
 
     async def list_users(self, after: str | None, limit: int) -> Page[UserRecord]:
         stmt = select(t.users).order_by(t.users.c.username).limit(limit + 1)
@@ -93,39 +142,78 @@ class AccountStore(SqlBase):
         more = len(rows) > limit
         return Page(items=users, next_cursor=users[-1].username if more and users else None)
 
-    async def _update_user(self, username: str, **values: Any) -> bool:
-        async with self._writing() as conn:
+    async def rehash_password(self, username: str, password_hash: str) -> bool:
+        async def job(conn: AsyncConnection) -> bool:
             result = await conn.execute(
                 update(t.users)
                 .where(t.users.c.username == username)
-                .values(**values)
+                .values(password_hash=password_hash)
                 .returning(t.users.c.id)
             )
             return result.first() is not None
 
-    async def set_password_hash(self, username: str, password_hash: str) -> bool:
-        return await self._update_user(username, password_hash=password_hash)
+        return await self._write(job)
 
-    async def set_role(self, username: str, role: Role) -> bool:
-        return await self._update_user(username, role=role.value)
+    async def update_user(
+        self, username: str, changes: UserChanges, actor: str, at: datetime
+    ) -> UserRecord | None:
+        demoting = changes.role is not None and changes.role is not Role.ADMIN
 
-    async def delete_user(self, username: str) -> bool:
-        async with self._writing() as conn:
-            result = await conn.execute(
-                delete(t.users).where(t.users.c.username == username).returning(t.users.c.id)
-            )
-            return result.first() is not None
+        async def job(conn: AsyncConnection) -> UserRecord | None:
+            target = await _lock_for_change(conn, username, demoting)
+            if target is None:
+                return None
+            values: dict[str, Any] = {}
+            entries = []
+            if changes.role is not None and changes.role.value != target.role:
+                values["role"] = changes.role.value
+                detail = {"from": target.role, "to": changes.role.value}
+                entries.append(AuditEntry("role_changed", actor, username, at, detail))
+            if changes.password_hash is not None:
+                values["password_hash"] = changes.password_hash
+                entries.append(AuditEntry("password_reset", actor, username, at, {}))
+            stmt: Any = select(t.users).where(t.users.c.id == target.id)
+            if values:
+                generation = t.users.c.session_generation + 1
+                stmt = (
+                    update(t.users)
+                    .where(t.users.c.id == target.id)
+                    .values(**values, session_generation=generation)
+                    .returning(t.users)
+                )
+            row = (await conn.execute(stmt)).one()
+            await audit.record(conn, *entries)
+            return self._user(row)
+
+        return await self._write(job)
+
+    async def delete_user(self, username: str, actor: str, at: datetime) -> bool:
+        async def job(conn: AsyncConnection) -> bool:
+            target = await _lock_for_change(conn, username, True)
+            if target is None:
+                return False
+            await conn.execute(delete(t.users).where(t.users.c.id == target.id))
+            entry = AuditEntry("user_deleted", actor, username, at, {"role": target.role})
+            await audit.record(conn, entry)
+            return True
+
+        return await self._write(job)
 
     async def revoke_session(self, token_id: str, expires_at: datetime, at: datetime) -> None:
         r = t.revoked_sessions
-        async with self._writing() as conn:
+
+        async def job(conn: AsyncConnection) -> None:
             await conn.execute(delete(r).where(r.c.expires_at < at))
             stmt = self._upsert(r).values(token_id=token_id, expires_at=expires_at)
             await conn.execute(stmt.on_conflict_do_nothing(index_elements=["token_id"]))
 
-    async def session_user(self, username: str, token_id: str) -> UserRecord | None:
+        await self._write(job)
+
+    async def session_user(
+        self, username: str, token_id: str, generation: int = 0
+    ) -> UserRecord | None:
         async with self._reading() as conn:
-            params = {"username": username, "token_id": token_id}
+            params = {"username": username, "token_id": token_id, "generation": generation}
             row = (await conn.execute(_SESSION_USER, params)).first()
         return self._user(row) if row else None
 
@@ -133,7 +221,8 @@ class AccountStore(SqlBase):
 
     async def create_api_key(self, key: NewApiKey, max_active: int) -> ApiKeyRecord:
         k = t.api_keys.c
-        async with self._writing() as conn:
+
+        async def job(conn: AsyncConnection) -> ApiKeyRecord:
             # Lock the owner's row so that concurrent creations count one after another.
             await conn.execute(
                 select(t.users.c.id).where(t.users.c.id == key.user_id).with_for_update()
@@ -168,7 +257,9 @@ class AccountStore(SqlBase):
                     .returning(t.api_keys)
                 )
             ).one()
-        return self._key(row)
+            return self._key(row)
+
+        return await self._write(job)
 
     async def list_api_keys(self, user_id: int) -> list[ApiKeyRecord]:
         k = t.api_keys.c
@@ -183,16 +274,30 @@ class AccountStore(SqlBase):
             ).all()
         return [self._key(r) for r in rows]
 
-    async def revoke_api_key(self, user_id: int, key_id: str, at: datetime) -> bool:
+    async def revoke_api_key(
+        self, user_id: int, key_id: str, at: datetime, actor: str | None = None
+    ) -> bool:
         k = t.api_keys.c
-        async with self._writing() as conn:
-            result = await conn.execute(
-                update(t.api_keys)
-                .where(k.id == key_id, k.user_id == user_id)
-                .values(revoked_at=func.coalesce(k.revoked_at, at))
-                .returning(k.id)
-            )
-            return result.first() is not None
+
+        async def job(conn: AsyncConnection) -> bool:
+            row = (
+                await conn.execute(
+                    update(t.api_keys)
+                    .where(k.id == key_id, k.user_id == user_id)
+                    .values(revoked_at=func.coalesce(k.revoked_at, at))
+                    .returning(k.name, k.revoked_at)
+                )
+            ).first()
+            if row is None:
+                return False
+            if actor is not None and row.revoked_at == at:
+                owner = select(t.users.c.username).where(t.users.c.id == user_id)
+                detail = {"key_id": key_id, "name": row.name}
+                target = (await conn.execute(owner)).scalar_one()
+                await audit.record(conn, AuditEntry("key_revoked", actor, target, at, detail))
+            return True
+
+        return await self._write(job)
 
     async def key_credential(self, key_id: str, at: datetime) -> ApiKeyCredential | None:
         k = t.api_keys.c
@@ -215,5 +320,8 @@ class AccountStore(SqlBase):
 
     async def touch_api_key(self, key_id: str, at: datetime) -> None:
         k = t.api_keys.c
-        async with self._writing() as conn:
+
+        async def job(conn: AsyncConnection) -> None:
             await conn.execute(update(t.api_keys).where(k.id == key_id).values(last_used_at=at))
+
+        await self._write(job)

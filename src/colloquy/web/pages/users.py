@@ -75,7 +75,7 @@ async def create_user(request: Request, me: CurrentDep, svc: ServicesDep) -> Res
         body = UserCreateRequest(
             username=entered["username"], password=field(form, "password"), role=entered["role"]
         )
-        await svc.accounts.create_user(body.username, body.password, body.role)
+        await svc.accounts.create_user(body.username, body.password, body.role, me.user.username)
     except (ValidationError, ServiceError) as exc:
         error, status = form_failure(exc)
         return await _users_page(request, me, svc, error=error, entered=entered, status=status)
@@ -92,10 +92,9 @@ async def _update_user(
 ) -> Response:
     try:
         body = UserUpdateRequest(role=role, password=password)
-        if body.role is not None:
-            await svc.accounts.set_role(username, body.role)
-        if body.password is not None:
-            await svc.accounts.set_password(username, body.password)
+        await svc.accounts.update_user(
+            username, me.user.username, role=body.role, password=body.password
+        )
     except (ValidationError, ServiceError) as exc:
         error, status = form_failure(exc)
         return await _users_page(request, me, svc, error=error, status=status)
@@ -108,12 +107,7 @@ async def change_role(
 ) -> Response:
     form = await checked_form(request, me)
     require(me, ADMIN_ROLES)
-    role = field(form, "role")
-    if username == me.user.username and role != Role.ADMIN.value:
-        return await _users_page(
-            request, me, svc, error="You cannot remove your own admin role here.", status=409
-        )
-    return await _update_user(request, me, svc, username, role, None)
+    return await _update_user(request, me, svc, username, field(form, "role"), None)
 
 
 @router.post("/admin/users/{username:path}/password")
@@ -158,12 +152,8 @@ async def delete_user(
 ) -> Response:
     await checked_form(request, me)
     require(me, ADMIN_ROLES)
-    if username == me.user.username:
-        return await _users_page(
-            request, me, svc, error="You cannot delete your own account here.", status=409
-        )
     try:
-        await svc.accounts.delete_user(username)
+        await svc.accounts.delete_user(username, me.user.username)
     except ServiceError as exc:
         return await _users_page(request, me, svc, error=exc.detail, status=exc.status_code)
     return redirect("/admin/users", notice="user_deleted")

@@ -1,0 +1,46 @@
+"""The audit trail of admin actions on accounts: written by the action's own transaction, read
+newest first in keyset pages."""
+
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from colloquy.store import tables as t
+from colloquy.store.protocol import AuditEntry, Page
+from colloquy.store.sql.base import InvalidCursor, SqlBase, decode_cursor, encode_cursor
+
+_INSERT = insert(t.audit_log)
+_NEWEST = select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(bindparam("size"))
+
+
+async def record(conn: AsyncConnection, *entries: AuditEntry) -> None:
+    """Add ``entries`` inside the caller's transaction: actions and records commit together."""
+    if not entries:
+        return
+    rows = [
+        {"at": e.at, "actor": e.actor, "action": e.action, "target": e.target, "detail": e.detail}
+        for e in entries
+    ]
+    await conn.execute(_INSERT, rows)
+
+
+class AuditStore(SqlBase):
+    async def audit_page(self, cursor: str | None, limit: int) -> Page[AuditEntry]:
+        stmt = _NEWEST
+        if cursor is not None:
+            parts = decode_cursor(cursor, 1)
+            # Ids fit 18 digits; anything else was not issued here (and must not reach BIGINT).
+            if parts is None or not (parts[0].isascii() and parts[0].isdigit()):
+                raise InvalidCursor(cursor)
+            if len(parts[0]) > 18:
+                raise InvalidCursor(cursor)
+            stmt = stmt.where(t.audit_log.c.id < int(parts[0]))
+        async with self._reading() as conn:
+            rows = (await conn.execute(stmt, {"size": limit + 1})).all()
+        entries = [
+            AuditEntry(action=r.action, actor=r.actor, target=r.target, at=r.at, detail=r.detail)
+            for r in rows[:limit]
+        ]
+        more = len(rows) > limit
+        return Page(
+            items=entries, next_cursor=encode_cursor(str(rows[limit - 1].id)) if more else None
+        )
