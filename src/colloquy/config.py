@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_pool_timeout: float = Field(default=30.0, gt=0)
     db_connect_timeout: float = Field(default=10.0, gt=0)
+    public_read: bool = False
     log_level: str = "info"
 
     def resolved_database_url(self) -> str:

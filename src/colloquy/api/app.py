@@ -37,6 +37,7 @@ def build_services(settings: Settings, store: Store) -> Services:
             settings.api_key_pepper.get_secret_value(),
             timedelta(seconds=settings.session_ttl_seconds),
         ),
+        public_read=settings.public_read,
     )
 
 

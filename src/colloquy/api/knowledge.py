@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import StringConstraints
 
-from colloquy.api.deps import KeyOwner, ServicesDep
+from colloquy.api.deps import KeyOwner, Reader, ServicesDep
 from colloquy.api.schemas import FlagRequest, ProposeRequest
 from colloquy.domain.models import Context, Insight
 from colloquy.services.knowledge import Proposal
@@ -21,6 +21,7 @@ MAX_QUERY_TAGS = cq_schema.DOMAINS_MAX_ITEMS
 @router.get("", summary="Ranked query over approved units")
 async def query(
     svc: ServicesDep,
+    _reader: Reader,
     domains: Annotated[list[QueryTag], Query(max_length=MAX_QUERY_TAGS)],
     languages: Annotated[list[QueryTag], Query(max_length=MAX_QUERY_TAGS)] = [],  # noqa: B006
     frameworks: Annotated[list[QueryTag], Query(max_length=MAX_QUERY_TAGS)] = [],  # noqa: B006
@@ -58,5 +59,5 @@ async def flag(unit_id: str, body: FlagRequest, owner: KeyOwner, svc: ServicesDe
 
 
 @router.get("/stats", summary="Counts over the commons")
-async def stats(svc: ServicesDep) -> JSONResponse:
+async def stats(svc: ServicesDep, _reader: Reader) -> JSONResponse:
     return JSONResponse(await svc.knowledge.stats())
