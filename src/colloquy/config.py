@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     workers: int = Field(default=1, ge=1, le=64)
     db_pool_size: int = Field(default=10, ge=1, le=200)
-    db_pool_timeout: float = Field(default=30.0, gt=0)
+    db_pool_timeout: float = Field(default=10.0, gt=0)
     db_connect_timeout: float = Field(default=10.0, gt=0)
     public_read: bool = False
     log_level: str = "info"

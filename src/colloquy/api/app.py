@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from colloquy import __version__
-from colloquy.api import accounts, knowledge, meta, review
+from colloquy.api import accounts, faults, knowledge, meta, review
 from colloquy.api.deps import Services
 from colloquy.api.limits import BodyLimitMiddleware
 from colloquy.config import Settings
@@ -19,7 +19,7 @@ from colloquy.services.errors import ServiceError
 from colloquy.services.knowledge import KnowledgeService
 from colloquy.services.review import ReviewService
 from colloquy.store.factory import PoolSettings, open_store
-from colloquy.store.protocol import Store
+from colloquy.store.protocol import Store, StoreFault
 from colloquy.web import install as install_web
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         redirect_slashes=False,
     )
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(StoreFault, faults.store_fault)
     for module in (meta, accounts, knowledge, review):
         app.include_router(module.router)
     install_web(app, settings)  # the dashboard, after the API routes
