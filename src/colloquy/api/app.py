@@ -10,8 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from colloquy import __version__
-from colloquy.api import accounts, faults, knowledge, meta, review
+from colloquy.api import accounts, docs, faults, knowledge, meta, review
 from colloquy.api.deps import Services
+from colloquy.api.headers import SecurityHeadersMiddleware
 from colloquy.api.limits import BodyLimitMiddleware
 from colloquy.config import Settings
 from colloquy.services.accounts import AccountService
@@ -88,13 +89,17 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         description="colloquy: a cq v1 knowledge-commons server.",
         lifespan=lifespan,
         redirect_slashes=False,
+        docs_url=None,  # served from local assets by ``docs``
+        redoc_url=None,
     )
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(StoreFault, faults.store_fault)
     for module in (meta, accounts, knowledge, review):
         app.include_router(module.router)
+    docs.install(app)
     install_web(app, settings)  # the dashboard, after the API routes
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: the 413s get them too
     if store is not None:
         app.state.services = build_services(settings, store)
     return app
