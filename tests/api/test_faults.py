@@ -4,6 +4,8 @@ recover by themselves. The faults are real: a PostgreSQL server of its own is st
 started again, SQLite's file is capped with ``max_page_count``; only PostgreSQL's full disk is
 raised on purpose, by a trigger, with the real error code through the real driver."""
 
+import os
+import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -37,9 +39,9 @@ def assert_unavailable(response: httpx.Response) -> None:
         assert "Database unavailable" in response.text
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def own_pg() -> Iterator[PostgresServer]:
-    """A PostgreSQL server for this test alone: it is stopped, and the shared one must not be."""
+    """A PostgreSQL server for these tests alone: they stop it, and the shared one must not be."""
     # Commits reach the log before they are acknowledged, so a crash keeps them.
     with PostgresServer(host_auth="trust", settings={"synchronous_commit": "on"}) as server:
         yield server
@@ -100,6 +102,24 @@ async def test_stopped_postgres_is_503_then_recovers(own_pg, tmp_path, password_
         assert (await api.query({"domains": "web"})) == []  # the reader key still works
         unit = await api.propose(key)
         assert (await api.review_item(token, unit["id"]))["status"] == "pending"
+
+
+async def test_hung_postgres_is_503_after_the_connect_timeout(own_pg, tmp_path, password_hash):
+    """A database that accepts connections but never answers (its postmaster stopped with
+    SIGSTOP): a new connection gives up after the connect timeout, the request does not hang."""
+    url = own_pg.create_database("hung")
+    postmaster = int((own_pg.data_dir / "postmaster.pid").read_text().split()[0])
+    async with api_on(url, tmp_path, password_hash) as api:
+        os.kill(postmaster, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            response = await api.client.get(f"{API}/ready")
+            waited = time.monotonic() - started
+        finally:
+            os.kill(postmaster, signal.SIGCONT)
+        assert_unavailable(response)
+        assert CONNECT_TIMEOUT <= waited < CONNECT_TIMEOUT + 2
+        assert (await api.client.get(f"{API}/ready")).status_code == 200
 
 
 # Big enough to need pages of its own (SQLite overflow pages), so the capped file fills at once.
