@@ -5,6 +5,10 @@ from playwright.sync_api import Browser, ConsoleMessage, Route, expect
 
 from tests.browser.conftest import Dash, new_context
 
+# ReDoc's "API docs by Redocly" credit always asks its CDN for a logo; the CSP blocks it (and
+# ReDoc then hides the image), which is the CSP doing its job, not a fault of the page.
+REDOC_CREDIT_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+
 
 @pytest.mark.parametrize(
     ("path", "operation"),
@@ -26,7 +30,8 @@ def test_docs_render_offline(browser: Browser, dash: Dash, path: str, operation:
             route.abort()
 
     def console(message: ConsoleMessage) -> None:
-        if message.type == "error" or "Content Security Policy" in message.text:
+        failed = message.type == "error" or "Content Security Policy" in message.text
+        if failed and REDOC_CREDIT_LOGO not in message.text:
             problems.append(message.text)
 
     context.route("**/*", offline)
