@@ -38,10 +38,11 @@ def factories(creds: Credentials, seed: int = corpus.DEFAULT_SEED) -> dict[str, 
         return Request("GET", "/api/v1/health")
 
     def query(rng: random.Random) -> Request:
-        return Request("GET", "/api/v1/knowledge?" + urlencode(corpus.query_params(rng)))
+        path = "/api/v1/knowledge?" + urlencode(corpus.query_params(rng))
+        return Request("GET", path, headers=key_auth)
 
     def knowledge_stats(_rng: random.Random) -> Request:
-        return Request("GET", "/api/v1/knowledge/stats")
+        return Request("GET", "/api/v1/knowledge/stats", headers=key_auth)
 
     def review_stats(_rng: random.Random) -> Request:
         auth = (("Authorization", f"Bearer {creds.session_token}"),)

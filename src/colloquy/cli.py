@@ -17,7 +17,6 @@ import uvicorn
 from rich.console import Console
 from rich.progress import Progress, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
-from uvicorn.supervisors import Multiprocess
 
 from colloquy.api.app import build_services, pool_settings
 from colloquy.api.deps import Services
@@ -30,6 +29,7 @@ from colloquy.services.knowledge import now
 from colloquy.store import migrate
 from colloquy.store.factory import UnsupportedDatabase, describe_error, open_store, safe_url
 from colloquy.store.protocol import UnitFinding
+from colloquy.supervisor import Supervisor
 
 app = typer.Typer(
     help="colloquy: a cq v1 knowledge-commons server.",
@@ -144,7 +144,7 @@ def serve(
     # Accepted connections inherit the option from the listening socket.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        Multiprocess(config, sockets=[sock]).run()
+        Supervisor(config, sockets=[sock]).run()
     finally:
         sock.close()
 

@@ -37,8 +37,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     workers: int = Field(default=1, ge=1, le=64)
     db_pool_size: int = Field(default=10, ge=1, le=200)
-    db_pool_timeout: float = Field(default=30.0, gt=0)
+    db_pool_timeout: float = Field(default=10.0, gt=0)
     db_connect_timeout: float = Field(default=10.0, gt=0)
+    public_read: bool = False
     log_level: str = "info"
 
     def resolved_database_url(self) -> str:
@@ -50,22 +51,43 @@ class Settings(BaseSettings):
 
 
 def ensure_secrets(settings: Settings) -> Settings:
-    """Fill in missing secrets from the data directory, generating them once if needed.
+    """Fill in missing secrets from the data directory, generating them once if needed, and
+    refuse weak ones (``check_secrets``).
 
     The file is created with mode 0600; only its path is logged, never the values.
     """
-    if settings.jwt_secret is not None and settings.api_key_pepper is not None:
-        return settings
-    path = settings.data_dir.expanduser() / SECRETS_FILE
-    if not path.exists():
-        _create_secrets_file(path)
-    stored: dict[str, str] = json.loads(path.read_text())
-    updates: dict[str, SecretStr] = {}
-    if settings.jwt_secret is None:
-        updates["jwt_secret"] = SecretStr(stored["jwt_secret"])
-    if settings.api_key_pepper is None:
-        updates["api_key_pepper"] = SecretStr(stored["api_key_pepper"])
-    return settings.model_copy(update=updates)
+    if settings.jwt_secret is None or settings.api_key_pepper is None:
+        path = settings.data_dir.expanduser() / SECRETS_FILE
+        if not path.exists():
+            _create_secrets_file(path)
+        stored: dict[str, str] = json.loads(path.read_text())
+        updates: dict[str, SecretStr] = {}
+        if settings.jwt_secret is None:
+            updates["jwt_secret"] = SecretStr(stored["jwt_secret"])
+        if settings.api_key_pepper is None:
+            updates["api_key_pepper"] = SecretStr(stored["api_key_pepper"])
+        settings = settings.model_copy(update=updates)
+    check_secrets(settings)
+    return settings
+
+
+class WeakSecret(ValueError):
+    """A secret short enough to guess: anyone who guesses the JWT secret forges sessions."""
+
+
+def check_secrets(settings: Settings) -> None:
+    """Refuse secrets shorter than ``MIN_SECRET_LENGTH`` bytes, naming the variable."""
+    for name, secret in (
+        ("CQ_JWT_SECRET", settings.jwt_secret),
+        ("CQ_API_KEY_PEPPER", settings.api_key_pepper),
+    ):
+        size = len(secret.get_secret_value().encode()) if secret is not None else 0
+        if size < MIN_SECRET_LENGTH:
+            raise WeakSecret(
+                f"{name} is {size} bytes long; it must be at least {MIN_SECRET_LENGTH} bytes "
+                "(for example the output of `openssl rand -base64 48`), or unset it to have "
+                "one generated"
+            )
 
 
 def _create_secrets_file(path: Path) -> None:

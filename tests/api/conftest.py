@@ -42,6 +42,7 @@ class Api:
     store: Store
     settings: Settings
     password_hash: str
+    _reader_key: str | None = None
 
     # ------------------------------------------------------------ accounts
 
@@ -154,14 +155,24 @@ class Api:
         assert response.status_code == 201, response.text
         return assert_ku(response.json())
 
+    async def reader_headers(self) -> dict[str, str]:
+        """An agent's credentials for the read routes (an API key of the member ``reader``)."""
+        if self._reader_key is None:
+            self._reader_key = await self.key(await self.token("reader", Role.MEMBER))
+        return bearer(self._reader_key)
+
     async def query(self, params: Any) -> list[dict[str, Any]]:
-        response = await self.client.get(f"{API}/knowledge", params=params)
+        response = await self.client.get(
+            f"{API}/knowledge", params=params, headers=await self.reader_headers()
+        )
         assert response.status_code == 200, response.text
         assert set(response.json()) == {"data"}
         return assert_kus(response.json()["data"])
 
     async def knowledge_stats(self) -> dict[str, Any]:
-        response = await self.client.get(f"{API}/knowledge/stats")
+        response = await self.client.get(
+            f"{API}/knowledge/stats", headers=await self.reader_headers()
+        )
         assert response.status_code == 200, response.text
         return assert_stats(response.json())
 

@@ -3,8 +3,10 @@ against the cq-schema (null keys omitted, created_by and flag details hidden fro
 
 from datetime import datetime, timedelta
 
+import httpx
 import pytest
 
+from colloquy.api.app import create_app
 from colloquy.domain.models import Context, Insight, ReviewStatus, Role
 from colloquy.store.protocol import NewUnit
 from tests.api.conftest import API, bearer, now
@@ -403,14 +405,17 @@ async def test_query_limit_is_capped_at_50(api, api_key, admin_token, store):
         "pattern-201",
     ],
 )
-async def test_query_bad_params_are_422(client, params):
-    response = await client.get(f"{API}/knowledge", params=params)
+async def test_query_bad_params_are_422(api, params):
+    headers = await api.reader_headers()
+    response = await api.client.get(f"{API}/knowledge", params=params, headers=headers)
     assert response.status_code == 422, response.text
     assert isinstance(response.json()["detail"], list)
 
 
-async def test_query_limit_zero_error_shape(client):
-    response = await client.get(f"{API}/knowledge", params={"domains": "web", "limit": 0})
+async def test_query_limit_zero_error_shape(api):
+    headers = await api.reader_headers()
+    params = {"domains": "web", "limit": 0}
+    response = await api.client.get(f"{API}/knowledge", params=params, headers=headers)
     (error,) = response.json()["detail"]
     assert error["type"] == "greater_than"
     assert error["loc"] == ["query", "limit"]
@@ -420,13 +425,54 @@ async def test_query_sixteen_domains_ok(api):
     assert await api.query([("domains", f"d{i}") for i in range(16)]) == []
 
 
-async def test_query_ignores_authorization(api, api_key, admin_token):
+READS = [("knowledge", {"domains": "web"}), ("knowledge/stats", {})]
+
+
+async def test_reads_need_a_credential(api, admin_token):
+    """Reads are private by default: without a valid key or session, the key routes' 401,
+    before the query is even validated (a missing ``domains`` is not reported)."""
+    key = await api.key(admin_token)
+    revoked = await api.create_key(admin_token, name="old")
+    revoke = f"{API}/users/me/api-keys/{revoked['id']}/revoke"
+    assert (await api.client.post(revoke, headers=bearer(admin_token))).status_code == 200
+    refused = [None, "Bearer junk", f"bearer {key}", f"Bearer {key} ", f"Bearer {revoked['token']}"]
+    for authorization in refused:
+        headers = {} if authorization is None else {"Authorization": authorization}
+        for path, params in [*READS, ("knowledge", {})]:
+            response = await api.client.get(f"{API}/{path}", params=params, headers=headers)
+            assert response.status_code == 401, (path, authorization)
+            assert response.json() == {"detail": "Invalid API key"}
+            assert "www-authenticate" not in response.headers
+
+
+async def test_reads_with_a_key_or_a_session(api, api_key, admin_token, member_token):
+    """Agents read with their API key; people signed in (any role) with their session."""
     unit = await api.approved(api_key, admin_token, domains=["web"])
-    response = await api.client.get(
-        f"{API}/knowledge", params={"domains": "web"}, headers={"Authorization": "Bearer junk"}
-    )
-    assert response.status_code == 200
-    assert [u["id"] for u in response.json()["data"]] == [unit["id"]]
+    for credential in (api_key, member_token):
+        query = await api.client.get(
+            f"{API}/knowledge", params={"domains": "web"}, headers=bearer(credential)
+        )
+        assert query.status_code == 200, query.text
+        assert [u["id"] for u in query.json()["data"]] == [unit["id"]]
+        stats = await api.client.get(f"{API}/knowledge/stats", headers=bearer(credential))
+        assert stats.status_code == 200, stats.text
+        assert stats.json()["total_count"] == 1
+
+
+async def test_public_read_opens_reads(api, api_key, admin_token):
+    """``CQ_PUBLIC_READ=true``: the reference's open reads; any Authorization is ignored."""
+    unit = await api.approved(api_key, admin_token, domains=["web"])
+    app = create_app(api.settings.model_copy(update={"public_read": True}), api.store)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        for headers in ({}, {"Authorization": "Bearer junk"}):
+            for path, params in READS:
+                response = await http.get(f"{API}/{path}", params=params, headers=headers)
+                assert response.status_code == 200, response.text
+            query = await http.get(f"{API}/knowledge", params={"domains": "web"}, headers=headers)
+            assert [u["id"] for u in query.json()["data"]] == [unit["id"]]
+        propose = await http.post(f"{API}/knowledge", json={}, headers={})
+        assert propose.status_code == 401  # writes still need a key
 
 
 # ------------------------------------------------------------------ confirm / flag

@@ -150,3 +150,24 @@ def test_serve_with_a_bad_database_url_fails_in_one_line(
     errors = [line for line in done.stderr.splitlines() if not line.startswith("generated secrets")]
     assert len(errors) == 1, done.stderr[-3000:]
     assert errors[0].startswith("error: ")
+
+
+STRONG = "x" * 32
+
+
+@pytest.mark.parametrize(
+    ("variable", "weak"),
+    [("CQ_JWT_SECRET", "a"), ("CQ_API_KEY_PEPPER", "31-bytes-is-one-short-of-enough")],
+)
+def test_serve_refuses_short_secrets(variable: str, weak: str, tmp_path: Path) -> None:
+    """A short secret can be guessed (and sessions forged with it): the server must not start."""
+    env = server_env(tmp_path, None) | {"CQ_JWT_SECRET": STRONG, "CQ_API_KEY_PEPPER": STRONG}
+    env[variable] = weak
+    done = run_cli(env, "serve", "--port", str(free_port()), timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"error: invalid setting: {variable} is {len(weak.encode())} bytes long; it must be at "
+        "least 32 bytes (for example the output of `openssl rand -base64 48`), or unset it to "
+        "have one generated"
+    )
+    assert not (tmp_path / "colloquy.db").exists()  # refused before touching the database

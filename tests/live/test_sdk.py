@@ -45,7 +45,11 @@ def test_round_trip(deployment: Deployment, sdk_env: dict[str, str]) -> None:
 
         stats = client.status()
         assert stats.warnings == []
-        remote = httpx.get(f"{deployment.base_url}/api/v1/knowledge/stats").json()
+        # The client read with its key: reads are private by default.
+        anonymous = httpx.get(f"{deployment.base_url}/api/v1/knowledge/stats")
+        assert anonymous.status_code == 401
+        remote = deployment.request("GET", "/api/v1/knowledge/stats", deployment.key_headers)
+        remote = remote.json()
         assert stats.tier_counts[Tier.LOCAL] == 0
         assert stats.tier_counts[Tier.PRIVATE] == remote["tier_counts"]["private"] >= 1
         assert stats.total_count == remote["tier_counts"]["private"]
@@ -71,8 +75,11 @@ def test_wrong_api_key_falls_back_locally(
         assert isinstance(cause, RemoteError)
         assert cause.status_code == 401
         assert caught.value.local_unit.tier == Tier.LOCAL
-        # Stored locally, nothing reached the server.
-        assert [u.id for u in client.query([domain]).units] == [caught.value.local_unit.id]
+        # Stored locally, nothing reached the server; the remote read is refused too.
+        result = client.query([domain])
+        assert [u.id for u in result.units] == [caught.value.local_unit.id]
+        assert result.source == "local"
+        assert any("401" in warning for warning in result.warnings), result.warnings
     pending = httpx.get(
         f"{deployment.base_url}/api/v1/review/units",
         params={"domain": domain},

@@ -173,6 +173,20 @@ class PostgresServer:
                 self._kill_server(tmpdir / "data")
         shutil.rmtree(tmpdir, ignore_errors=True)
 
+    def halt(self) -> None:
+        """Stop the server abruptly but keep its data, as a crash or a lost database host would:
+        clients see their connections cut and new ones refused."""
+        if not self._running:
+            raise RuntimeError("PostgresServer not running")
+        self._kill_server(self.data_dir)
+        self._running = False
+
+    def resume(self) -> None:
+        """Start a halted server again on the same port, so existing URLs reconnect."""
+        if self._running:
+            raise RuntimeError("PostgresServer already running")
+        self._start_server(port=self.port)
+
     # ---------------------------------------------------------------------------- properties
 
     @property
@@ -311,11 +325,13 @@ class PostgresServer:
         # pg_ctl hands -o to /bin/sh, so every value is shell-quoted.
         return " ".join(f"-c {shlex.quote(f'{key}={value}')}" for key, value in settings.items())
 
-    def _start_server(self) -> None:
+    def _start_server(self, port: int | None = None) -> None:
+        """Start on ``port``, or on a free port (retried if another process takes it first)."""
         assert self._bindir is not None
         pg_ctl = str(self._bindir / "pg_ctl")
-        for attempt in range(1, _PORT_ATTEMPTS + 1):
-            self._port = _free_port()
+        attempts = 1 if port is not None else _PORT_ATTEMPTS
+        for attempt in range(1, attempts + 1):
+            self._port = port or _free_port()
             log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
             result = self._run(
                 [
@@ -339,7 +355,7 @@ class PostgresServer:
             if result.returncode == 0:
                 return
             log = self._log_tail(log_offset)
-            if "already in use" not in log or attempt == _PORT_ATTEMPTS:
+            if "already in use" not in log or attempt == attempts:
                 raise RuntimeError(
                     f"PostgreSQL failed to start (pg_ctl exit {result.returncode}):\n"
                     f"{result.stdout}{result.stderr}\n--- server log tail ---\n"

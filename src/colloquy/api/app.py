@@ -12,8 +12,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from colloquy import __version__
-from colloquy.api import accounts, audit, knowledge, meta, review
+from colloquy.api import accounts, audit, docs, faults, knowledge, meta, review
 from colloquy.api.deps import Services
+from colloquy.api.headers import SecurityHeadersMiddleware
 from colloquy.api.limits import BodyLimitMiddleware, StorableTextMiddleware
 from colloquy.config import Settings
 from colloquy.domain.bounds import replace_unstorable_in
@@ -22,7 +23,7 @@ from colloquy.services.errors import ServiceError
 from colloquy.services.knowledge import KnowledgeService
 from colloquy.services.review import ReviewService
 from colloquy.store.factory import PoolSettings, open_store
-from colloquy.store.protocol import Store
+from colloquy.store.protocol import Store, StoreFault
 from colloquy.web import install as install_web
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ def build_services(settings: Settings, store: Store) -> Services:
             settings.api_key_pepper.get_secret_value(),
             timedelta(seconds=settings.session_ttl_seconds),
         ),
+        public_read=settings.public_read,
     )
 
 
@@ -98,14 +100,19 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         description="colloquy: a cq v1 knowledge-commons server.",
         lifespan=lifespan,
         redirect_slashes=False,
+        docs_url=None,  # served from local assets by ``docs``
+        redoc_url=None,
     )
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StoreFault, faults.store_fault)
     for module in (meta, accounts, audit, knowledge, review):
         app.include_router(module.router)
+    docs.install(app)
     install_web(app, settings)  # the dashboard, after the API routes
     app.add_middleware(StorableTextMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: the 413s get them too
     if store is not None:
         app.state.services = build_services(settings, store)
     return app

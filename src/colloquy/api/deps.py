@@ -21,6 +21,8 @@ class Services:
     knowledge: KnowledgeService
     review: ReviewService
     accounts: AccountService
+    # CQ_PUBLIC_READ: anyone may query and read the statistics, as on the reference server.
+    public_read: bool = False
 
 
 def services(request: Request) -> Services:
@@ -45,6 +47,16 @@ async def key_owner(request: Request, svc: ServicesDep) -> UserRecord:
     return await svc.accounts.authenticate_key(token)
 
 
+async def reader(request: Request, svc: ServicesDep) -> UserRecord | None:
+    """The caller of a read route; ``None`` when reads are public and no one is named."""
+    if svc.public_read:
+        return None
+    token = bearer_token(request)
+    if token is None:
+        raise InvalidApiKey()
+    return await svc.accounts.authenticate_reader(token)
+
+
 async def session(request: Request, svc: ServicesDep) -> Session:
     token = bearer_token(request)
     if token is None:
@@ -65,6 +77,7 @@ async def admin(current: SessionDep) -> UserRecord:
     return current.user
 
 
+Reader = Annotated[UserRecord | None, Depends(reader)]
 KeyOwner = Annotated[UserRecord, Depends(key_owner)]
 Reviewer = Annotated[UserRecord, Depends(reviewer)]
 Admin = Annotated[UserRecord, Depends(admin)]

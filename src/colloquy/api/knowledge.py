@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import StringConstraints
 
-from colloquy.api.deps import KeyOwner, ServicesDep
+from colloquy.api.deps import KeyOwner, Reader, ServicesDep
 from colloquy.api.schemas import FlagRequest, ProposeRequest
 from colloquy.domain.bounds import MAX_INT_PARAM
 from colloquy.domain.models import Context, Insight
@@ -22,6 +22,7 @@ MAX_QUERY_TAGS = cq_schema.DOMAINS_MAX_ITEMS
 @router.get("", summary="Ranked query over approved units")
 async def query(
     svc: ServicesDep,
+    _reader: Reader,
     domains: Annotated[list[QueryTag], Query(max_length=MAX_QUERY_TAGS)],
     languages: Annotated[list[QueryTag], Query(max_length=MAX_QUERY_TAGS)] = [],  # noqa: B006
     frameworks: Annotated[list[QueryTag], Query(max_length=MAX_QUERY_TAGS)] = [],  # noqa: B006
@@ -59,5 +60,5 @@ async def flag(unit_id: str, body: FlagRequest, owner: KeyOwner, svc: ServicesDe
 
 
 @router.get("/stats", summary="Counts over the commons")
-async def stats(svc: ServicesDep) -> JSONResponse:
+async def stats(svc: ServicesDep, _reader: Reader) -> JSONResponse:
     return JSONResponse(await svc.knowledge.stats())

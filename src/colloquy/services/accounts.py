@@ -231,6 +231,16 @@ class AccountService:
         if not await self._store.revoke_api_key(user.id, key_id, now(), actor):
             raise KeyNotFound()
 
+    async def authenticate_reader(self, token: str) -> UserRecord:
+        """Who may read: an API key's owner (agents) or a signed-in user (the dashboard's
+        people). Either failure is the key routes' 401, the answer agents expect."""
+        if api_keys.parse(token) is not None:
+            return await self.authenticate_key(token)
+        try:
+            return (await self.session(token)).user
+        except InvalidToken:
+            raise InvalidApiKey() from None
+
     async def authenticate_key(self, token: str) -> UserRecord:
         """The owner of a valid, active API key; every failure is the same 401."""
         presented = api_keys.parse(token)

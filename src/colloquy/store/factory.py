@@ -20,7 +20,7 @@ class UnsupportedDatabase(ValueError):
 @dataclass(frozen=True)
 class PoolSettings:
     size: int = 10
-    timeout: float = 30.0
+    timeout: float = 10.0
     connect_timeout: float = 10.0
 
 

@@ -17,7 +17,9 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from colloquy.store.sql import SqlStore
 
 DEFAULT_POOL_SIZE = 10
-DEFAULT_POOL_TIMEOUT = 30.0
+# A request waits this long for a free connection before it is answered 503 + Retry-After:
+# as long as a connect may take, so an overloaded or unreachable database never looks like a hang.
+DEFAULT_POOL_TIMEOUT = 10.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 # A pooled connection idle for longer than this is checked before use (see ``ping_when_idle``).
 IDLE_PING_SECONDS = 5.0

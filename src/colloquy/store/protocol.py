@@ -290,11 +290,27 @@ class LastAdmin(Exception):
     """The change would leave no admin."""
 
 
+class StoreFault(Exception):
+    """The database could not do the work for a reason outside the request; raised by every
+    store method in place of the driver's error, so callers need no SQL knowledge."""
+
+
+class DatabaseUnavailable(StoreFault):
+    """The database cannot be reached or refuses work for now (stopped, restarting, no free
+    connection in time); the same request may succeed later."""
+
+
+class StorageFull(StoreFault):
+    """The database has no room to store more; nothing of the failed write was kept."""
+
+
 @runtime_checkable
 class Store(Protocol):
     """Every storage operation of colloquy. Backends: ``SqliteStore``, ``PostgresStore``."""
 
     async def close(self) -> None: ...
+    async def ping(self) -> None:
+        """Return once the database answers; raise ``DatabaseUnavailable`` otherwise."""
 
     # units
     async def insert_unit(self, unit: NewUnit) -> KnowledgeUnit: ...

@@ -4,6 +4,7 @@ from colloquy.store.sql.accounts import AccountStore
 from colloquy.store.sql.archive import ArchiveStore
 from colloquy.store.sql.audit import AuditStore
 from colloquy.store.sql.base import InsertFactory, InvalidCursor
+from colloquy.store.sql.health import HealthStore
 from colloquy.store.sql.quarantine import QuarantineStore
 from colloquy.store.sql.review import ReviewStore
 from colloquy.store.sql.units import UnitStore
@@ -11,5 +12,7 @@ from colloquy.store.sql.units import UnitStore
 __all__ = ["InsertFactory", "InvalidCursor", "SqlStore"]
 
 
-class SqlStore(UnitStore, ReviewStore, AccountStore, ArchiveStore, AuditStore, QuarantineStore):
+class SqlStore(
+    UnitStore, ReviewStore, AccountStore, ArchiveStore, AuditStore, QuarantineStore, HealthStore
+):
     """Store over SQLAlchemy Core; see ``store.protocol.Store`` for the contract."""

@@ -52,6 +52,7 @@ from colloquy.store.protocol import (
     UnitArchive,
     UserRecord,
 )
+from colloquy.store.sql.faults import translated
 from colloquy.store.sql.group_commit import GroupCommit, Job, T
 
 InsertFactory = Callable[[t.Table], Any]
@@ -208,14 +209,15 @@ class SqlBase:
         if self._read_engine is not self._write_engine:
             await self._read_engine.dispose()
 
+    # Every connection is taken here, so driver faults become store faults here (``faults``).
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[AsyncConnection]:
-        async with self._read_engine.connect() as conn:
+        async with translated(), self._read_engine.connect() as conn:
             yield conn
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncConnection]:
-        async with self._write_engine.begin() as conn:
+        async with translated(), self._write_engine.begin() as conn:
             yield conn
 
     async def _write(self, job: Job[T]) -> T:

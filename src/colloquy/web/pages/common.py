@@ -56,18 +56,6 @@ NOTICES = {
     "user_deleted": "User deleted.",
 }
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
-
-
 # ---------------------------------------------------------------- templates
 
 
@@ -291,9 +279,8 @@ async def render(
         "notice": NOTICES.get(notice_key or ""),
         "notice_kind": "warn" if notice_key in {"taken", "gone", "ended"} else "ok",
     }
-    response = templates.TemplateResponse(request, template, base | context, status_code=status)
-    response.headers.update(SECURITY_HEADERS)
-    return response
+    # Its security headers come from ``colloquy.api.headers``, like every response's.
+    return templates.TemplateResponse(request, template, base | context, status_code=status)
 
 
 async def sign_in_required(request: Request, exc: Exception) -> Response:
