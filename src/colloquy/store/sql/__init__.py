@@ -4,10 +4,11 @@ from colloquy.store.sql.accounts import AccountStore
 from colloquy.store.sql.archive import ArchiveStore
 from colloquy.store.sql.base import InsertFactory, InvalidCursor
 from colloquy.store.sql.review import ReviewStore
+from colloquy.store.sql.throttle import ThrottleStore
 from colloquy.store.sql.units import UnitStore
 
 __all__ = ["InsertFactory", "InvalidCursor", "SqlStore"]
 
 
-class SqlStore(UnitStore, ReviewStore, AccountStore, ArchiveStore):
+class SqlStore(UnitStore, ReviewStore, AccountStore, ArchiveStore, ThrottleStore):
     """Store over SQLAlchemy Core; see ``store.protocol.Store`` for the contract."""
