@@ -40,14 +40,21 @@ class LiveServer:
         return done.stdout.decode()
 
 
+# Write limits far above what the live tests and benchmarks send with one key (they still run).
+UNLIMITED_WRITES = {
+    f"CQ_RATE_LIMIT_{action}": "1000000" for action in ("PROPOSE", "CONFIRM", "FLAG")
+}
+
+
 def server_env(
     data_dir: Path,
     database_url: str | None,
     log_level: str = "warning",
     settings: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """The environment of a server or CLI process: ours without any ``CQ_*``, then these."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CQ_")}
+    """The environment of a server or CLI process: ours without any ``CQ_*``, unlimited
+    writes, then ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CQ_")} | UNLIMITED_WRITES
     env["CQ_DATA_DIR"] = str(data_dir)
     env["CQ_LOG_LEVEL"] = log_level
     if database_url is not None:

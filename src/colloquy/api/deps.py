@@ -1,15 +1,17 @@
 """Request dependencies: the services, and who is calling (API key or session token)."""
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from colloquy.domain.models import Role
+from colloquy.security import api_keys
 from colloquy.services.accounts import REVIEW_ROLES, AccountService, Session
 from colloquy.services.errors import InvalidApiKey, MissingAuthorization
 from colloquy.services.knowledge import KnowledgeService
 from colloquy.services.review import ReviewService
+from colloquy.services.throttle import WriteAction, WriteLimits
 from colloquy.store.protocol import Store, UserRecord
 
 BEARER = "Bearer "
@@ -21,6 +23,7 @@ class Services:
     knowledge: KnowledgeService
     review: ReviewService
     accounts: AccountService
+    limits: WriteLimits
 
 
 def services(request: Request) -> Services:
@@ -45,6 +48,9 @@ async def key_owner(request: Request, svc: ServicesDep) -> UserRecord:
     return await svc.accounts.authenticate_key(token)
 
 
+KeyOwner = Annotated[UserRecord, Depends(key_owner)]
+
+
 async def session(request: Request, svc: ServicesDep) -> Session:
     token = bearer_token(request)
     if token is None:
@@ -53,6 +59,24 @@ async def session(request: Request, svc: ServicesDep) -> Session:
 
 
 SessionDep = Annotated[Session, Depends(session)]
+
+
+def client_host(request: Request) -> str | None:
+    """The client's address (behind a proxy, as uvicorn's ``--forwarded-allow-ips`` trusts)."""
+    return request.client.host if request.client else None
+
+
+def key_writer(action: WriteAction) -> Any:
+    """The owner of the request's API key, once the key has a write of ``action`` left (429
+    with ``Retry-After`` otherwise, before the write is even looked at)."""
+
+    async def writer(request: Request, owner: KeyOwner, svc: ServicesDep) -> UserRecord:
+        presented = api_keys.parse(bearer_token(request) or "")
+        assert presented is not None  # the key has just been authenticated
+        await svc.limits.spend(action, presented.key_id)
+        return owner
+
+    return Depends(writer)
 
 
 async def reviewer(current: SessionDep) -> UserRecord:
@@ -65,6 +89,5 @@ async def admin(current: SessionDep) -> UserRecord:
     return current.user
 
 
-KeyOwner = Annotated[UserRecord, Depends(key_owner)]
 Reviewer = Annotated[UserRecord, Depends(reviewer)]
 Admin = Annotated[UserRecord, Depends(admin)]

@@ -2,11 +2,11 @@
 
 Each check-and-count is one conditional upsert (``ON CONFLICT DO UPDATE ... WHERE`` the
 subject may go ahead, ``RETURNING`` only then), so concurrent attempts from every process count
-exactly and a refused one changes nothing. Times are epoch milliseconds (see ``tables``)."""
+exactly and a refused one changes nothing. Times are epoch microseconds (see ``tables``)."""
 
 import math
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -20,40 +20,42 @@ from colloquy.store.sql.base import SqlBase
 # Expired rows deleted per sign-in attempt: a bounded amount of work that still outpaces the
 # rate at which any attacker can create rows.
 EXPIRED_BATCH = 100
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 _th = t.throttles.c
 
 
-def _ms_param(name: str) -> Any:
+def _us_param(name: str) -> Any:
     return bindparam(name, type_=BigInteger)
 
 
 _KEY = and_(_th.scope == bindparam("k_scope"), _th.subject == bindparam("k_subject"))
-_UNTIL = select(_th.until_ms).where(_KEY)
+_UNTIL = select(_th.until_us).where(_KEY)
 _SET_WAIT = (
     update(t.throttles)
     .where(_KEY)
-    .values(until_ms=_ms_param("until"), expires_ms=_ms_param("expires"))
+    .values(until_us=_us_param("until"), expires_us=_us_param("expires"))
 )
 _REFUND = update(t.throttles).where(_KEY, _th.count > 0).values(count=_th.count - 1)
 _CLEAR = delete(t.throttles).where(_KEY)
 # Never waits for a row another transaction holds, so it can take part in no deadlock.
 _EXPIRED = (
     select(_th.scope, _th.subject)
-    .where(_th.expires_ms < _ms_param("now"))
+    .where(_th.expires_us < _us_param("now"))
     .limit(EXPIRED_BATCH)
     .with_for_update(skip_locked=True)
 )
 _DELETE_EXPIRED = delete(t.throttles).where(tuple_(_th.scope, _th.subject).in_(_EXPIRED))
-_now = _ms_param("now")
+_now = _us_param("now")
 
 
-def epoch_ms(at: datetime) -> int:
-    return math.floor(at.timestamp() * 1000)
+def epoch_us(at: datetime) -> int:
+    return (at - EPOCH) // MICROSECOND
 
 
-def _ms(span: timedelta) -> int:
-    return math.ceil(span.total_seconds() * 1000)
+def _us(span: timedelta) -> int:
+    return math.ceil(span / MICROSECOND)
 
 
 def _key(key: ThrottleKey) -> dict[str, Any]:
@@ -64,7 +66,7 @@ class ThrottleStore(SqlBase):
     async def count_attempt(
         self, keys: Sequence[tuple[ThrottleKey, Backoff]], at: datetime
     ) -> timedelta | None:
-        now = epoch_ms(at)
+        now = epoch_us(at)
 
         async def purge(conn: AsyncConnection) -> None:
             await conn.execute(_DELETE_EXPIRED, {"now": now})
@@ -83,13 +85,13 @@ class ThrottleStore(SqlBase):
     async def _count_failure(
         self, conn: AsyncConnection, key: ThrottleKey, backoff: Backoff, now: int
     ) -> timedelta | None:
-        forget = _ms(backoff.forget_after)
+        forget = _us(backoff.forget_after)
         values = _key(key) | {"now": now, "forgotten": now + forget}
         failures = (await conn.execute(self._count_stmt, values)).scalar_one_or_none()
         if failures is None:
             until = (await conn.execute(_UNTIL, _key(key))).scalar_one()
-            return timedelta(milliseconds=max(until - now, 1))
-        wait = _ms(backoff.wait(failures))
+            return timedelta(microseconds=max(until - now, 1))
+        wait = _us(backoff.wait(failures))
         if wait:
             values = {"until": now + wait, "expires": now + wait + forget}
             await conn.execute(_SET_WAIT, _key(key) | values)
@@ -107,8 +109,8 @@ class ThrottleStore(SqlBase):
         await self._write(settle)
 
     async def take_rate(self, key: ThrottleKey, limit: RateLimit, at: datetime) -> timedelta | None:
-        now = epoch_ms(at)
-        window = _ms(limit.window)
+        now = epoch_us(at)
+        window = _us(limit.window)
         # Each request spends one interval of the window; requests may run ahead of time by
         # up to the window less one interval (a burst of ``limit`` at once).
         interval = max(window // limit.limit, 1)
@@ -119,7 +121,7 @@ class ThrottleStore(SqlBase):
             if (await conn.execute(self._take_stmt, values)).first() is not None:
                 return None
             until = (await conn.execute(_UNTIL, _key(key))).scalar_one()
-            return timedelta(milliseconds=max(until - latest, 1))
+            return timedelta(microseconds=max(until - latest, 1))
 
         return await self._write(take)
 
@@ -133,32 +135,32 @@ class ThrottleStore(SqlBase):
             scope=bindparam("k_scope"),
             subject=bindparam("k_subject"),
             count=1,
-            until_ms=_now,
-            expires_ms=_ms_param("forgotten"),
+            until_us=_now,
+            expires_us=_us_param("forgotten"),
         )
         return stmt.on_conflict_do_update(
             index_elements=["scope", "subject"],
             set_={
-                "count": case((_th.expires_ms <= _now, 1), else_=_th.count + 1),
-                "expires_ms": _ms_param("forgotten"),
+                "count": case((_th.expires_us <= _now, 1), else_=_th.count + 1),
+                "expires_us": _us_param("forgotten"),
             },
-            where=_th.until_ms <= _now,
+            where=_th.until_us <= _now,
         ).returning(_th.count)
 
     @cached_property
     def _take_stmt(self) -> Any:
         """Spend one interval of the allowance unless it is spent up to ``latest`` (then no
         row); the row means nothing once the time it is spent up to has passed."""
-        spent = case((_th.until_ms > _now, _th.until_ms), else_=_now) + _ms_param("interval")
+        spent = case((_th.until_us > _now, _th.until_us), else_=_now) + _us_param("interval")
         stmt = self._upsert(t.throttles).values(
             scope=bindparam("k_scope"),
             subject=bindparam("k_subject"),
             count=0,
-            until_ms=_now + _ms_param("interval"),
-            expires_ms=_now + _ms_param("interval"),
+            until_us=_now + _us_param("interval"),
+            expires_us=_now + _us_param("interval"),
         )
         return stmt.on_conflict_do_update(
             index_elements=["scope", "subject"],
-            set_={"until_ms": spent, "expires_ms": spent},
-            where=_th.until_ms <= _ms_param("latest"),
-        ).returning(_th.until_ms)
+            set_={"until_us": spent, "expires_us": spent},
+            where=_th.until_us <= _us_param("latest"),
+        ).returning(_th.until_us)

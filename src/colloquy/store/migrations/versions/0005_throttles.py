@@ -23,13 +23,13 @@ def upgrade() -> None:
         sa.Column("scope", sa.String(16), nullable=False),
         sa.Column("subject", sa.String(64), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
-        sa.Column("until_ms", sa.BigInteger(), nullable=False),
-        sa.Column("expires_ms", sa.BigInteger(), nullable=False),
+        sa.Column("until_us", sa.BigInteger(), nullable=False),
+        sa.Column("expires_us", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("scope", "subject", name="pk_throttles"),
     )
-    op.create_index("ix_throttles_expires_ms", "throttles", ["expires_ms"])
+    op.create_index("ix_throttles_expires_us", "throttles", ["expires_us"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_throttles_expires_ms", table_name="throttles")
+    op.drop_index("ix_throttles_expires_us", table_name="throttles")
     op.drop_table("throttles")
