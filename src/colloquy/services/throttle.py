@@ -51,9 +51,11 @@ _NOUNS = {
 }
 
 
-def retry_seconds(wait: timedelta) -> int:
-    """``Retry-After``: whole seconds, rounded up, at least 1."""
-    return max(math.ceil(wait.total_seconds()), 1)
+def throttled(what: str, wait: timedelta) -> Throttled:
+    """429 for ``wait``, in whole seconds rounded up (``Retry-After``), at least 1."""
+    seconds = max(math.ceil(wait.total_seconds()), 1)
+    unit = "second" if seconds == 1 else "seconds"
+    return Throttled(f"{what} Try again in {seconds} {unit}.", seconds)
 
 
 def client_network(host: str | None) -> str:
@@ -97,8 +99,7 @@ class LoginThrottle:
             [(by_address, self._address), (by_user, self._user)], now()
         )
         if wait is not None:
-            seconds = retry_seconds(wait)
-            raise Throttled(f"Too many failed sign-ins. Try again in {seconds} seconds.", seconds)
+            raise throttled("Too many failed sign-ins.", wait)
 
     async def succeeded(self, username: str, address: str | None) -> None:
         by_address, by_user = self._keys(username, address)
@@ -121,9 +122,7 @@ class WriteLimits:
             return
         wait = await self._store.take_rate(ThrottleKey(action.value, key_id), limit, now())
         if wait is not None:
-            seconds = retry_seconds(wait)
-            raise Throttled(
-                f"Too many {_NOUNS[action]} with this API key (at most {limit.limit} a minute)."
-                f" Try again in {seconds} seconds.",
-                seconds,
+            noun = _NOUNS[action]
+            raise throttled(
+                f"Too many {noun} with this API key (at most {limit.limit} a minute).", wait
             )
