@@ -16,6 +16,7 @@ from colloquy.domain.models import Role
 from colloquy.security import passwords
 from colloquy.services import throttle
 from colloquy.store import tables
+from colloquy.store.factory import open_store
 from colloquy.web.security import SESSION_COOKIE
 from tests.api.conftest import API, PASSWORD, Api, bearer
 
@@ -194,3 +195,32 @@ async def test_confirms_and_flags_are_limited_per_key(api: Api, api_key, admin_t
         assert len(item["knowledge_unit"]["flags"]) == WRITES_PER_MINUTE
     else:
         assert evidence["confirmations"] == 1 + WRITES_PER_MINUTE
+
+
+async def test_two_servers_on_one_database_share_the_counts(api: Api, api_key, settings):
+    """Two apps, each with its own store (its own connections, as two processes have), take
+    turns: the counts are the database's, not either process's."""
+    await api.user("alice")
+    second = open_store(settings.resolved_database_url())
+    try:
+        transport = httpx.ASGITransport(app=create_app(settings, second))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+            clients = [api.client, other]
+            for i in range(FREE_PER_USER):
+                response = await login(clients[i % 2], "alice", "wrong password")
+                assert response.status_code == 401
+            for client in clients:
+                assert_throttled(await login(client, "alice", PASSWORD), "sign-ins")
+
+            body = {"domains": ["web"], "insight": {"summary": "s", "detail": "d", "action": "a"}}
+            responses = await asyncio.gather(
+                *(
+                    clients[i % 2].post(f"{API}/knowledge", json=body, headers=bearer(api_key))
+                    for i in range(WRITES_PER_MINUTE + 3)
+                )
+            )
+    finally:
+        await second.close()
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * WRITES_PER_MINUTE + [429] * 3
+    assert await count_rows(api, tables.units) == WRITES_PER_MINUTE
