@@ -188,7 +188,6 @@ def deploy(
     workers: int = 1,
     admin_role: str | None = None,
     admin_during_startup: bool = True,
-    settings: dict[str, str] | None = None,
 ) -> Iterator[Deployment]:
     """Start ``servers`` x ``colloquy serve`` on one fresh, empty database; bootstrap an admin.
 
@@ -198,7 +197,7 @@ def deploy(
     ``data_dir``; several servers each get a data directory of their own (for separate logs)
     holding the same secrets. ``admin_role=None`` relies on the "first user is an admin" rule.
     ``admin_during_startup=False`` creates the admin only once the servers are up (so a server
-    that fails to start fails fast). ``settings``: ``CQ_*`` variables for the servers.
+    that fails to start fails fast).
     """
     role_args = ("--role", admin_role) if admin_role else ()
     with (
@@ -214,7 +213,7 @@ def deploy(
                 directory.mkdir(exist_ok=True)
                 (directory / "secrets.json").write_text(secrets)
             database_url = database_url or f"sqlite:///{data_dir / 'colloquy.db'}"
-        env = server_env(data_dir, database_url, settings=settings)
+        env = server_env(data_dir, database_url)
 
         def create_admin() -> Future[str]:
             return pool.submit(
@@ -230,7 +229,7 @@ def deploy(
 
         created = create_admin() if admin_during_startup else None
         starting = [
-            pool.submit(_enter, live_server(directory, database_url, workers, settings=settings))
+            pool.submit(_enter, live_server(directory, database_url, workers))
             for directory in server_dirs
         ]
         started: list[LiveServer] = []
