@@ -2,7 +2,8 @@
 
 Each check-and-count is one conditional upsert (``ON CONFLICT DO UPDATE ... WHERE`` the
 subject may go ahead, ``RETURNING`` only then), so concurrent attempts from every process count
-exactly and a refused one changes nothing. Times are epoch microseconds (see ``tables``)."""
+exactly and a refused one changes nothing; a failure that starts a wait then sets it on the row
+its transaction holds. Times are epoch microseconds (see ``tables``)."""
 
 import math
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ def _us_param(name: str) -> Any:
     return bindparam(name, type_=BigInteger)
 
 
+_now = _us_param("now")
 _KEY = and_(_th.scope == bindparam("k_scope"), _th.subject == bindparam("k_subject"))
 _UNTIL = select(_th.until_us).where(_KEY)
 _SET_WAIT = (
@@ -42,12 +44,11 @@ _CLEAR = delete(t.throttles).where(_KEY)
 # Never waits for a row another transaction holds, so it can take part in no deadlock.
 _EXPIRED = (
     select(_th.scope, _th.subject)
-    .where(_th.expires_us < _us_param("now"))
+    .where(_th.expires_us < _now)
     .limit(EXPIRED_BATCH)
     .with_for_update(skip_locked=True)
 )
 _DELETE_EXPIRED = delete(t.throttles).where(tuple_(_th.scope, _th.subject).in_(_EXPIRED))
-_now = _us_param("now")
 
 
 def epoch_us(at: datetime) -> int:
