@@ -11,6 +11,7 @@ from colloquy.services import archive
 from colloquy.services.accounts import AccountService
 from colloquy.services.knowledge import KnowledgeService, Proposal
 from colloquy.services.review import ReviewService
+from colloquy.services.throttle import LoginThrottle
 from colloquy.store import migrate
 from colloquy.store.factory import open_store
 from colloquy.store.protocol import Store
@@ -21,7 +22,8 @@ PASSWORD = "correct horse battery"
 
 
 async def populate(store: Store) -> None:
-    accounts = AccountService(store, "s" * 40, "p" * 40, timedelta(hours=1))
+    throttle = LoginThrottle(store, "p" * 40, free_per_user=5, free_per_address=20)
+    accounts = AccountService(store, "s" * 40, "p" * 40, timedelta(hours=1), throttle)
     knowledge, review = KnowledgeService(store), ReviewService(store)
     alice = await accounts.create_user("alice", PASSWORD, Role.ADMIN, "cli")
     await accounts.create_user("bob", PASSWORD, Role.MEMBER, "cli")

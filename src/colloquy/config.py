@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     db_connect_timeout: float = Field(default=10.0, gt=0)
     public_read: bool = False
     log_level: str = "info"
+    # Sign-in throttling (services/throttle.py): failures allowed before waits begin.
+    login_free_attempts: int = Field(default=5, ge=1, le=1000)
+    login_address_free_attempts: int = Field(default=20, ge=1, le=100_000)
+    # Writes per minute per API key; 0 turns a limit off.
+    rate_limit_propose: int = Field(default=60, ge=0, le=1_000_000)
+    rate_limit_confirm: int = Field(default=600, ge=0, le=1_000_000)
+    rate_limit_flag: int = Field(default=600, ge=0, le=1_000_000)
 
     def resolved_database_url(self) -> str:
         """The URL to open: ``CQ_DATABASE_URL``, else ``CQ_DB_PATH``, else the data directory."""

@@ -91,6 +91,24 @@ async def test_cluster_of_servers_on_one_database(cluster: Deployment) -> None:
     await exercise(cluster, f"{PROCESSES} serve processes", CLUSTER_CONFIRMS[cluster.backend])
 
 
+async def test_cluster_shares_the_sign_in_throttle(cluster: Deployment) -> None:
+    """Simultaneous wrong sign-ins spread over every process count as one. Each process sees 3,
+    fewer than the 5 free (``CQ_LOGIN_FREE_ATTEMPTS``), so any 429 shows shared counts. (At
+    least 5 are answered: more if the burst outlasts the first wait, 1 s, on a busy machine.)"""
+    name = unique("user")
+    cluster.create_user(name, "the-right-password")
+    body = {"username": name, "password": "a wrong password"}
+    calls = [Call("POST", "/api/v1/auth/login", body)] * 3 * PROCESSES
+    result = await burst("wrong sign-ins", cluster.base_url, cluster.spread(calls), {})
+    result.report(cluster.backend)
+    assert set(result.statuses) == {401, 429}
+    assert result.statuses[401] >= 5
+    for response in result.responses:
+        if response.status_code == 429:
+            assert int(response.headers["retry-after"]) >= 1
+            assert response.json()["detail"].startswith("Too many failed sign-ins.")
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_serve_with_four_workers(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path

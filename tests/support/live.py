@@ -40,15 +40,26 @@ class LiveServer:
         return done.stdout.decode()
 
 
+# Write limits far above what the live tests and benchmarks send with one key (they still run).
+UNLIMITED_WRITES = {
+    f"CQ_RATE_LIMIT_{action}": "1000000" for action in ("PROPOSE", "CONFIRM", "FLAG")
+}
+
+
 def server_env(
-    data_dir: Path, database_url: str | None, log_level: str = "warning"
+    data_dir: Path,
+    database_url: str | None,
+    log_level: str = "warning",
+    settings: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CQ_")}
+    """The environment of a server or CLI process: ours without any ``CQ_*``, unlimited
+    writes, then ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CQ_")} | UNLIMITED_WRITES
     env["CQ_DATA_DIR"] = str(data_dir)
     env["CQ_LOG_LEVEL"] = log_level
     if database_url is not None:
         env["CQ_DATABASE_URL"] = database_url
-    return env
+    return env | (settings or {})
 
 
 # uvicorn's supervisor logs "Child process [PID] died" when it kills an unresponsive worker.
@@ -62,12 +73,13 @@ def live_server(
     workers: int = 1,
     extra_args: tuple[str, ...] = (),
     log_level: str = "info",
+    settings: dict[str, str] | None = None,
 ) -> Iterator[LiveServer]:
     """``colloquy serve`` on a free port until the block ends; fails fast if it exits early or
     its workers are respawned (such a server would never become ready: that needs the
     supervisor's info-level log)."""
     port = free_port()
-    env = server_env(data_dir, database_url, log_level)
+    env = server_env(data_dir, database_url, log_level, settings)
     log_path = data_dir / f"server-{port}.log"
     base_url = f"http://127.0.0.1:{port}"
     # One client for all polls: a fresh one per poll costs a CPU when many servers start.

@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from colloquy.api.deps import Admin, ServicesDep, SessionDep
+from colloquy.api.deps import Admin, ServicesDep, SessionDep, client_host
 from colloquy.api.schemas import (
     ApiKeyCreateRequest,
     LoginRequest,
@@ -24,9 +24,14 @@ def user_body(user: UserRecord) -> dict[str, str | None]:
     return {"username": user.username, "created_at": iso(user.created_at), "role": user.role}
 
 
-@router.post("/auth/login", summary="Exchange a username and password for a session token")
-async def login(body: LoginRequest, svc: ServicesDep) -> JSONResponse:
-    token = await svc.accounts.login(body.username, body.password)
+@router.post(
+    "/auth/login",
+    summary="Exchange a username and password for a session token",
+    description="Repeated failures (per username and per client address) are answered 429 "
+    "with Retry-After for a while, growing with each failure.",
+)
+async def login(body: LoginRequest, request: Request, svc: ServicesDep) -> JSONResponse:
+    token = await svc.accounts.login(body.username, body.password, client_host(request))
     return JSONResponse({"token": token, "username": body.username})
 
 

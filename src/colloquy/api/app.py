@@ -22,6 +22,7 @@ from colloquy.services.accounts import AccountService
 from colloquy.services.errors import ServiceError
 from colloquy.services.knowledge import KnowledgeService
 from colloquy.services.review import ReviewService
+from colloquy.services.throttle import LoginThrottle, WriteAction, WriteLimits
 from colloquy.store.factory import PoolSettings, open_store
 from colloquy.store.protocol import Store, StoreFault
 from colloquy.web import install as install_web
@@ -31,6 +32,15 @@ log = logging.getLogger(__name__)
 
 def build_services(settings: Settings, store: Store) -> Services:
     assert settings.jwt_secret is not None and settings.api_key_pepper is not None
+    pepper = settings.api_key_pepper.get_secret_value()
+    throttle = LoginThrottle(
+        store, pepper, settings.login_free_attempts, settings.login_address_free_attempts
+    )
+    limits = {
+        WriteAction.PROPOSE: settings.rate_limit_propose,
+        WriteAction.CONFIRM: settings.rate_limit_confirm,
+        WriteAction.FLAG: settings.rate_limit_flag,
+    }
     return Services(
         store=store,
         knowledge=KnowledgeService(store),
@@ -38,10 +48,12 @@ def build_services(settings: Settings, store: Store) -> Services:
         accounts=AccountService(
             store,
             settings.jwt_secret.get_secret_value(),
-            settings.api_key_pepper.get_secret_value(),
+            pepper,
             timedelta(seconds=settings.session_ttl_seconds),
+            throttle,
         ),
         public_read=settings.public_read,
+        limits=WriteLimits(store, limits),
     )
 
 
@@ -55,7 +67,7 @@ def pool_settings(settings: Settings) -> PoolSettings:
 
 async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:

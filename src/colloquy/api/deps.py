@@ -1,15 +1,17 @@
 """Request dependencies: the services, and who is calling (API key or session token)."""
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from colloquy.domain.models import Role
+from colloquy.security import api_keys
 from colloquy.services.accounts import REVIEW_ROLES, AccountService, Session
 from colloquy.services.errors import InvalidApiKey, MissingAuthorization
 from colloquy.services.knowledge import KnowledgeService
 from colloquy.services.review import ReviewService
+from colloquy.services.throttle import WriteAction, WriteLimits
 from colloquy.store.protocol import Store, UserRecord
 
 BEARER = "Bearer "
@@ -21,6 +23,7 @@ class Services:
     knowledge: KnowledgeService
     review: ReviewService
     accounts: AccountService
+    limits: WriteLimits
     # CQ_PUBLIC_READ: anyone may query and read the statistics, as on the reference server.
     public_read: bool = False
 
@@ -57,6 +60,10 @@ async def reader(request: Request, svc: ServicesDep) -> UserRecord | None:
     return await svc.accounts.authenticate_reader(token)
 
 
+KeyOwner = Annotated[UserRecord, Depends(key_owner)]
+Reader = Annotated[UserRecord | None, Depends(reader)]
+
+
 async def session(request: Request, svc: ServicesDep) -> Session:
     token = bearer_token(request)
     if token is None:
@@ -65,6 +72,24 @@ async def session(request: Request, svc: ServicesDep) -> Session:
 
 
 SessionDep = Annotated[Session, Depends(session)]
+
+
+def client_host(request: Request) -> str | None:
+    """The client's address (behind a proxy, as uvicorn's ``--forwarded-allow-ips`` trusts)."""
+    return request.client.host if request.client else None
+
+
+def key_writer(action: WriteAction) -> Any:
+    """The owner of the request's API key, once the key has a write of ``action`` left (429
+    with ``Retry-After`` otherwise, before the write is even looked at)."""
+
+    async def writer(request: Request, owner: KeyOwner, svc: ServicesDep) -> UserRecord:
+        presented = api_keys.parse(bearer_token(request) or "")
+        assert presented is not None  # the key has just been authenticated
+        await svc.limits.spend(action, presented.key_id)
+        return owner
+
+    return Depends(writer)
 
 
 async def reviewer(current: SessionDep) -> UserRecord:
@@ -77,7 +102,5 @@ async def admin(current: SessionDep) -> UserRecord:
     return current.user
 
 
-Reader = Annotated[UserRecord | None, Depends(reader)]
-KeyOwner = Annotated[UserRecord, Depends(key_owner)]
 Reviewer = Annotated[UserRecord, Depends(reviewer)]
 Admin = Annotated[UserRecord, Depends(admin)]

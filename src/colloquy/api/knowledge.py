@@ -7,13 +7,19 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import StringConstraints
 
-from colloquy.api.deps import KeyOwner, Reader, ServicesDep
+from colloquy.api.deps import Reader, ServicesDep, key_writer
 from colloquy.api.schemas import FlagRequest, ProposeRequest
 from colloquy.domain.bounds import MAX_INT_PARAM
 from colloquy.domain.models import Context, Insight
 from colloquy.services.knowledge import Proposal
+from colloquy.services.throttle import WriteAction
+from colloquy.store.protocol import UserRecord
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
+
+Proposer = Annotated[UserRecord, key_writer(WriteAction.PROPOSE)]
+Confirmer = Annotated[UserRecord, key_writer(WriteAction.CONFIRM)]
+Flagger = Annotated[UserRecord, key_writer(WriteAction.FLAG)]
 
 QueryTag = Annotated[str, StringConstraints(max_length=cq_schema.DOMAIN_MAX_LENGTH)]
 MAX_QUERY_TAGS = cq_schema.DOMAINS_MAX_ITEMS
@@ -34,7 +40,7 @@ async def query(
 
 
 @router.post("", status_code=201, summary="Propose a unit (it waits for review)")
-async def propose(body: ProposeRequest, owner: KeyOwner, svc: ServicesDep) -> JSONResponse:
+async def propose(body: ProposeRequest, owner: Proposer, svc: ServicesDep) -> JSONResponse:
     proposal = Proposal(
         domains=body.domains,
         insight=Insight(**body.insight.model_dump()),
@@ -46,13 +52,13 @@ async def propose(body: ProposeRequest, owner: KeyOwner, svc: ServicesDep) -> JS
 
 
 @router.post("/{unit_id}/confirmations", status_code=201, summary="Confirm an approved unit")
-async def confirm(unit_id: str, owner: KeyOwner, svc: ServicesDep) -> JSONResponse:
+async def confirm(unit_id: str, owner: Confirmer, svc: ServicesDep) -> JSONResponse:
     unit = await svc.knowledge.confirm(unit_id, owner.username)
     return JSONResponse(unit.for_agents(), status_code=201)
 
 
 @router.post("/{unit_id}/flags", status_code=201, summary="Flag an approved unit")
-async def flag(unit_id: str, body: FlagRequest, owner: KeyOwner, svc: ServicesDep) -> JSONResponse:
+async def flag(unit_id: str, body: FlagRequest, owner: Flagger, svc: ServicesDep) -> JSONResponse:
     unit = await svc.knowledge.flag(
         unit_id, body.reason, owner.username, body.detail, body.duplicate_of
     )

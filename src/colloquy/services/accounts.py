@@ -22,6 +22,7 @@ from colloquy.services.errors import (
 )
 from colloquy.services.knowledge import now
 from colloquy.services.review import iso
+from colloquy.services.throttle import LoginThrottle
 from colloquy.store.protocol import (
     ApiKeyRecord,
     AuditEntry,
@@ -90,19 +91,31 @@ def validate_password(password: str) -> None:
 
 
 class AccountService:
-    def __init__(self, store: Store, jwt_secret: str, pepper: str, session_ttl: timedelta) -> None:
+    def __init__(
+        self,
+        store: Store,
+        jwt_secret: str,
+        pepper: str,
+        session_ttl: timedelta,
+        throttle: LoginThrottle,
+    ) -> None:
         self._store = store
         self._jwt_secret = jwt_secret
         self._pepper = pepper
         self._session_ttl = session_ttl
+        self._throttle = throttle
 
     # ------------------------------------------------------------ sessions
 
-    async def login(self, username: str, password: str) -> str:
+    async def login(self, username: str, password: str, address: str | None) -> str:
+        """A session token; ``address`` is the client's, for throttling (the API and the
+        dashboard's sign-in form share the rule)."""
+        await self._throttle.admit(username, address)
         credential = await self._store.get_credential(username)
         stored_hash = credential.password_hash if credential else None
         if not await passwords.verify_password(stored_hash, password) or credential is None:
             raise InvalidCredentials()
+        await self._throttle.succeeded(username, address)
         if passwords.needs_rehash(credential.password_hash):
             await self._store.rehash_password(username, await passwords.hash_password(password))
         return sessions.issue(

@@ -9,6 +9,7 @@ from colloquy.domain.bounds import BoundError
 class ServiceError(Exception):
     status_code = 400
     detail = "Bad request"
+    headers: dict[str, str] = {}  # noqa: RUF012 - never changed in place
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail or self.detail)
@@ -96,3 +97,14 @@ class UserExists(ServiceError):
 class LastAdminRemoval(ServiceError):
     status_code = 409
     detail = "The last admin cannot be demoted or deleted; make another user an admin first"
+
+
+class Throttled(ServiceError):
+    """Too many attempts or writes: the caller may try again after ``retry_after`` seconds."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}

@@ -6,7 +6,7 @@ atomic database operation, so concurrent requests (from several processes too) l
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from colloquy.domain.models import (
@@ -278,6 +278,47 @@ class UnitCheck:
     next_after: str | None
 
 
+# ---------------------------------------------------------------- throttles
+
+
+@dataclass(frozen=True)
+class ThrottleKey:
+    """What a throttle counts for: a ``scope`` (what is throttled) and an opaque ``subject``
+    (whose attempts: at most 64 characters, a digest of a username, address or key)."""
+
+    scope: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Failures allowed without a wait; after that each failure makes the next attempt wait,
+    ``first_wait`` doubling up to ``max_wait``. Failures are forgotten after ``forget_after``
+    without any."""
+
+    free: int
+    first_wait: timedelta
+    max_wait: timedelta
+    forget_after: timedelta
+
+    def wait(self, failures: int) -> timedelta:
+        """How long the attempt after ``failures`` failures must wait."""
+        if failures < self.free:
+            return timedelta(0)
+        doublings = failures - self.free
+        if doublings >= 32 or self.first_wait * 2**doublings >= self.max_wait:
+            return self.max_wait
+        return self.first_wait * 2**doublings
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``limit`` requests in any ``window`` (a burst of ``limit`` at once included)."""
+
+    limit: int
+    window: timedelta
+
+
 class KeyLimitReached(Exception):
     """The owner already has the maximum number of active keys."""
 
@@ -402,6 +443,27 @@ class Store(Protocol):
 
     # the audit trail of admin actions, newest first
     async def audit_page(self, cursor: str | None, limit: int) -> Page[AuditEntry]: ...
+
+    # throttles (shared by every process on the database)
+    async def count_attempt(
+        self, keys: Sequence[tuple[ThrottleKey, Backoff]], at: datetime
+    ) -> timedelta | None:
+        """Count an attempt as failed against each key in turn, unless that key must wait:
+        then how long, and neither it nor the keys after it count the attempt. ``None`` when
+        every key counted it. Concurrent attempts (from any process) all count."""
+        ...
+
+    async def settle_attempt(
+        self, cleared: Sequence[ThrottleKey], refunded: Sequence[ThrottleKey]
+    ) -> None:
+        """An attempt succeeded: forget ``cleared``'s failures and take this one back from
+        ``refunded``'s."""
+        ...
+
+    async def take_rate(self, key: ThrottleKey, limit: RateLimit, at: datetime) -> timedelta | None:
+        """Take one request from ``key``'s allowance: ``None``, or how long until there is one
+        (nothing is taken then)."""
+        ...
 
     # moving data between servers; imports skip what exists and return how many were added
     async def export_units(self, after: str | None, limit: int) -> list[UnitArchive]: ...

@@ -246,3 +246,21 @@ audit_log = Table(
     Column("target", String(64), nullable=False),
     Column("detail", _json(), nullable=False),
 )
+
+# Throttles shared by every process: failed sign-ins per username and per client address, and
+# each API key's write allowance. ``subject`` is a keyed digest of the name (a mistyped
+# password in a username field is never kept). Times are epoch microseconds, so that waits are
+# plain integer arithmetic in both dialects. A sign-in row counts failures (``count``) and
+# refuses attempts until ``until_us``; a write-allowance row keeps the time its allowance is
+# spent up to (``until_us``, the theoretical arrival time of a generic cell rate algorithm).
+# Rows past ``expires_us`` mean nothing any more and are deleted in small batches.
+throttles = Table(
+    "throttles",
+    metadata,
+    Column("scope", String(16), primary_key=True),
+    Column("subject", String(64), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("until_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
+    Index(None, "expires_us"),
+)

@@ -7,12 +7,20 @@ from colloquy.store.sql.base import InsertFactory, InvalidCursor
 from colloquy.store.sql.health import HealthStore
 from colloquy.store.sql.quarantine import QuarantineStore
 from colloquy.store.sql.review import ReviewStore
+from colloquy.store.sql.throttle import ThrottleStore
 from colloquy.store.sql.units import UnitStore
 
 __all__ = ["InsertFactory", "InvalidCursor", "SqlStore"]
 
 
 class SqlStore(
-    UnitStore, ReviewStore, AccountStore, ArchiveStore, AuditStore, QuarantineStore, HealthStore
+    UnitStore,
+    ReviewStore,
+    AccountStore,
+    ArchiveStore,
+    AuditStore,
+    QuarantineStore,
+    HealthStore,
+    ThrottleStore,
 ):
     """Store over SQLAlchemy Core; see ``store.protocol.Store`` for the contract."""

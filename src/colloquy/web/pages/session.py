@@ -3,9 +3,9 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from colloquy.api.deps import ServicesDep
+from colloquy.api.deps import ServicesDep, client_host
 from colloquy.services.accounts import REVIEW_ROLES, USERNAME_MAX_LENGTH
-from colloquy.services.errors import InvalidCredentials
+from colloquy.services.errors import InvalidCredentials, Throttled
 from colloquy.services.knowledge import now
 from colloquy.web.pages.common import (
     Current,
@@ -102,12 +102,16 @@ async def sign_in(request: Request, svc: ServicesDep) -> Response:
     # No user's name is longer: one character more still fails, and bounds what is looked up.
     username = field(form, "username").strip()[: USERNAME_MAX_LENGTH + 1]
     try:
-        token = await svc.accounts.login(username, field(form, "password"))
+        token = await svc.accounts.login(username, field(form, "password"), client_host(request))
         session = await svc.accounts.session(token)
     except InvalidCredentials:
         return await _sign_in_page(
             request, next_path, "Invalid username or password.", username, status=401
         )
+    except Throttled as exc:
+        page = await _sign_in_page(request, next_path, exc.detail, username, status=429)
+        page.headers.update(exc.headers)
+        return page
     target = next_path
     if target == "/":
         target = "/review" if session.user.role in REVIEW_ROLES else "/keys"

@@ -1,0 +1,167 @@
+"""Throttles: failed sign-ins with growing waits, and per-key write allowances.
+
+Each check-and-count is one conditional upsert (``ON CONFLICT DO UPDATE ... WHERE`` the
+subject may go ahead, ``RETURNING`` only then), so concurrent attempts from every process count
+exactly and a refused one changes nothing; a failure that starts a wait then sets it on the row
+its transaction holds. Times are epoch microseconds (see ``tables``)."""
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import BigInteger, and_, bindparam, case, delete, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from colloquy.store import tables as t
+from colloquy.store.protocol import Backoff, RateLimit, ThrottleKey
+from colloquy.store.sql.base import SqlBase
+
+# Expired rows deleted per sign-in attempt: a bounded amount of work that still outpaces the
+# rate at which any attacker can create rows.
+EXPIRED_BATCH = 100
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+_th = t.throttles.c
+
+
+def _us_param(name: str) -> Any:
+    return bindparam(name, type_=BigInteger)
+
+
+_now = _us_param("now")
+_KEY = and_(_th.scope == bindparam("k_scope"), _th.subject == bindparam("k_subject"))
+_UNTIL = select(_th.until_us).where(_KEY)
+_SET_WAIT = (
+    update(t.throttles)
+    .where(_KEY)
+    .values(until_us=_us_param("until"), expires_us=_us_param("expires"))
+)
+_REFUND = update(t.throttles).where(_KEY, _th.count > 0).values(count=_th.count - 1)
+_CLEAR = delete(t.throttles).where(_KEY)
+# Never waits for a row another transaction holds, so it can take part in no deadlock.
+_EXPIRED = (
+    select(_th.scope, _th.subject)
+    .where(_th.expires_us < _now)
+    .limit(EXPIRED_BATCH)
+    .with_for_update(skip_locked=True)
+)
+_DELETE_EXPIRED = delete(t.throttles).where(tuple_(_th.scope, _th.subject).in_(_EXPIRED))
+
+
+def epoch_us(at: datetime) -> int:
+    return (at - EPOCH) // MICROSECOND
+
+
+def _us(span: timedelta) -> int:
+    return math.ceil(span / MICROSECOND)
+
+
+def _key(key: ThrottleKey) -> dict[str, Any]:
+    return {"k_scope": key.scope, "k_subject": key.subject}
+
+
+class ThrottleStore(SqlBase):
+    async def count_attempt(
+        self, keys: Sequence[tuple[ThrottleKey, Backoff]], at: datetime
+    ) -> timedelta | None:
+        now = epoch_us(at)
+
+        async def purge(conn: AsyncConnection) -> None:
+            await conn.execute(_DELETE_EXPIRED, {"now": now})
+
+        async def count(conn: AsyncConnection) -> timedelta | None:
+            for key, backoff in keys:
+                wait = await self._count_failure(conn, key, backoff, now)
+                if wait is not None:
+                    return wait
+            return None
+
+        # Apart, so that the purge's row locks never meet the counting's.
+        await self._write(purge)
+        return await self._write(count)
+
+    async def _count_failure(
+        self, conn: AsyncConnection, key: ThrottleKey, backoff: Backoff, now: int
+    ) -> timedelta | None:
+        forget = _us(backoff.forget_after)
+        values = _key(key) | {"now": now, "forgotten": now + forget}
+        failures = (await conn.execute(self._count_stmt, values)).scalar_one_or_none()
+        if failures is None:
+            until = (await conn.execute(_UNTIL, _key(key))).scalar_one()
+            return timedelta(microseconds=max(until - now, 1))
+        wait = _us(backoff.wait(failures))
+        if wait:
+            values = {"until": now + wait, "expires": now + wait + forget}
+            await conn.execute(_SET_WAIT, _key(key) | values)
+        return None
+
+    async def settle_attempt(
+        self, cleared: Sequence[ThrottleKey], refunded: Sequence[ThrottleKey]
+    ) -> None:
+        async def settle(conn: AsyncConnection) -> None:
+            for key in refunded:
+                await conn.execute(_REFUND, _key(key))
+            for key in cleared:
+                await conn.execute(_CLEAR, _key(key))
+
+        await self._write(settle)
+
+    async def take_rate(self, key: ThrottleKey, limit: RateLimit, at: datetime) -> timedelta | None:
+        now = epoch_us(at)
+        window = _us(limit.window)
+        # Each request spends one interval of the window; requests may run ahead of time by
+        # up to the window less one interval (a burst of ``limit`` at once).
+        interval = max(window // limit.limit, 1)
+        latest = now + window - interval
+        values = _key(key) | {"now": now, "interval": interval, "latest": latest}
+
+        async def take(conn: AsyncConnection) -> timedelta | None:
+            if (await conn.execute(self._take_stmt, values)).first() is not None:
+                return None
+            until = (await conn.execute(_UNTIL, _key(key))).scalar_one()
+            return timedelta(microseconds=max(until - latest, 1))
+
+        return await self._write(take)
+
+    # Statements built once per store (the upsert is the dialect's own).
+
+    @cached_property
+    def _count_stmt(self) -> Any:
+        """Count a failure unless the subject must wait (then no row); failures are forgotten
+        after a quiet spell."""
+        stmt = self._upsert(t.throttles).values(
+            scope=bindparam("k_scope"),
+            subject=bindparam("k_subject"),
+            count=1,
+            until_us=_now,
+            expires_us=_us_param("forgotten"),
+        )
+        return stmt.on_conflict_do_update(
+            index_elements=["scope", "subject"],
+            set_={
+                "count": case((_th.expires_us <= _now, 1), else_=_th.count + 1),
+                "expires_us": _us_param("forgotten"),
+            },
+            where=_th.until_us <= _now,
+        ).returning(_th.count)
+
+    @cached_property
+    def _take_stmt(self) -> Any:
+        """Spend one interval of the allowance unless it is spent up to ``latest`` (then no
+        row); the row means nothing once the time it is spent up to has passed."""
+        spent = case((_th.until_us > _now, _th.until_us), else_=_now) + _us_param("interval")
+        stmt = self._upsert(t.throttles).values(
+            scope=bindparam("k_scope"),
+            subject=bindparam("k_subject"),
+            count=0,
+            until_us=_now + _us_param("interval"),
+            expires_us=_now + _us_param("interval"),
+        )
+        return stmt.on_conflict_do_update(
+            index_elements=["scope", "subject"],
+            set_={"until_us": spent, "expires_us": spent},
+            where=_th.until_us <= _us_param("latest"),
+        ).returning(_th.until_us)
