@@ -3,8 +3,9 @@
 SQLite has one writer at a time. Writes funnel through one connection that opens its
 transactions with ``BEGIN IMMEDIATE`` (so a transaction never has to upgrade a read lock and
 fail with "database is locked"); reads use their own connections, which WAL lets run beside it.
-Other processes on the same file wait on ``busy_timeout``. Reads run without an explicit
-transaction: each statement sees the latest committed state.
+Other processes on the same file wait on ``busy_timeout``; past it, the write is run again
+(store/sql/retry.py). Reads run without an explicit transaction: each statement sees the latest
+committed state.
 """
 
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, event, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from colloquy.store.sql import SqlStore
@@ -23,6 +25,8 @@ READ_POOL_SIZE = 4
 # Prepared statements kept per connection. Every statement's text is fixed per shape (the ranked
 # query's candidates are ranges, not id lists), so the set stays small and re-used.
 STATEMENT_CACHE = 128
+# SQLITE_BUSY and SQLITE_LOCKED, the primary result codes of "another connection holds a lock".
+LOCK_RESULT_CODES = frozenset({5, 6})
 
 
 def sqlite_url(path: Path) -> str:
@@ -89,6 +93,11 @@ class SqliteStore(SqlStore):
     def __init__(self, url: str | URL) -> None:
         writer, reader = create_engines(url)
         super().__init__(writer, reader, sqlite_insert, one_writer=True)
+
+    def _transient(self, error: BaseException) -> bool:
+        code = getattr(error.orig, "sqlite_errorcode", 0) if isinstance(error, DBAPIError) else 0
+        # Extended result codes (SQLITE_BUSY_SNAPSHOT ...) carry the primary one in the low byte.
+        return code & 0xFF in LOCK_RESULT_CODES
 
     def _text_match(self, query: str) -> ColumnElement[bool]:
         # Each word quoted: user input is never FTS5 syntax; quoted words are ANDed.
