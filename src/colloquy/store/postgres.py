@@ -71,6 +71,13 @@ def ping_when_idle(engine: AsyncEngine) -> None:
             raise DisconnectionError("an idle pooled connection was closed") from exc
 
 
+def lost_lock_race(error: BaseException) -> bool:
+    """Whether ``error`` is PostgreSQL aborting a deadlock's victim or an unserialisable
+    transaction."""
+    sqlstate = getattr(error.orig, "sqlstate", None) if isinstance(error, DBAPIError) else None
+    return sqlstate in LOST_RACE_SQLSTATES
+
+
 class PostgresStore(SqlStore):
     """The backend for teams: several API processes or replicas on one database."""
 
@@ -88,8 +95,7 @@ class PostgresStore(SqlStore):
         super().__init__(engine, reader, postgres_insert, counter_shards=COUNTER_SHARDS)
 
     def _transient(self, error: BaseException) -> bool:
-        sqlstate = getattr(error.orig, "sqlstate", None) if isinstance(error, DBAPIError) else None
-        return sqlstate in LOST_RACE_SQLSTATES
+        return lost_lock_race(error)
 
     def _text_match(self, query: str) -> ColumnElement[bool]:
         return text("units.search @@ plainto_tsquery('english', :words)").bindparams(words=query)

@@ -95,9 +95,7 @@ class SqliteStore(SqlStore):
         super().__init__(writer, reader, sqlite_insert, one_writer=True)
 
     def _transient(self, error: BaseException) -> bool:
-        code = getattr(error.orig, "sqlite_errorcode", 0) if isinstance(error, DBAPIError) else 0
-        # Extended result codes (SQLITE_BUSY_SNAPSHOT ...) carry the primary one in the low byte.
-        return code & 0xFF in LOCK_RESULT_CODES
+        return lost_lock_race(error)
 
     def _text_match(self, query: str) -> ColumnElement[bool]:
         # Each word quoted: user input is never FTS5 syntax; quoted words are ANDed.
@@ -105,3 +103,10 @@ class SqliteStore(SqlStore):
         return text(
             "units.rowid IN (SELECT rowid FROM units_fts WHERE units_fts MATCH :words)"
         ).bindparams(words=words)
+
+
+def lost_lock_race(error: BaseException) -> bool:
+    """Whether ``error`` is SQLite giving up on a lock that another connection holds."""
+    code = getattr(error.orig, "sqlite_errorcode", 0) if isinstance(error, DBAPIError) else 0
+    # Extended result codes (SQLITE_BUSY_SNAPSHOT ...) carry the primary one in the low byte.
+    return code & 0xFF in LOCK_RESULT_CODES
