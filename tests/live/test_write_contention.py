@@ -41,7 +41,6 @@ async def test_concurrent_writes_of_every_kind_count_exactly(
         pg_server,
         workers=WORKERS,
         admin_role="admin",
-        admin_during_startup=False,
     ) as running:
         targets = [running.approved_unit(domain) for _ in range(TARGETS)]
         log_start = pg_server.log_path.stat().st_size
