@@ -50,7 +50,7 @@ async def test_a_deadlock_victim_is_run_again(store, database_url, caplog):
             )
             waiting = text(
                 "SELECT count(*) FROM pg_locks WHERE NOT granted"
-                " AND relation = 'domain_counts'::regclass"
+                " AND relation = 'unit_counts'::regclass"
             )
             async with asyncio.timeout(20):
                 # Polls PostgreSQL, which has no event to wait on.

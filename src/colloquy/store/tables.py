@@ -194,8 +194,8 @@ unit_counts = Table(
     Column("shard", SmallInteger, primary_key=True, server_default=text("0")),
     Column("n", BigInteger, nullable=False),
 )
-# Not sharded: only approvals add to it, one row per domain, and the statistics list its
-# largest domains straight from the (approved, domain) index.
+# Not sharded: only approvals add to it, and the statistics list its largest domains straight
+# from the (approved, domain) index, which summed shards could not use.
 domain_counts = Table(
     "domain_counts",
     metadata,

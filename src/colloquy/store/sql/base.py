@@ -15,12 +15,14 @@ ever wait for each other in a cycle (a deadlock):
    inserts; a transaction changes one existing unit at most;
 2. that unit's ``unit_domains`` rows;
 3. its ``flags`` and ``events`` rows (inserts; their foreign keys share the lock of step 1);
-4. the kept counters, last, in ``SqlBase._bookkeep``: ``domain_counts`` by domain, then
-   ``unit_counts`` by (key, shard), then ``daily_counts`` by (day, shard), each in sorted order.
+4. the kept counters, last, in ``SqlBase._bookkeep``: ``unit_counts`` by (key, shard), then
+   ``daily_counts`` by (day, shard), then ``domain_counts`` by domain, each in sorted order.
 
 The counters come last because many writers add to the same few of them: a lock taken just
 before the commit is held the shortest. Each write adds to one shard of ``unit_counts`` and
-``daily_counts``, picked at random (tables.py), so writers seldom share a counter row at all.
+``daily_counts``, picked at random (tables.py), so writers seldom share one of those rows.
+``domain_counts`` is not sharded (the statistics read its largest rows from an index), so an
+approval in a popular domain still waits for the one before it: it comes last of all.
 """
 
 import base64
@@ -365,8 +367,6 @@ class SqlBase:
         """Add ``tally`` to the kept counters: last in the transaction, in the lock order
         (module docstring), into one shard picked at random."""
         shard = random.randrange(self._shards)  # noqa: S311 (spreads load; no secret)
-        domains = [{"domain": k, "approved": n} for k, n in sorted(tally.domains.items()) if n]
-        await self._add(conn, t.domain_counts, domains, ("domain",), ("approved",))
         units = [{"key": k, "shard": shard, "n": n} for k, n in sorted(tally.units.items()) if n]
         await self._add(conn, t.unit_counts, units, ("key", "shard"), ("n",))
         per_day: dict[date, dict[str, Any]] = {}
@@ -376,6 +376,8 @@ class SqlBase:
             )
             row[column] += n
         await self._add(conn, t.daily_counts, list(per_day.values()), ("day", "shard"), DAY_COLUMNS)
+        domains = [{"domain": k, "approved": n} for k, n in sorted(tally.domains.items()) if n]
+        await self._add(conn, t.domain_counts, domains, ("domain",), ("approved",))
 
     async def _add(
         self,
