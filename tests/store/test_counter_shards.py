@@ -1,6 +1,7 @@
 """Migration 0004 on both backends: the counts kept before it become shard 0 and read the
 same; going down, every counter's shards are summed into one row again."""
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -14,7 +15,6 @@ from colloquy.domain.models import ReviewStatus
 from colloquy.store import migrate
 from colloquy.store.factory import async_url, open_store
 from colloquy.store.protocol import DailyCount
-from tests.live.helpers import unique
 
 BEFORE = "0003"
 MARCH_1, MARCH_2 = date(2026, 3, 1), date(2026, 3, 2)
@@ -26,7 +26,7 @@ async def empty_url(backend, request, tmp_path: Path) -> AsyncIterator[str]:
         yield f"sqlite+aiosqlite:///{tmp_path / 'colloquy.db'}"
         return
     pg = request.getfixturevalue("pg_server")
-    name = unique("shards_")
+    name = f"shards_{uuid.uuid4().hex[:10]}"
     yield async_url(pg.create_database(name))
     pg.drop_database(name)
 
