@@ -11,11 +11,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, event, text
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from colloquy.store.sql import SqlStore
+from colloquy.store.sql.retry import driver_error
 
 DEFAULT_POOL_SIZE = 10
 DEFAULT_POOL_TIMEOUT = 30.0
@@ -74,8 +75,7 @@ def ping_when_idle(engine: AsyncEngine) -> None:
 def lost_lock_race(error: BaseException) -> bool:
     """Whether ``error`` is PostgreSQL aborting a deadlock's victim or an unserialisable
     transaction."""
-    sqlstate = getattr(error.orig, "sqlstate", None) if isinstance(error, DBAPIError) else None
-    return sqlstate in LOST_RACE_SQLSTATES
+    return getattr(driver_error(error), "sqlstate", None) in LOST_RACE_SQLSTATES
 
 
 class PostgresStore(SqlStore):

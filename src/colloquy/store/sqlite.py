@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, event, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from colloquy.store.sql import SqlStore
+from colloquy.store.sql.retry import driver_error
 from colloquy.store.sqlite_cursor import use_one_trip_cursors
 
 BUSY_TIMEOUT_MS = 10_000
@@ -107,6 +107,6 @@ class SqliteStore(SqlStore):
 
 def lost_lock_race(error: BaseException) -> bool:
     """Whether ``error`` is SQLite giving up on a lock that another connection holds."""
-    code = getattr(error.orig, "sqlite_errorcode", 0) if isinstance(error, DBAPIError) else 0
+    code = getattr(driver_error(error), "sqlite_errorcode", 0)
     # Extended result codes (SQLITE_BUSY_SNAPSHOT ...) carry the primary one in the low byte.
     return code & 0xFF in LOCK_RESULT_CODES

@@ -14,6 +14,8 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from sqlalchemy.exc import DBAPIError
+
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
@@ -50,8 +52,19 @@ async def retried(run: Callable[[], Awaitable[T]], transient: Callable[[BaseExce
         attempt += 1
 
 
+def driver_error(error: BaseException) -> BaseException | None:
+    """The driver's own error behind ``error``: wrapped by SQLAlchemy, and perhaps raised again
+    as a store fault (``raise ... from``)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, DBAPIError):
+            return seen.orig
+        seen = seen.__cause__
+    return None
+
+
 def _code(error: BaseException) -> str:
     """The database's code for ``error`` (never its text, which may quote the parameters)."""
-    orig = getattr(error, "orig", error)
+    orig = driver_error(error)
     code = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
-    return str(code or type(orig).__name__)
+    return str(code or type(orig or error).__name__)
