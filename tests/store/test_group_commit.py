@@ -2,20 +2,27 @@
 still gets exactly the outcome it would have had alone."""
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from colloquy.store.sql.group_commit import GroupCommit
-from colloquy.store.sqlite import create_engines
+from colloquy.store.sqlite import create_engines, lost_lock_race
 
 
 @pytest.fixture
-async def writer(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine, reader = create_engines(f"sqlite:///{tmp_path / 'group.db'}")
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "group.db"
+
+
+@pytest.fixture
+async def writer(path: Path) -> AsyncIterator[AsyncEngine]:
+    engine, reader = create_engines(f"sqlite:///{path}")
     await reader.dispose()
     async with engine.begin() as conn:
         await conn.execute(text("CREATE TABLE notes (n INTEGER PRIMARY KEY)"))
@@ -93,3 +100,28 @@ async def test_close_waits_for_queued_jobs(writer):
     await group.close()
     assert all(task.done() for task in tasks)
     assert await stored(writer) == list(range(5))
+
+
+async def test_a_group_that_loses_a_lock_race_fails_every_caller_at_once(writer, path):
+    """Another connection holds the write lock past the busy timeout: no job is at fault, so
+    each caller gets the error (to run again as a whole) instead of each job retrying alone."""
+    async with writer.connect() as conn:
+        await conn.exec_driver_sql("PRAGMA busy_timeout = 50")
+    transactions: list[int] = []
+
+    def begin():
+        transactions.append(1)
+        return writer.begin()
+
+    group = GroupCommit(begin, lost_lock_race)
+    rival = sqlite3.connect(path, isolation_level=None)
+    try:
+        rival.execute("BEGIN IMMEDIATE")
+        outcomes = await asyncio.gather(
+            *(group.run(note(n)) for n in range(5)), return_exceptions=True
+        )
+    finally:
+        rival.close()
+    assert all(isinstance(o, OperationalError) and lost_lock_race(o) for o in outcomes), outcomes
+    assert len(transactions) == 1
+    assert await stored(writer) == []

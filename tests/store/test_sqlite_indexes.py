@@ -43,19 +43,21 @@ async def _ranking_reads(store: Store) -> list[str]:
 
 async def test_upgrade_covers_the_ranking_reads_and_downgrade_restores_them(tmp_path):
     path = tmp_path / "colloquy.db"
-    _migrate(path, "0001")
+    _migrate(path, "head")
     archives = corpus(random.Random(5), 300)
     store = open_store(f"sqlite:///{path}")
     try:
         assert await store.import_units(archives) == len(archives)
         expected = brute_force(archives, SPEC)
         assert len(expected) == SPEC.limit
-        before = await _ranking_reads(store)
-        assert before and not any("COVERING INDEX" in read for read in before), before
     finally:
         await store.close()
 
-    for revision, down, covered in (("head", False, True), ("0001", True, False)):
+    for revision, down, covered in (
+        ("0001", True, False),
+        ("head", False, True),
+        ("0001", True, False),
+    ):
         _migrate(path, revision, down)
         store = open_store(f"sqlite:///{path}")
         try:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -168,24 +169,33 @@ events = Table(
     *(_newest(kind) for kind in DECISION_KINDS),
 )
 
+# Counters that nearly every write adds to are kept in shards: each write transaction adds to
+# one shard, picked at random, and reads sum the shards. Concurrent writers on PostgreSQL then
+# rarely wait for one another's row lock. SQLite has one writer, so it keeps one shard (0).
+
 # Proposals and decisions per UTC day, kept current by the writes themselves.
 daily_counts = Table(
     "daily_counts",
     metadata,
     Column("day", Date, primary_key=True),
+    Column("shard", SmallInteger, primary_key=True, server_default=text("0")),
     Column("proposed", Integer, nullable=False, default=0),
     Column("approved", Integer, nullable=False, default=0),
     Column("rejected", Integer, nullable=False, default=0),
 )
 
 # Aggregates kept current by the writes themselves, so that stats never scan the units:
-# "status:<s>" (every unit), "tier:<t>" and "confidence:<points>" (approved units).
+# "status:<s>" (every unit), "tier:<t>" and "confidence:<points>" (approved units). A shard
+# may go below zero (a unit counted in one shard and uncounted in another); sums never do.
 unit_counts = Table(
     "unit_counts",
     metadata,
     Column("key", String(32), primary_key=True),
+    Column("shard", SmallInteger, primary_key=True, server_default=text("0")),
     Column("n", BigInteger, nullable=False),
 )
+# Not sharded: only approvals add to it, and the statistics list its largest domains straight
+# from the (approved, domain) index, which summed shards could not use.
 domain_counts = Table(
     "domain_counts",
     metadata,

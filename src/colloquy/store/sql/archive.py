@@ -6,6 +6,7 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from colloquy.store import tables as t
 from colloquy.store.protocol import (
@@ -39,7 +40,8 @@ class ArchiveStore(SqlBase):
 
     async def import_units(self, units: Sequence[UnitArchive]) -> int:
         ids = [a.item.unit.id for a in units]
-        async with self._writing() as conn:
+
+        async def job(conn: AsyncConnection) -> int:
             present = set(
                 (await conn.execute(select(t.units.c.id).where(t.units.c.id.in_(ids)))).scalars()
             )
@@ -47,7 +49,9 @@ class ArchiveStore(SqlBase):
                 {a.item.unit.id: a for a in units if a.item.unit.id not in present}.values()
             )
             await self._insert_archives(conn, fresh)
-        return len(fresh)
+            return len(fresh)
+
+        return await self._write(job)
 
     async def export_users(self, after: str | None, limit: int) -> list[UserArchive]:
         stmt = select(t.users).order_by(t.users.c.username).limit(limit)
@@ -59,7 +63,8 @@ class ArchiveStore(SqlBase):
 
     async def import_users(self, users: Sequence[UserArchive]) -> int:
         names = [u.user.username for u in users]
-        async with self._writing() as conn:
+
+        async def job(conn: AsyncConnection) -> int:
             present = set(
                 (
                     await conn.execute(
@@ -81,7 +86,9 @@ class ArchiveStore(SqlBase):
                         for u in fresh.values()
                     ],
                 )
-        return len(fresh)
+            return len(fresh)
+
+        return await self._write(job)
 
     async def export_keys(self, after: str | None, limit: int) -> list[KeyArchive]:
         k = t.api_keys.c
@@ -102,7 +109,8 @@ class ArchiveStore(SqlBase):
     async def import_keys(self, keys: Sequence[KeyArchive]) -> int:
         """Keys whose owner is missing here are skipped (import users first)."""
         k = t.api_keys.c
-        async with self._writing() as conn:
+
+        async def job(conn: AsyncConnection) -> int:
             present = set(
                 (
                     await conn.execute(select(k.id).where(k.id.in_([a.key.id for a in keys])))
@@ -135,4 +143,6 @@ class ArchiveStore(SqlBase):
                         for a in fresh.values()
                     ],
                 )
-        return len(fresh)
+            return len(fresh)
+
+        return await self._write(job)

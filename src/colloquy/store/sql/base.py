@@ -2,18 +2,38 @@
 the bookkeeping (events, kept aggregates, ranking columns) that every write does.
 
 Each store method is one transaction (on SQLite, writes that queue for the one writer share
-one: ``group_commit``). Counters, status transitions and caps are conditional
-statements done by the database (``UPDATE ... WHERE status = 'pending' RETURNING``), never
-read-modify-write in Python. Backends supply the engines, how a write transaction is opened,
-and the dialect's INSERT (for ``ON CONFLICT``)."""
+one: ``group_commit``), run again whole if it loses a lock race (``retry``). Counters, status
+transitions and caps are conditional statements done by the database
+(``UPDATE ... WHERE status = 'pending' RETURNING``), never read-modify-write in Python.
+Backends supply the engines, how a write transaction is opened, the dialect's INSERT (for
+``ON CONFLICT``), which errors are lost lock races, and how many shards the counters have.
+
+Lock order: every write transaction takes its locks in this one order, so that no two of them
+ever wait for each other in a cycle (a deadlock):
+
+1. the ``units`` row it changes (``UPDATE`` or ``SELECT ... FOR UPDATE``), or the rows it
+   inserts; a transaction changes one existing unit at most;
+2. that unit's ``unit_domains`` rows;
+3. its ``flags`` and ``events`` rows (inserts; their foreign keys share the lock of step 1);
+4. the kept counters, last, in ``SqlBase._bookkeep``: ``unit_counts`` by (key, shard), then
+   ``daily_counts`` by (day, shard), then ``domain_counts`` by domain, each in sorted order.
+
+The counters come last because many writers add to the same few of them: a lock taken just
+before the commit is held the shortest. Each write adds to one shard of ``unit_counts`` and
+``daily_counts``, picked at random (tables.py), so writers seldom share one of those rows.
+``domain_counts`` is not sharded (the statistics read its largest rows from an index), so an
+approval in a popular domain still waits for the one before it: it comes last of all.
+"""
 
 import base64
 import binascii
 import json
 import operator
+import random
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -22,6 +42,7 @@ from sqlalchemy import (
     Label,
     Row,
     bindparam,
+    func,
     insert,
     select,
     update,
@@ -54,6 +75,7 @@ from colloquy.store.protocol import (
 )
 from colloquy.store.sql.faults import translated
 from colloquy.store.sql.group_commit import GroupCommit, Job, T
+from colloquy.store.sql.retry import retried
 
 InsertFactory = Callable[[t.Table], Any]
 # Domains listed by the statistics, most used first.
@@ -80,6 +102,19 @@ def decode_cursor(cursor: str, size: int) -> list[str] | None:
 
 def utc_day(at: datetime) -> date:
     return at.astimezone(UTC).date()
+
+
+# The columns of a ``daily_counts`` row, one per kind of event counted.
+DAY_COLUMNS = ("proposed", "approved", "rejected")
+
+
+@dataclass
+class Tally:
+    """What one write transaction adds to the kept counters (``SqlBase._bookkeep``)."""
+
+    units: Counter[str] = field(default_factory=Counter)
+    domains: Counter[str] = field(default_factory=Counter)
+    days: Counter[tuple[date, str]] = field(default_factory=Counter)
 
 
 def approved_keys(tier: Tier, points: int) -> list[str]:
@@ -141,6 +176,7 @@ class InvalidCursor(ValueError):
 def stats_columns() -> list[Label[Any]]:
     """Every kept counter and the most used domains, as two JSON objects (see ``stats_from``)."""
     c, d = t.unit_counts.c, t.domain_counts.c
+    counters = select(c.key, func.sum(c.n).label("n")).group_by(c.key).subquery()
     top_domains = (
         select(d.domain, d.approved)
         .where(d.approved > 0)
@@ -149,7 +185,7 @@ def stats_columns() -> list[Label[Any]]:
         .subquery()
     )
     return [
-        select(JsonObjectAgg(c.key, c.n)).scalar_subquery().label("counters"),
+        select(JsonObjectAgg(counters.c.key, counters.c.n)).scalar_subquery().label("counters"),
         select(JsonObjectAgg(top_domains.c.domain, top_domains.c.approved))
         .scalar_subquery()
         .label("domains"),
@@ -194,13 +230,16 @@ class SqlBase:
         read_engine: AsyncEngine,
         insert_factory: InsertFactory,
         one_writer: bool = False,
+        counter_shards: int = 1,
     ) -> None:
         """``one_writer``: the backend runs one write transaction at a time (SQLite), so
-        concurrent writes are grouped into one transaction (``group_commit``)."""
+        concurrent writes are grouped into one transaction (``group_commit``).
+        ``counter_shards``: the shards that writes spread the hot counters over."""
         self._write_engine = write_engine
         self._read_engine = read_engine
         self._upsert = insert_factory
-        self._group = GroupCommit(self._writing) if one_writer else None
+        self._shards = counter_shards
+        self._group = GroupCommit(self._writing, self._transient) if one_writer else None
 
     async def close(self) -> None:
         if self._group is not None:
@@ -221,11 +260,23 @@ class SqlBase:
             yield conn
 
     async def _write(self, job: Job[T]) -> T:
-        """``job`` run in a write transaction, grouped with others where writes are serial."""
-        if self._group is not None:
-            return await self._group.run(job)
-        async with self._writing() as conn:
-            return await job(conn)
+        """``job`` run in a write transaction, grouped with others where writes are serial,
+        and run again in a fresh one if it loses a lock race (so ``job`` must be re-runnable:
+        everything it does goes through ``conn``)."""
+        group = self._group
+        if group is not None:
+            return await retried(lambda: group.run(job), self._transient)
+
+        async def alone() -> T:
+            async with self._writing() as conn:
+                return await job(conn)
+
+        return await retried(alone, self._transient)
+
+    def _transient(self, error: BaseException) -> bool:
+        """Whether ``error`` is a lost lock race (a deadlock, a serialisation failure, a busy
+        database) that the same transaction, run again, is expected to get past."""
+        return False
 
     # ------------------------------------------------------------ rendering
 
@@ -315,31 +366,37 @@ class SqlBase:
         }
         await conn.execute(_SYNC_RANKING, values)
 
-    async def _tally(
-        self, conn: AsyncConnection, counts: Counter[str], domains: Counter[str]
-    ) -> None:
-        """Apply deltas to the kept aggregates (``unit_counts`` and ``domain_counts``)."""
-        for table, column, key, deltas in (
-            (t.unit_counts, "n", "key", counts),
-            (t.domain_counts, "approved", "domain", domains),
-        ):
-            changed = {k: d for k, d in sorted(deltas.items()) if d}
-            if not changed:
-                continue
-            stmt = self._upsert(table).values([{key: k, column: d} for k, d in changed.items()])
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[key], set_={column: table.c[column] + stmt.excluded[column]}
+    async def _bookkeep(self, conn: AsyncConnection, tally: Tally) -> None:
+        """Add ``tally`` to the kept counters: last in the transaction, in the lock order
+        (module docstring), into one shard picked at random."""
+        shard = random.randrange(self._shards)  # noqa: S311 (spreads load; no secret)
+        units = [{"key": k, "shard": shard, "n": n} for k, n in sorted(tally.units.items()) if n]
+        await self._add(conn, t.unit_counts, units, ("key", "shard"), ("n",))
+        per_day: dict[date, dict[str, Any]] = {}
+        for (day, column), n in sorted(tally.days.items()):
+            row = per_day.setdefault(
+                day, {"day": day, "shard": shard, **dict.fromkeys(DAY_COLUMNS, 0)}
             )
-            await conn.execute(stmt)
+            row[column] += n
+        await self._add(conn, t.daily_counts, list(per_day.values()), ("day", "shard"), DAY_COLUMNS)
+        domains = [{"domain": k, "approved": n} for k, n in sorted(tally.domains.items()) if n]
+        await self._add(conn, t.domain_counts, domains, ("domain",), ("approved",))
 
-    async def _count_day(
-        self, conn: AsyncConnection, column: str, day: date, count: int = 1
+    async def _add(
+        self,
+        conn: AsyncConnection,
+        table: t.Table,
+        rows: list[dict[str, Any]],
+        keys: Sequence[str],
+        columns: Sequence[str],
     ) -> None:
-        values = {"day": day, "proposed": 0, "approved": 0, "rejected": 0}
-        values[column] = count
-        stmt = self._upsert(t.daily_counts).values(**values)
+        """Insert ``rows``, or add their ``columns`` to the rows already there, in their order."""
+        if not rows:
+            return
+        stmt = self._upsert(table).values(rows)
         stmt = stmt.on_conflict_do_update(
-            index_elements=["day"], set_={column: t.daily_counts.c[column] + count}
+            index_elements=list(keys),
+            set_={column: table.c[column] + stmt.excluded[column] for column in columns},
         )
         await conn.execute(stmt)
 
@@ -356,15 +413,14 @@ class SqlBase:
                 t.events,
             )
         }
-        per_day: Counter[tuple[date, str]] = Counter()
-        counts: Counter[str] = Counter()
-        domain_deltas: Counter[str] = Counter()
+        tally = Tally()
         for archive in archives:
             item, unit = archive.item, archive.item.unit
-            counts[f"status:{item.status.value}"] += 1
+            tally.units[f"status:{item.status.value}"] += 1
             if item.status is ReviewStatus.APPROVED:
-                counts.update(approved_keys(unit.tier, scoring.to_points(unit.evidence.confidence)))
-                domain_deltas.update(unit.domains)
+                points = scoring.to_points(unit.evidence.confidence)
+                tally.units.update(approved_keys(unit.tier, points))
+                tally.domains.update(unit.domains)
             rows[t.units].append(_unit_values(item))
             columns = ranking_columns(
                 item.status, scoring.to_points(unit.evidence.confidence), len(unit.domains)
@@ -393,19 +449,20 @@ class SqlBase:
                 {"unit_id": unit.id, "kind": e.kind, "actor": e.actor, "at": e.at, "note": e.note}
                 for e in archive.events
             ]
-            per_day[(utc_day(unit.evidence.first_observed), "proposed")] += 1
+            tally.days[(utc_day(unit.evidence.first_observed), "proposed")] += 1
             if item.reviewed_at is not None and item.status is not ReviewStatus.PENDING:
-                per_day[(utc_day(item.reviewed_at), item.status.value)] += 1
+                tally.days[(utc_day(item.reviewed_at), item.status.value)] += 1
+        # In the lock order: units, unit_domains, flags, events, then the counters.
         for table, values in rows.items():
             if values:
                 await conn.execute(insert(table), values)
-        for (day, column), count in sorted(per_day.items()):
-            await self._count_day(conn, column, day, count)
-        await self._tally(conn, counts, domain_deltas)
+        await self._bookkeep(conn, tally)
 
-    async def _counts(self, conn: AsyncConnection) -> dict[str, int]:
-        rows = await conn.execute(select(t.unit_counts.c.key, t.unit_counts.c.n))
-        return {key: n for key, n in rows}
+    async def _counter(self, conn: AsyncConnection, key: str) -> int:
+        """One kept counter: the sum of its shards."""
+        c = t.unit_counts.c
+        total = await conn.execute(select(func.coalesce(func.sum(c.n), 0)).where(c.key == key))
+        return int(total.scalar_one())
 
     @staticmethod
     def _user(row: Row[Any]) -> UserRecord:

@@ -8,7 +8,9 @@ commit (and the WAL pages they all touch), and the writer stays busy instead of 
 Each write is a job: an async function of the connection, the same code that would run in a
 transaction of its own. Jobs in a group run one after another, so each sees the ones before it,
 as it would have in separate transactions. If any job raises, the group rolls back and every job
-runs again alone, so that each caller gets its own outcome, exactly as without grouping.
+runs again alone, so that each caller gets its own outcome, exactly as without grouping; but if
+the group lost a lock race (``transient``: no job's fault), every caller gets that error, to run
+again as a whole (store/sql/retry.py) rather than one by one, each meeting the same lock.
 """
 
 import asyncio
@@ -21,16 +23,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 T = TypeVar("T")
 Job = Callable[[AsyncConnection], Awaitable[T]]
 Transaction = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+Transient = Callable[[BaseException], bool]
 
 # Jobs committed together at most: a bound on what one failure makes run again.
 MAX_GROUP = 64
 
 
+def _never(_error: BaseException) -> bool:
+    return False
+
+
 class GroupCommit:
     """Runs jobs in transactions from ``begin``, grouping the ones that queue up."""
 
-    def __init__(self, begin: Transaction) -> None:
+    def __init__(self, begin: Transaction, transient: Transient = _never) -> None:
         self._begin = begin
+        self._transient = transient
         self._queue: list[tuple[Job[Any], asyncio.Future[Any]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -68,8 +76,13 @@ class GroupCommit:
         try:
             async with self._begin() as conn:
                 results = [await job(conn) for job, _ in group]
-        except Exception:
+        except Exception as exc:
             # Rolled back: nothing of the group was written.
+            if self._transient(exc):
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+                return
             for job, future in group:
                 await self._alone(job, future)
             return

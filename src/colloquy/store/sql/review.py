@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     Select,
     bindparam,
+    func,
     literal,
     literal_column,
     select,
@@ -35,13 +36,22 @@ from colloquy.store.protocol import (
     ReviewOverview,
     UnitEvent,
 )
-from colloquy.store.sql.base import SqlBase, approved_keys, stats_columns, stats_from, utc_day
+from colloquy.store.sql.base import (
+    DAY_COLUMNS,
+    SqlBase,
+    Tally,
+    approved_keys,
+    stats_columns,
+    stats_from,
+    utc_day,
+)
 
 
 @lru_cache(maxsize=4)
 def _overview_statement(activity_limit: int) -> Select[Any]:
     """The review statistics in one row: the stats, the activity and the daily counts (since
-    ``:since``), each as JSON. Built once: assembling it costs several times more than running it.
+    ``:since``, their shards summed), each as JSON. Built once: assembling it costs several
+    times more than running it.
 
     Each activity part walks an index from its newest entry and stops at the limit, so the feed
     costs the same at any size: decisions on each kind's partial index of events, pending units
@@ -66,13 +76,16 @@ def _overview_statement(activity_limit: int) -> Select[Any]:
         .limit(activity_limit)
     )
     newest = union_all(*(select(part.subquery()) for part in parts)).subquery()
+    days = (
+        select(d.day, *(func.sum(d[column]).label(column) for column in DAY_COLUMNS))
+        .where(d.day >= bindparam("since", type_=Date))
+        .group_by(d.day)
+        .subquery()
+    )
     return select(
         *stats_columns(),
         select(JsonArrayAgg(JsonArray(*newest.c))).scalar_subquery().label("activity"),
-        select(JsonArrayAgg(JsonArray(d.day, d.proposed, d.approved, d.rejected)))
-        .where(d.day >= bindparam("since", type_=Date))
-        .scalar_subquery()
-        .label("daily"),
+        select(JsonArrayAgg(JsonArray(*days.c))).scalar_subquery().label("daily"),
     )
 
 
@@ -128,17 +141,17 @@ class ReviewStore(SqlBase):
                     await conn.execute(select(u.status).where(u.id == unit_id))
                 ).scalar_one_or_none()
                 return None if current is None else AlreadyDecided(ReviewStatus(current))
+            # In the lock order: the unit (above), its unit_domains, its event, the counters.
             await self._sync_ranking(
                 conn, unit_id, status, decided.confidence, decided.domain_count
             )
-            counts = Counter({"status:pending": -1, f"status:{status.value}": 1})
-            domain_deltas: Counter[str] = Counter()
-            if status is ReviewStatus.APPROVED:
-                counts.update(approved_keys(Tier(decided.tier), decided.confidence))
-                domain_deltas.update(decided.domains)
-            await self._tally(conn, counts, domain_deltas)
             await self._event(conn, unit_id, status.value, reviewer, at, note)
-            await self._count_day(conn, status.value, utc_day(at))
+            tally = Tally(units=Counter({"status:pending": -1, f"status:{status.value}": 1}))
+            if status is ReviewStatus.APPROVED:
+                tally.units.update(approved_keys(Tier(decided.tier), decided.confidence))
+                tally.domains.update(decided.domains)
+            tally.days[(utc_day(at), status.value)] += 1
+            await self._bookkeep(conn, tally)
             return Decision(unit_id=unit_id, status=status, reviewed_by=reviewer, reviewed_at=at)
 
         return await self._write(job)
@@ -147,7 +160,7 @@ class ReviewStore(SqlBase):
         u = t.units.c
         pending = u.status == ReviewStatus.PENDING
         async with self._reading() as conn:
-            total = (await self._counts(conn)).get("status:pending", 0)
+            total = await self._counter(conn, f"status:{ReviewStatus.PENDING.value}")
             if limit == 0:
                 return [], total
             rows = (

@@ -47,6 +47,7 @@ from colloquy.store.protocol import (
 from colloquy.store.sql.base import (
     InvalidCursor,
     SqlBase,
+    Tally,
     decode_cursor,
     encode_cursor,
     stats_columns,
@@ -334,15 +335,18 @@ class UnitStore(SqlBase):
             if before is None:
                 return None
             updated = (await conn.execute(change, {"unit_id": unit_id, **values})).one()
-            if updated.confidence != before:
+            # In the lock order: the unit (above), its unit_domains, flag and event, counters.
+            moved = updated.confidence != before
+            if moved:
                 await self._sync_ranking(
                     conn, unit_id, ReviewStatus.APPROVED, updated.confidence, updated.domain_count
                 )
-                moved = Counter({f"confidence:{before}": -1, f"confidence:{updated.confidence}": 1})
-                await self._tally(conn, moved, Counter())
             if flag_row is not None:
                 await conn.execute(_INSERT_FLAG, flag_row)
             await self._event(conn, unit_id, kind, actor, at, note)
+            if moved:
+                shift = {f"confidence:{before}": -1, f"confidence:{updated.confidence}": 1}
+                await self._bookkeep(conn, Tally(units=Counter(shift)))
             (item,) = await self._render(conn, [updated])
             return item.unit
 
