@@ -8,7 +8,6 @@ exports and imports anywhere: unstorable characters become U+FFFD, tags are cut 
 limit, and extensions that break a bound are dropped (the note says why).
 """
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -23,7 +22,7 @@ from colloquy.domain.normalize import normalize_pattern, normalize_tags
 from colloquy.store import ranking
 from colloquy.store import tables as t
 from colloquy.store.protocol import UnitCheck, UnitFinding
-from colloquy.store.sql.base import SqlBase, approved_keys, utc_day
+from colloquy.store.sql.base import SqlBase, Tally, approved_keys, utc_day
 
 NOTE_PREFIX = "quarantined by colloquy doctor: "
 # Problems are described briefly: a path into deep extensions can be long.
@@ -133,20 +132,18 @@ class QuarantineStore(SqlBase):
                 values |= {"reviewed_by": actor, "reviewed_at": at}
             await conn.execute(update(t.units).where(u.id == unit_id).values(**values))
             await self._rerank(conn, unit_id, values)
-            counts: Counter[str] = Counter()
-            domains: Counter[str] = Counter()
-            if decided:
-                counts.update({f"status:{status.value}": -1, "status:rejected": 1})
-            if status is ReviewStatus.APPROVED:
-                # What approving it added, keyed as it was then.
-                counts.subtract(approved_keys(Tier(row.tier), row.confidence))
-                domains.subtract(row.domains)
-            await self._tally(conn, counts, domains)
             await self._repair_history(conn, unit_id)
             kind = ReviewStatus.REJECTED.value if decided else "quarantined"
             await self._event(conn, unit_id, kind, actor, at, note)
+            tally = Tally()
             if decided:
-                await self._count_day(conn, ReviewStatus.REJECTED.value, utc_day(at))
+                tally.units.update({f"status:{status.value}": -1, "status:rejected": 1})
+                tally.days[(utc_day(at), ReviewStatus.REJECTED.value)] += 1
+            if status is ReviewStatus.APPROVED:
+                # What approving it added, keyed as it was then.
+                tally.units.subtract(approved_keys(Tier(row.tier), row.confidence))
+                tally.domains.subtract(row.domains)
+            await self._bookkeep(conn, tally)
             fresh = (await conn.execute(select(t.units).where(u.id == unit_id))).one()
             left = await self._row_problems(conn, fresh)
             if left:  # rolls the whole quarantine back
