@@ -5,6 +5,7 @@ import shutil
 import sqlite3
 import stat
 import time
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -31,7 +32,7 @@ BEFORE = 50
 def assert_sound_backup(backup: Path) -> None:
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     assert [p.name for p in backup.parent.iterdir() if p.name.startswith(".")] == []  # no temp
-    with sqlite3.connect(backup) as db:
+    with closing(sqlite3.connect(backup)) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
 

@@ -77,6 +77,9 @@ def _copy(source: Path, target: Path, progress: Progress) -> None:
             result = copy.execute("PRAGMA quick_check").fetchone()
             if result != ("ok",):
                 raise BackupError(f"the copy failed its check: {result}")
+            # One self-contained file: opening it elsewhere leaves no -wal/-shm beside it (the
+            # server turns WAL back on when it opens its database).
+            copy.execute("PRAGMA journal_mode=DELETE")
         finally:
             copy.close()
         reader.execute("COMMIT")
