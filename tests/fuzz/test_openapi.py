@@ -46,12 +46,36 @@ CHECKS = {
 # Review and account routes take a session token (the dashboard's); the rest an API key.
 SESSION_PATHS = ("/api/v1/review/", "/api/v1/users", "/api/v1/auth/logout")
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit): .*$", re.MULTILINE)
+# Values that have broken databases and normalisers before, mixed into generated strings and
+# integers now and then: NUL, characters that grow when lower-cased, integers past 64 bits.
+HOSTILE_STRINGS = ["\x00", "a\x00b", "\u0130" * 64, "\u0130" * 40, "\ufb03" * 30]
+HOSTILE_INTEGERS = [2**63, 2**64, -(2**63) - 1, 10**30]
+# Optional parameters are documented as "string or null", which type-wide binding skips: these
+# take the strings by name.
+STRING_PARAMETERS = ("q", "pattern", "domain", "created_by", "after", "cursor", "username")
 CONFIG = {
     # Every failure is listed, not only each operation's first; the run's length stays the same.
     "continue-on-failure": True,
     "seed": 11,
-    "generation": {"deterministic": True, "database": "none", "max-examples": MAX_EXAMPLES},
-    "phases": {"stateful": {"enabled": False}},
+    "dictionaries": {
+        "hostile-strings": {"values": HOSTILE_STRINGS},
+        "hostile-integers": {"values": HOSTILE_INTEGERS},
+    },
+    "parameters": {
+        name: {"dictionary": "hostile-strings", "probability": 0.1} for name in STRING_PARAMETERS
+    },
+    "generation": {
+        "deterministic": True,
+        "database": "none",
+        "max-examples": MAX_EXAMPLES,
+        "dictionaries": {
+            "string": {"dictionary": "hostile-strings", "probability": 0.1},
+            "integer": {"dictionary": "hostile-integers", "probability": 0.1},
+        },
+    },
+    # The coverage phase sends schema-invalid input at every boundary; fuzzing then spends its
+    # cases on valid input, the kind that reaches the database.
+    "phases": {"stateful": {"enabled": False}, "fuzzing": {"generation": {"mode": "positive"}}},
     "checks": {"enabled": False, **{name: {"enabled": True, **c} for name, c in CHECKS.items()}},
 }
 
