@@ -26,6 +26,7 @@ from colloquy.services import archive, doctor
 from colloquy.services.accounts import key_body
 from colloquy.services.errors import ServiceError
 from colloquy.services.knowledge import now
+from colloquy.store import backup as sqlite_backup
 from colloquy.store import migrate
 from colloquy.store.factory import UnsupportedDatabase, describe_error, open_store, safe_url
 from colloquy.store.protocol import UnitFinding
@@ -54,15 +55,17 @@ DatabaseUrl = Annotated[
 ]
 
 
-def _settings(data_dir: Path | None = None, database_url: str | None = None) -> Settings:
+def _settings(
+    data_dir: Path | None = None, database_url: str | None = None, secrets: bool = True
+) -> Settings:
     """Settings from the environment, with the flags given on the command line exported so
-    that worker processes see the same values."""
+    that worker processes see the same values; with ``secrets``, the secrets filled in."""
     if data_dir is not None:
         os.environ["CQ_DATA_DIR"] = str(data_dir)
     if database_url is not None:
         os.environ["CQ_DATABASE_URL"] = database_url
     try:
-        return ensure_secrets(Settings())
+        return ensure_secrets(Settings()) if secrets else Settings()
     except ValueError as exc:
         _fail(f"invalid setting: {exc}")
 
@@ -380,13 +383,47 @@ def doctor_command(
         raise typer.Exit(1)
 
 
+@app.command("backup")
+def backup_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write (mode 0600).")],
+    force: Annotated[bool, typer.Option("--force", help="Replace OUTPUT if it exists.")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Copy the SQLite database, consistently, while the server runs (PostgreSQL: pg_dump)."""
+    settings = _settings(data_dir, database_url, secrets=False)
+    try:
+        with _progress_bar("backing up (pages)", enabled=True) as update:
+            size = sqlite_backup.backup(
+                settings.resolved_database_url(), output, overwrite=force, progress=update
+            )
+    except sqlite_backup.BackupError as exc:
+        _fail(str(exc))
+    typer.echo(f"backed up {size} bytes to {output}", err=True)
+
+
 @contextmanager
-def _progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[int], None]]:
-    """A progress bar on a terminal (stderr); silent otherwise."""
+def _progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], None]]:
+    """``update(done, total)`` of a progress bar on a terminal (stderr); silent otherwise."""
     if not (enabled and sys.stderr.isatty()):
-        yield lambda _n: None
+        yield lambda _done, _total: None
         return
     columns = (*Progress.get_default_columns(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True)) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@contextmanager
+def _progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[int], None]]:
+    """``advance(n)`` of a progress bar on a terminal (stderr); silent otherwise."""
+    with _progress_bar(label, enabled) as update:
+        done = 0
+        update(done, total)
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            update(done, total)
+
+        yield advance

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -333,3 +333,68 @@ async def burst(
 
 def confirmations(unit_id: str, n: int) -> list[Call]:
     return [Call("POST", f"/api/v1/knowledge/{unit_id}/confirmations")] * n
+
+
+# ---------------------------------------------------------------------------- sustained writes
+
+
+@dataclass
+class WriteLog:
+    """What a sustained write load was told: each acknowledged (201) proposal with the time of
+    its answer, acknowledged confirmations per unit, every status, and requests that got no
+    answer."""
+
+    proposed: list[tuple[float, str]] = field(default_factory=list)
+    confirmed: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)
+    unanswered: int = 0
+
+    def proposed_before(self, moment: float) -> list[str]:
+        return [unit_id for at, unit_id in self.proposed if at < moment]
+
+
+async def sustained_writes(
+    base_url: str,
+    api_key: str,
+    stop: asyncio.Event,
+    log: WriteLog,
+    connections: int = 8,
+    confirm: Sequence[str] = (),
+) -> None:
+    """Propose (and confirm the ``confirm`` units, in turn) over ``connections`` connections
+    until ``stop`` is set; the server may die meanwhile, which only counts as unanswered."""
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(
+        base_url=base_url, headers=bearer(api_key), limits=limits, timeout=10
+    ) as http:
+
+        async def worker(n: int) -> None:
+            step = 0
+            while not stop.is_set():
+                step += 1
+                target = confirm[(n + step) % len(confirm)] if confirm and step % 2 else None
+                try:
+                    if target is None:
+                        body = propose_body(unique(), f"sustained write {n}.{step}")
+                        response = await http.post("/api/v1/knowledge", json=body)
+                        log.statuses[response.status_code] += 1
+                        if response.status_code == 201:
+                            log.proposed.append((time.monotonic(), response.json()["id"]))
+                    else:
+                        response = await http.post(f"/api/v1/knowledge/{target}/confirmations")
+                        log.statuses[response.status_code] += 1
+                        if response.status_code == 201:
+                            log.confirmed[target] += 1
+                except httpx.TransportError:
+                    log.unanswered += 1
+                    await asyncio.sleep(0.05)
+
+        await asyncio.gather(*(worker(n) for n in range(connections)))
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    found = [pid]
+    for child in child_pids(pid):
+        found.extend(process_tree(child))
+    return found
