@@ -86,7 +86,7 @@ async def fuzz_target(
         admin = await store.create_user(ADMIN, await hash_password(PASSWORD), Role.ADMIN, now())
         accounts = build_services(settings, store).accounts
         key = await accounts.create_key(admin, "fuzz", "30d", [])
-        tokens = [await accounts.login(ADMIN, PASSWORD) for _ in range(SPARE_SESSIONS + 1)]
+        tokens = [await accounts.login(ADMIN, PASSWORD, None) for _ in range(SPARE_SESSIONS + 1)]
     finally:
         await store.close()
     # The app's lifespan opens its store on schemathesis' event loop.

@@ -41,6 +41,17 @@ def test_backoff_waits_double_up_to_the_cap():
     assert BACKOFF.wait(10**6) == BACKOFF.max_wait
 
 
+async def test_an_attempt_timed_before_the_last_counted_one_is_admitted(store):
+    """Simultaneous sign-ins reach the row in any order: one that took its time a moment
+    before the first counted attempt, with no wait set, is counted, not refused."""
+    keys = [(USER, BACKOFF)]
+    assert await store.count_attempt(keys, sec(0.002)) is None
+    assert await store.count_attempt(keys, sec(0.001)) is None
+    assert await store.count_attempt(keys, sec(0)) is None
+    # Those were the three free failures; the third, at 0 s, set the first wait.
+    assert await store.count_attempt(keys, sec(0.003)) == sec(1) - sec(0.003)
+
+
 async def test_waits_grow_after_the_free_failures(store):
     keys = [(USER, BACKOFF)]
     # Three free failures, one after another at the same instant.

@@ -136,7 +136,9 @@ class ThrottleStore(SqlBase):
             scope=bindparam("k_scope"),
             subject=bindparam("k_subject"),
             count=1,
-            until_us=_now,
+            # No wait yet. Not ``now``: an attempt that took its time a moment before this
+            # one but reaches the row after it would be refused for no wait at all.
+            until_us=0,
             expires_us=_us_param("forgotten"),
         )
         return stmt.on_conflict_do_update(
