@@ -20,12 +20,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from colloquy.api.app import build_services, pool_settings
 from colloquy.api.deps import Services
+from colloquy.clock import now
 from colloquy.config import Settings, ensure_secrets
 from colloquy.domain.models import Role
 from colloquy.services import archive, doctor
 from colloquy.services.accounts import key_body
 from colloquy.services.errors import ServiceError
-from colloquy.services.knowledge import now
 from colloquy.store import backup as sqlite_backup
 from colloquy.store import migrate
 from colloquy.store.factory import UnsupportedDatabase, describe_error, open_store, safe_url

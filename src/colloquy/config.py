@@ -10,8 +10,6 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from colloquy.store.sqlite import sqlite_url
-
 log = logging.getLogger(__name__)
 
 SECRETS_FILE = "secrets.json"
@@ -54,7 +52,8 @@ class Settings(BaseSettings):
         if self.database_url is not None and self.database_url.get_secret_value():
             return self.database_url.get_secret_value()
         path = self.db_path or self.data_dir / "colloquy.db"
-        return sqlite_url(path.expanduser().resolve())
+        # The store picks the async driver for any ``sqlite`` URL (``store.factory``).
+        return f"sqlite:///{path.expanduser().resolve()}"
 
 
 def ensure_secrets(settings: Settings) -> Settings:

@@ -12,10 +12,10 @@ from schemathesis.python import asgi
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from colloquy.api.app import build_services, create_app
+from colloquy.clock import now
 from colloquy.config import Settings
 from colloquy.domain.models import Role
 from colloquy.security.passwords import hash_password
-from colloquy.services.knowledge import now
 from colloquy.store import migrate
 from colloquy.store.factory import open_store
 from tests.conftest import BACKENDS

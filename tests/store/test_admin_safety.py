@@ -6,8 +6,7 @@ import asyncio
 import pytest
 
 from colloquy.domain.models import Role
-from colloquy.store.protocol import AuditEntry, LastAdmin, Store, UserChanges
-from colloquy.store.sql import InvalidCursor
+from colloquy.store.protocol import AuditEntry, InvalidCursor, LastAdmin, Store, UserChanges
 from tests.store.factories import T0, add_key, add_user, at
 
 # Rounds of two admins removing each other at once; each round is a fresh race.

@@ -8,8 +8,7 @@ import pytest
 
 from colloquy.domain import scoring
 from colloquy.domain.models import ReviewStatus, Tier
-from colloquy.store.protocol import UnitFilter
-from colloquy.store.sql import InvalidCursor
+from colloquy.store.protocol import InvalidCursor, UnitFilter
 from tests.store.factories import T0, add_unit, at, expected_points, is_utc, new_unit
 
 PLUS_TWO = timezone(timedelta(hours=2))

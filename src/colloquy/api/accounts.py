@@ -12,9 +12,8 @@ from colloquy.api.schemas import (
     UserCreateRequest,
     UserUpdateRequest,
 )
+from colloquy.clock import iso, now
 from colloquy.services.accounts import key_body
-from colloquy.services.knowledge import now
-from colloquy.services.review import iso
 from colloquy.store.protocol import UserRecord
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])

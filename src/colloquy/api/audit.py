@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from colloquy.api.deps import Admin, ServicesDep
-from colloquy.services.review import iso
+from colloquy.clock import iso
 from colloquy.store.protocol import AuditEntry
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])

@@ -8,12 +8,13 @@ from fastapi.responses import JSONResponse
 
 from colloquy.api.deps import Reviewer, ServicesDep
 from colloquy.api.schemas import RejectRequest
+from colloquy.clock import iso
 from colloquy.domain import scoring
 from colloquy.domain.bounds import MAX_INT_PARAM
 from colloquy.domain.models import ReviewStatus
 from colloquy.domain.normalize import normalize_tags
 from colloquy.services.errors import bounded
-from colloquy.services.review import iso, review_item
+from colloquy.services.review import review_item
 from colloquy.store.protocol import UnitFilter
 
 router = APIRouter(prefix="/api/v1/review", tags=["review"])

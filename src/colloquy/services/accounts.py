@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from colloquy.clock import iso, now
 from colloquy.domain.models import Role
 from colloquy.domain.normalize import new_key_id, normalize_labels
 from colloquy.domain.ttl import InvalidTtl, parse_ttl
@@ -20,12 +21,11 @@ from colloquy.services.errors import (
     UserExists,
     UserNotFound,
 )
-from colloquy.services.knowledge import now
-from colloquy.services.review import iso
 from colloquy.services.throttle import LoginThrottle
 from colloquy.store.protocol import (
     ApiKeyRecord,
     AuditEntry,
+    InvalidCursor,
     KeyLimitReached,
     LastAdmin,
     NewApiKey,
@@ -35,7 +35,6 @@ from colloquy.store.protocol import (
     UsernameTaken,
     UserRecord,
 )
-from colloquy.store.sql import InvalidCursor
 
 MAX_ACTIVE_KEYS = 20
 USERNAME_MAX_LENGTH = 64

@@ -9,7 +9,7 @@ The check reads the units a page at a time; ``fix`` quarantines each unit found 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from colloquy.services.knowledge import now
+from colloquy.clock import now
 from colloquy.store.protocol import Store, UnitFinding
 
 ACTOR = "colloquy doctor"

@@ -2,11 +2,11 @@
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import cq_schema
 
+from colloquy.clock import now
 from colloquy.domain import bounds, scoring
 from colloquy.domain.models import Context, FlagReason, Insight, KnowledgeUnit
 from colloquy.domain.normalize import new_unit_id, normalize_pattern, normalize_tags
@@ -16,10 +16,6 @@ from colloquy.store.protocol import FlagInput, NewUnit, QuerySpec, Store
 MAX_QUERY_LIMIT = 50
 MAX_EXTENSIONS = 20
 EXTENSION_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*:\S+$")
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

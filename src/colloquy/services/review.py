@@ -3,31 +3,26 @@
 from datetime import date, timedelta
 from typing import Any
 
+from colloquy.clock import iso, now
 from colloquy.domain import scoring
 from colloquy.domain.models import ReviewStatus
 from colloquy.services.errors import AlreadyReviewed, InvalidInput, UnitNotFound
-from colloquy.services.knowledge import now
 from colloquy.store.protocol import (
     Activity,
     AlreadyDecided,
     DailyCount,
     Decision,
+    InvalidCursor,
     Page,
     ReviewItem,
     Store,
     UnitEvent,
     UnitFilter,
 )
-from colloquy.store.sql import InvalidCursor
 
 ACTIVITY_LIMIT = 20
 TREND_DAYS = 30
 HISTORY_LIMIT = 200
-
-
-def iso(value: Any) -> str | None:
-    """``datetime.isoformat()`` (``+00:00``), the format of review and account timestamps."""
-    return None if value is None else value.isoformat()
 
 
 def review_item(item: ReviewItem) -> dict[str, Any]:

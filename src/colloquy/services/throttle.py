@@ -26,8 +26,8 @@ import math
 from datetime import timedelta
 from enum import StrEnum
 
+from colloquy.clock import now
 from colloquy.services.errors import Throttled
-from colloquy.services.knowledge import now
 from colloquy.store.protocol import Backoff, RateLimit, Store, ThrottleKey
 
 FIRST_WAIT = timedelta(seconds=1)

@@ -319,6 +319,10 @@ class RateLimit:
     window: timedelta
 
 
+class InvalidCursor(ValueError):
+    """A page cursor that this store did not issue (callers answer it as bad input)."""
+
+
 class KeyLimitReached(Exception):
     """The owner already has the maximum number of active keys."""
 

@@ -5,8 +5,8 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from colloquy.store import tables as t
-from colloquy.store.protocol import AuditEntry, Page
-from colloquy.store.sql.base import InvalidCursor, SqlBase, decode_cursor, encode_cursor
+from colloquy.store.protocol import AuditEntry, InvalidCursor, Page
+from colloquy.store.sql.base import SqlBase, decode_cursor, encode_cursor
 
 _INSERT = insert(t.audit_log)
 _NEWEST = select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(bindparam("size"))

@@ -169,10 +169,6 @@ _SYNC_RANKING = (
 )
 
 
-class InvalidCursor(ValueError):
-    """A page cursor that this store did not issue."""
-
-
 def stats_columns() -> list[Label[Any]]:
     """Every kept counter and the most used domains, as two JSON objects (see ``stats_from``)."""
     c, d = t.unit_counts.c, t.domain_counts.c

@@ -35,6 +35,7 @@ from colloquy.store import ranking
 from colloquy.store import tables as t
 from colloquy.store.protocol import (
     FlagInput,
+    InvalidCursor,
     KnowledgeStats,
     NewUnit,
     Page,
@@ -45,7 +46,6 @@ from colloquy.store.protocol import (
     UnitFilter,
 )
 from colloquy.store.sql.base import (
-    InvalidCursor,
     SqlBase,
     Tally,
     decode_cursor,

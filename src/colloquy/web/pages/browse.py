@@ -8,13 +8,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from colloquy.api.deps import ServicesDep
+from colloquy.clock import now
 from colloquy.domain import scoring
 from colloquy.domain.bounds import BoundError
 from colloquy.domain.models import ReviewStatus
 from colloquy.domain.normalize import normalize_tags
 from colloquy.services.accounts import REVIEW_ROLES
 from colloquy.services.errors import ServiceError, UnitNotFound
-from colloquy.services.knowledge import now
 from colloquy.services.review import TREND_DAYS
 from colloquy.store.protocol import ReviewItem, UnitFilter
 from colloquy.web import charts

@@ -20,11 +20,11 @@ from starlette.datastructures import FormData
 
 from colloquy import __version__
 from colloquy.api.deps import Services, ServicesDep
+from colloquy.clock import now
 from colloquy.domain.bounds import text_problem
 from colloquy.domain.models import ReviewStatus, Role
 from colloquy.services.accounts import REVIEW_ROLES, Session
 from colloquy.services.errors import ServiceError
-from colloquy.services.knowledge import now
 from colloquy.store.protocol import ApiKeyRecord
 from colloquy.web.security import (
     CSRF_FIELD,

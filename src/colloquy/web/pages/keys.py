@@ -8,8 +8,8 @@ from pydantic import ValidationError
 
 from colloquy.api.deps import Services, ServicesDep
 from colloquy.api.schemas import ApiKeyCreateRequest
+from colloquy.clock import now
 from colloquy.services.errors import ServiceError
-from colloquy.services.knowledge import now
 from colloquy.store.protocol import ApiKeyRecord
 from colloquy.web.pages.common import (
     Current,

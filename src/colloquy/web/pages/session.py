@@ -4,9 +4,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from colloquy.api.deps import ServicesDep, client_host
+from colloquy.clock import now
 from colloquy.services.accounts import REVIEW_ROLES, USERNAME_MAX_LENGTH
 from colloquy.services.errors import InvalidCredentials, Throttled
-from colloquy.services.knowledge import now
 from colloquy.web.pages.common import (
     Current,
     CurrentDep,
