@@ -18,8 +18,6 @@ from rich.console import Console
 from rich.progress import Progress, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
 
-from colloquy.api.app import build_services, pool_settings
-from colloquy.api.deps import Services
 from colloquy.clock import now
 from colloquy.config import Settings, ensure_secrets
 from colloquy.domain.models import Role
@@ -31,6 +29,7 @@ from colloquy.store import migrate
 from colloquy.store.factory import UnsupportedDatabase, describe_error, open_store, safe_url
 from colloquy.store.protocol import UnitFinding
 from colloquy.supervisor import Supervisor
+from colloquy.wiring import Services, build_services, pool_settings
 
 app = typer.Typer(
     help="colloquy: a cq v1 knowledge-commons server.",

@@ -11,13 +11,14 @@ from pydantic import SecretStr
 from schemathesis.python import asgi
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from colloquy.api.app import build_services, create_app
+from colloquy.api.app import create_app
 from colloquy.clock import now
 from colloquy.config import Settings
 from colloquy.domain.models import Role
 from colloquy.security.passwords import hash_password
 from colloquy.store import migrate
 from colloquy.store.factory import open_store
+from colloquy.wiring import build_services
 from tests.conftest import BACKENDS
 from tests.support.pgserver import PostgresServer
 

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from colloquy.api.deps import Admin, ServicesDep, SessionDep, client_host
+from colloquy.api.deps import Admin, SessionDep
 from colloquy.api.schemas import (
     ApiKeyCreateRequest,
     LoginRequest,
@@ -15,6 +15,7 @@ from colloquy.api.schemas import (
 from colloquy.clock import iso, now
 from colloquy.services.accounts import key_body
 from colloquy.store.protocol import UserRecord
+from colloquy.wiring import ServicesDep, client_host
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 

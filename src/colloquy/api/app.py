@@ -4,7 +4,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -13,56 +12,17 @@ from fastapi.responses import JSONResponse
 
 from colloquy import __version__
 from colloquy.api import accounts, audit, docs, faults, knowledge, meta, review
-from colloquy.api.deps import Services
 from colloquy.api.headers import SecurityHeadersMiddleware
 from colloquy.api.limits import BodyLimitMiddleware, StorableTextMiddleware
 from colloquy.config import Settings
 from colloquy.domain.bounds import replace_unstorable_in
-from colloquy.services.accounts import AccountService
 from colloquy.services.errors import ServiceError
-from colloquy.services.knowledge import KnowledgeService
-from colloquy.services.review import ReviewService
-from colloquy.services.throttle import LoginThrottle, WriteAction, WriteLimits
-from colloquy.store.factory import PoolSettings, open_store
+from colloquy.store.factory import open_store
 from colloquy.store.protocol import Store, StoreFault
 from colloquy.web import install as install_web
+from colloquy.wiring import build_services, pool_settings
 
 log = logging.getLogger(__name__)
-
-
-def build_services(settings: Settings, store: Store) -> Services:
-    assert settings.jwt_secret is not None and settings.api_key_pepper is not None
-    pepper = settings.api_key_pepper.get_secret_value()
-    throttle = LoginThrottle(
-        store, pepper, settings.login_free_attempts, settings.login_address_free_attempts
-    )
-    limits = {
-        WriteAction.PROPOSE: settings.rate_limit_propose,
-        WriteAction.CONFIRM: settings.rate_limit_confirm,
-        WriteAction.FLAG: settings.rate_limit_flag,
-    }
-    return Services(
-        store=store,
-        knowledge=KnowledgeService(store),
-        review=ReviewService(store),
-        accounts=AccountService(
-            store,
-            settings.jwt_secret.get_secret_value(),
-            pepper,
-            timedelta(seconds=settings.session_ttl_seconds),
-            throttle,
-        ),
-        public_read=settings.public_read,
-        limits=WriteLimits(store, limits),
-    )
-
-
-def pool_settings(settings: Settings) -> PoolSettings:
-    return PoolSettings(
-        size=settings.db_pool_size,
-        timeout=settings.db_pool_timeout,
-        connect_timeout=settings.db_connect_timeout,
-    )
 
 
 async def _service_error(_request: Request, exc: Exception) -> JSONResponse:

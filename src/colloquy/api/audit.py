@@ -5,9 +5,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from colloquy.api.deps import Admin, ServicesDep
+from colloquy.api.deps import Admin
 from colloquy.clock import iso
 from colloquy.store.protocol import AuditEntry
+from colloquy.wiring import ServicesDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 

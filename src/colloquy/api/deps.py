@@ -1,6 +1,5 @@
 """Request dependencies: the services, and who is calling (API key or session token)."""
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -9,27 +8,11 @@ from colloquy.domain.models import Role
 from colloquy.security import api_keys
 from colloquy.services.accounts import REVIEW_ROLES, AccountService, Session
 from colloquy.services.errors import InvalidApiKey, MissingAuthorization
-from colloquy.services.knowledge import KnowledgeService
-from colloquy.services.review import ReviewService
-from colloquy.services.throttle import WriteAction, WriteLimits
-from colloquy.store.protocol import Store, UserRecord
+from colloquy.services.throttle import WriteAction
+from colloquy.store.protocol import UserRecord
+from colloquy.wiring import ServicesDep
 
 BEARER = "Bearer "
-
-
-@dataclass(frozen=True)
-class Services:
-    store: Store
-    knowledge: KnowledgeService
-    review: ReviewService
-    accounts: AccountService
-    limits: WriteLimits
-    # CQ_PUBLIC_READ: anyone may query and read the statistics, as on the reference server.
-    public_read: bool = False
-
-
-def services(request: Request) -> Services:
-    return request.app.state.services
 
 
 def bearer_token(request: Request) -> str | None:
@@ -38,9 +21,6 @@ def bearer_token(request: Request) -> str | None:
     if header is None or not header.startswith(BEARER):
         return None
     return header[len(BEARER) :]
-
-
-ServicesDep = Annotated[Services, Depends(services)]
 
 
 async def key_owner(request: Request, svc: ServicesDep) -> UserRecord:
@@ -72,11 +52,6 @@ async def session(request: Request, svc: ServicesDep) -> Session:
 
 
 SessionDep = Annotated[Session, Depends(session)]
-
-
-def client_host(request: Request) -> str | None:
-    """The client's address (behind a proxy, as uvicorn's ``--forwarded-allow-ips`` trusts)."""
-    return request.client.host if request.client else None
 
 
 def key_writer(action: WriteAction) -> Any:

@@ -7,13 +7,14 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import StringConstraints
 
-from colloquy.api.deps import Reader, ServicesDep, key_writer
+from colloquy.api.deps import Reader, key_writer
 from colloquy.api.schemas import FlagRequest, ProposeRequest
 from colloquy.domain.bounds import MAX_INT_PARAM
 from colloquy.domain.models import Context, Insight
 from colloquy.services.knowledge import Proposal
 from colloquy.services.throttle import WriteAction
 from colloquy.store.protocol import UserRecord
+from colloquy.wiring import ServicesDep
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
 

@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from colloquy.api.deps import ServicesDep
+from colloquy.wiring import ServicesDep
 
 router = APIRouter(tags=["meta"])
 

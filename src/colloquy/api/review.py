@@ -6,7 +6,7 @@ import cq_schema
 from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import JSONResponse
 
-from colloquy.api.deps import Reviewer, ServicesDep
+from colloquy.api.deps import Reviewer
 from colloquy.api.schemas import RejectRequest
 from colloquy.clock import iso
 from colloquy.domain import scoring
@@ -16,6 +16,7 @@ from colloquy.domain.normalize import normalize_tags
 from colloquy.services.errors import bounded
 from colloquy.services.review import review_item
 from colloquy.store.protocol import UnitFilter
+from colloquy.wiring import ServicesDep
 
 router = APIRouter(prefix="/api/v1/review", tags=["review"])
 

@@ -5,9 +5,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from colloquy.api.deps import ServicesDep
 from colloquy.services.errors import ServiceError
 from colloquy.web.pages.common import ADMIN_ROLES, CurrentDep, PageError, render, require
+from colloquy.wiring import ServicesDep
 
 router = APIRouter(include_in_schema=False)
 

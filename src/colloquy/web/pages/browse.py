@@ -7,7 +7,6 @@ import cq_schema
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from colloquy.api.deps import ServicesDep
 from colloquy.clock import now
 from colloquy.domain import scoring
 from colloquy.domain.bounds import BoundError
@@ -26,6 +25,7 @@ from colloquy.web.pages.common import (
     render,
     require,
 )
+from colloquy.wiring import ServicesDep
 
 router = APIRouter(include_in_schema=False)
 

@@ -19,7 +19,6 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from colloquy import __version__
-from colloquy.api.deps import Services, ServicesDep
 from colloquy.clock import now
 from colloquy.domain.bounds import text_problem
 from colloquy.domain.models import ReviewStatus, Role
@@ -33,6 +32,7 @@ from colloquy.web.security import (
     clear_cookie,
     session_binding,
 )
+from colloquy.wiring import Services, ServicesDep
 
 WEB_DIR = Path(__file__).parent.parent
 ADMIN_ROLES = frozenset({Role.ADMIN})

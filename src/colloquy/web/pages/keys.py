@@ -6,7 +6,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from colloquy.api.deps import Services, ServicesDep
 from colloquy.api.schemas import ApiKeyCreateRequest
 from colloquy.clock import now
 from colloquy.services.errors import ServiceError
@@ -22,6 +21,7 @@ from colloquy.web.pages.common import (
     redirect,
     render,
 )
+from colloquy.wiring import Services, ServicesDep
 
 router = APIRouter(include_in_schema=False)
 

@@ -4,7 +4,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from colloquy.api.deps import ServicesDep
 from colloquy.api.schemas import RejectRequest
 from colloquy.domain.models import ReviewStatus
 from colloquy.services.accounts import REVIEW_ROLES
@@ -21,6 +20,7 @@ from colloquy.web.pages.common import (
     require,
     validation_message,
 )
+from colloquy.wiring import ServicesDep
 
 router = APIRouter(include_in_schema=False)
 

@@ -3,7 +3,6 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from colloquy.api.deps import ServicesDep, client_host
 from colloquy.clock import now
 from colloquy.services.accounts import REVIEW_ROLES, USERNAME_MAX_LENGTH
 from colloquy.services.errors import InvalidCredentials, Throttled
@@ -30,6 +29,7 @@ from colloquy.web.security import (
     new_nonce,
     set_cookie,
 )
+from colloquy.wiring import ServicesDep, client_host
 
 router = APIRouter(include_in_schema=False)
 

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from colloquy.api.deps import Services, ServicesDep
 from colloquy.api.schemas import UserCreateRequest, UserUpdateRequest
 from colloquy.domain.models import Role
 from colloquy.services.errors import ServiceError
@@ -23,6 +22,7 @@ from colloquy.web.pages.common import (
     render,
     require,
 )
+from colloquy.wiring import Services, ServicesDep
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,0 +1,77 @@
+"""What every entry point is built from: the services over one store, built and handed out the
+same way to the API, the dashboard and the command line (so none of them imports another)."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from colloquy.config import Settings
+from colloquy.services.accounts import AccountService
+from colloquy.services.knowledge import KnowledgeService
+from colloquy.services.review import ReviewService
+from colloquy.services.throttle import LoginThrottle, WriteAction, WriteLimits
+from colloquy.store.factory import PoolSettings
+from colloquy.store.protocol import Store
+
+
+@dataclass(frozen=True)
+class Services:
+    store: Store
+    knowledge: KnowledgeService
+    review: ReviewService
+    accounts: AccountService
+    limits: WriteLimits
+    # CQ_PUBLIC_READ: anyone may query and read the statistics, as on the reference server.
+    public_read: bool = False
+
+
+def build_services(settings: Settings, store: Store) -> Services:
+    assert settings.jwt_secret is not None and settings.api_key_pepper is not None
+    pepper = settings.api_key_pepper.get_secret_value()
+    throttle = LoginThrottle(
+        store, pepper, settings.login_free_attempts, settings.login_address_free_attempts
+    )
+    limits = {
+        WriteAction.PROPOSE: settings.rate_limit_propose,
+        WriteAction.CONFIRM: settings.rate_limit_confirm,
+        WriteAction.FLAG: settings.rate_limit_flag,
+    }
+    return Services(
+        store=store,
+        knowledge=KnowledgeService(store),
+        review=ReviewService(store),
+        accounts=AccountService(
+            store,
+            settings.jwt_secret.get_secret_value(),
+            pepper,
+            timedelta(seconds=settings.session_ttl_seconds),
+            throttle,
+        ),
+        public_read=settings.public_read,
+        limits=WriteLimits(store, limits),
+    )
+
+
+def pool_settings(settings: Settings) -> PoolSettings:
+    return PoolSettings(
+        size=settings.db_pool_size,
+        timeout=settings.db_pool_timeout,
+        connect_timeout=settings.db_connect_timeout,
+    )
+
+
+# ---------------------------------------------------------------- for HTTP requests
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def client_host(request: Request) -> str | None:
+    """The client's address (behind a proxy, as uvicorn's ``--forwarded-allow-ips`` trusts)."""
+    return request.client.host if request.client else None
