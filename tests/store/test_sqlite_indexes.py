@@ -10,7 +10,7 @@ from sqlalchemy import create_engine
 from colloquy.store import migrate, ranking
 from colloquy.store.factory import open_store
 from colloquy.store.protocol import QuerySpec, Store
-from tests.test_query_pruning import brute_force, corpus
+from tests.store.test_query_pruning import brute_force, corpus
 
 SPEC = QuerySpec(domains=["python", "api"], languages=["go"], frameworks=["gin"], pattern="retry")
 
