@@ -8,7 +8,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from colloquy.store.protocol import DatabaseUnavailable, StorageFull, StoreFault
-from colloquy.web.pages.common import render
+from colloquy.web.errors import error_page
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,6 @@ async def store_fault(request: Request, exc: Exception) -> Response:
         return JSONResponse(
             {"detail": answer.detail}, status_code=answer.status, headers=answer.headers
         )
-    context = {"title": answer.title, "message": answer.detail + ".", "nav": ""}
-    page = await render(request, "error.html", context, status=answer.status)
+    page = error_page(request, answer.status, answer.title, answer.detail + ".")
     page.headers.update(answer.headers)
     return page

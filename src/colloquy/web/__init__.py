@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from colloquy.config import Settings
-from colloquy.web import pages
+from colloquy.web import errors, pages
+from colloquy.web.auth import NotAllowed, SignInRequired
 from colloquy.web.security import FormKeys
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -27,5 +28,6 @@ def install(app: FastAPI, settings: Settings) -> None:
     for router in pages.routers():
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_exception_handler(pages.SignInRequired, pages.sign_in_required)
-    app.add_exception_handler(pages.PageError, pages.page_error)
+    app.add_exception_handler(SignInRequired, errors.sign_in_required)
+    app.add_exception_handler(NotAllowed, errors.not_allowed)
+    app.add_exception_handler(errors.PageError, errors.page_error)

@@ -33,6 +33,16 @@ class FormKeys:
         return hmac.compare_digest(self.token(purpose, value), presented)
 
 
+def form_keys(request: Request) -> FormKeys:
+    """The app's form keys, made once when the dashboard is installed."""
+    return request.app.state.form_keys
+
+
+def csrf_matches(presented: object, expected: str) -> bool:
+    """Whether a submitted session CSRF token is the expected one (compared in constant time)."""
+    return isinstance(presented, str) and hmac.compare_digest(presented, expected)
+
+
 def session_binding(token_id: str, raw_token: str) -> str:
     """What a session's CSRF token is bound to: its ``jti`` (or a hash of a jti-less token)."""
     return token_id or hashlib.sha256(raw_token.encode()).hexdigest()

@@ -6,7 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from colloquy.services.errors import ServiceError
-from colloquy.web.pages.common import ADMIN_ROLES, CurrentDep, PageError, render, require
+from colloquy.web.auth import ADMIN_ROLES, ViewerDep, require
+from colloquy.web.errors import PageError
+from colloquy.web.navigation import pending_reviews
+from colloquy.web.templating import render
 from colloquy.wiring import ServicesDep
 
 router = APIRouter(include_in_schema=False)
@@ -23,7 +26,7 @@ ACTIONS = {
 
 @router.get("/admin/audit")
 async def audit(
-    request: Request, me: CurrentDep, svc: ServicesDep, cursor: str = ""
+    request: Request, me: ViewerDep, svc: ServicesDep, cursor: str = ""
 ) -> HTMLResponse:
     require(me, ADMIN_ROLES)
     try:
@@ -33,7 +36,7 @@ async def audit(
     next_link = None
     if page.next_cursor:
         next_link = f"/admin/audit?{urlencode({'cursor': page.next_cursor})}"
-    return await render(
+    return render(
         request,
         "audit.html",
         {
@@ -45,5 +48,5 @@ async def audit(
             "paged": bool(cursor),
         },
         me,
-        svc,
+        await pending_reviews(me, svc),
     )

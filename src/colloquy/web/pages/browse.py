@@ -17,17 +17,16 @@ from colloquy.services.errors import ServiceError, UnitNotFound
 from colloquy.services.review import TREND_DAYS
 from colloquy.store.protocol import ReviewItem, UnitFilter
 from colloquy.web import charts
-from colloquy.web.pages.common import (
-    STATUSES,
-    UNITS_PAGE_SIZE,
-    CurrentDep,
-    PageError,
-    render,
-    require,
-)
+from colloquy.web.auth import ViewerDep, require
+from colloquy.web.errors import PageError
+from colloquy.web.navigation import pending_reviews
+from colloquy.web.templating import render
 from colloquy.wiring import ServicesDep
 
 router = APIRouter(include_in_schema=False)
+
+UNITS_PAGE_SIZE = 25
+STATUSES = frozenset(s.value for s in ReviewStatus)
 
 
 def units_link(**params: str | None) -> str:
@@ -41,7 +40,7 @@ def _bucket_bounds(label: str) -> tuple[str, str | None]:
 
 
 @router.get("/dashboard")
-async def dashboard(request: Request, me: CurrentDep, svc: ServicesDep) -> HTMLResponse:
+async def dashboard(request: Request, me: ViewerDep, svc: ServicesDep) -> HTMLResponse:
     require(me, REVIEW_ROLES)
     stats = await svc.review.stats()
     counts = stats["counts"]
@@ -63,7 +62,7 @@ async def dashboard(request: Request, me: CurrentDep, svc: ServicesDep) -> HTMLR
     activity = [
         a | {"when": datetime.fromisoformat(a["timestamp"])} for a in stats["recent_activity"]
     ]
-    return await render(
+    return render(
         request,
         "dashboard.html",
         {
@@ -87,7 +86,7 @@ async def dashboard(request: Request, me: CurrentDep, svc: ServicesDep) -> HTMLR
             "trend_days": TREND_DAYS,
         },
         me,
-        svc,
+        await pending_reviews(me, svc),
     )
 
 
@@ -110,7 +109,7 @@ def _confidence(raw: str, name: str, errors: list[str]) -> int | None:
 @router.get("/units")
 async def units(
     request: Request,
-    me: CurrentDep,
+    me: ViewerDep,
     svc: ServicesDep,
     status: str = "",
     domain: str = "",
@@ -155,7 +154,7 @@ async def units(
     }
     filtered = any(shown.values())
     described = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in shown.items() if v)
-    return await render(
+    return render(
         request,
         "units.html",
         {
@@ -170,12 +169,12 @@ async def units(
             "statuses": [s.value for s in ReviewStatus],
         },
         me,
-        svc,
+        await pending_reviews(me, svc),
     )
 
 
 @router.get("/units/{unit_id}")
-async def unit_page(unit_id: str, request: Request, me: CurrentDep, svc: ServicesDep) -> Response:
+async def unit_page(unit_id: str, request: Request, me: ViewerDep, svc: ServicesDep) -> Response:
     require(me, REVIEW_ROLES)
     try:
         item: ReviewItem = await svc.review.get(unit_id)
@@ -185,7 +184,7 @@ async def unit_page(unit_id: str, request: Request, me: CurrentDep, svc: Service
         ) from exc
     history = await svc.review.history(unit_id)
     extensions = item.unit.extensions
-    return await render(
+    return render(
         request,
         "unit.html",
         {
@@ -197,7 +196,7 @@ async def unit_page(unit_id: str, request: Request, me: CurrentDep, svc: Service
             "extensions": sorted(extensions.items()) if extensions else [],
         },
         me,
-        svc,
+        await pending_reviews(me, svc),
     )
 
 

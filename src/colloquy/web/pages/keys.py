@@ -1,5 +1,6 @@
 """The signed-in user's API keys: create (token shown once), list, revoke."""
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,25 +11,37 @@ from colloquy.api.schemas import ApiKeyCreateRequest
 from colloquy.clock import now
 from colloquy.services.errors import ServiceError
 from colloquy.store.protocol import ApiKeyRecord
-from colloquy.web.pages.common import (
-    Current,
-    CurrentDep,
-    PageError,
-    checked_form,
-    field,
-    form_failure,
-    key_state,
-    redirect,
-    render,
-)
+from colloquy.web.auth import Viewer, ViewerDep
+from colloquy.web.errors import PageError
+from colloquy.web.forms import checked_form, field, form_failure
+from colloquy.web.navigation import pending_reviews, redirect
+from colloquy.web.templating import render
 from colloquy.wiring import Services, ServicesDep
 
 router = APIRouter(include_in_schema=False)
 
 
+def key_state(key: ApiKeyRecord, at: datetime) -> dict[str, str]:
+    """Status and expiry chip of a key, as the reference shows them."""
+    if key.revoked_at is not None:
+        return {"status": "revoked", "chip": "revoked", "tone": "muted"}
+    left = key.expires_at - at
+    if left.total_seconds() <= 0:
+        return {"status": "expired", "chip": "expired", "tone": "bad"}
+    days = left.days
+    if days >= 1:
+        chip = f"{days}d left"
+    elif left.total_seconds() >= 3600:
+        chip = f"{int(left.total_seconds() // 3600)}h left"
+    else:
+        chip = f"{max(int(left.total_seconds() // 60), 1)}m left"
+    tone = "bad" if days < 1 else "warn" if days <= 7 else "ok"
+    return {"status": "active", "chip": chip, "tone": tone}
+
+
 async def _keys_page(
     request: Request,
-    me: Current,
+    me: Viewer,
     svc: Services,
     created: Any = None,
     error: str | None = None,
@@ -38,7 +51,7 @@ async def _keys_page(
     at = now()
     keys = await svc.accounts.list_keys(me.user)
     rows = [{"key": k, **key_state(k, at)} for k in keys]
-    return await render(
+    return render(
         request,
         "keys.html",
         {
@@ -51,18 +64,18 @@ async def _keys_page(
             "entered": entered or {"name": "", "ttl": "90d", "labels": ""},
         },
         me,
-        svc,
+        await pending_reviews(me, svc),
         status=status,
     )
 
 
 @router.get("/keys")
-async def keys(request: Request, me: CurrentDep, svc: ServicesDep) -> HTMLResponse:
+async def keys(request: Request, me: ViewerDep, svc: ServicesDep) -> HTMLResponse:
     return await _keys_page(request, me, svc)
 
 
 @router.post("/keys")
-async def create_key(request: Request, me: CurrentDep, svc: ServicesDep) -> HTMLResponse:
+async def create_key(request: Request, me: ViewerDep, svc: ServicesDep) -> HTMLResponse:
     form = await checked_form(request, me)
     entered = {k: field(form, k) for k in ("name", "ttl", "labels")}
     try:
@@ -78,7 +91,7 @@ async def create_key(request: Request, me: CurrentDep, svc: ServicesDep) -> HTML
     return await _keys_page(request, me, svc, created=created)
 
 
-async def _own_key(me: Current, svc: Services, key_id: str) -> ApiKeyRecord:
+async def _own_key(me: Viewer, svc: Services, key_id: str) -> ApiKeyRecord:
     for key in await svc.accounts.list_keys(me.user):
         if key.id == key_id:
             return key
@@ -87,10 +100,10 @@ async def _own_key(me: Current, svc: Services, key_id: str) -> ApiKeyRecord:
 
 @router.get("/keys/{key_id}/revoke")
 async def confirm_revoke(
-    key_id: str, request: Request, me: CurrentDep, svc: ServicesDep
+    key_id: str, request: Request, me: ViewerDep, svc: ServicesDep
 ) -> HTMLResponse:
     key = await _own_key(me, svc, key_id)
-    return await render(
+    return render(
         request,
         "confirm.html",
         {
@@ -103,12 +116,12 @@ async def confirm_revoke(
             "cancel": "/keys",
         },
         me,
-        svc,
+        await pending_reviews(me, svc),
     )
 
 
 @router.post("/keys/{key_id}/revoke")
-async def revoke_key(key_id: str, request: Request, me: CurrentDep, svc: ServicesDep) -> Response:
+async def revoke_key(key_id: str, request: Request, me: ViewerDep, svc: ServicesDep) -> Response:
     await checked_form(request, me)
     try:
         await svc.accounts.revoke_key(me.user, key_id)

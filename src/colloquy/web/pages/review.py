@@ -1,5 +1,7 @@
 """The review page: one pending unit at a time, decided by button or key."""
 
+import re
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
@@ -8,21 +10,17 @@ from colloquy.api.schemas import RejectRequest
 from colloquy.domain.models import ReviewStatus
 from colloquy.services.accounts import REVIEW_ROLES
 from colloquy.services.errors import AlreadyReviewed, UnitNotFound
-from colloquy.web.pages.common import (
-    MAX_SKIPPED,
-    UNIT_ID,
-    CurrentDep,
-    PageError,
-    checked_form,
-    field,
-    redirect,
-    render,
-    require,
-    validation_message,
-)
+from colloquy.web.auth import ViewerDep, require
+from colloquy.web.errors import PageError
+from colloquy.web.forms import checked_form, field, validation_message
+from colloquy.web.navigation import pending_reviews, redirect
+from colloquy.web.templating import render
 from colloquy.wiring import ServicesDep
 
 router = APIRouter(include_in_schema=False)
+
+MAX_SKIPPED = 100
+UNIT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def parse_skipped(raw: str) -> list[str]:
@@ -32,14 +30,14 @@ def parse_skipped(raw: str) -> list[str]:
 
 @router.get("/review")
 async def review(
-    request: Request, me: CurrentDep, svc: ServicesDep, skipped: str = ""
+    request: Request, me: ViewerDep, svc: ServicesDep, skipped: str = ""
 ) -> HTMLResponse:
     require(me, REVIEW_ROLES)
     skip = parse_skipped(skipped)
     items, total = await svc.review.queue(len(skip) + 1, 0)
     item = next((i for i in items if i.unit.id not in skip), None)
     still_skipped = sum(1 for i in items if i.unit.id in skip)
-    return await render(
+    return render(
         request,
         "review.html",
         {
@@ -52,12 +50,12 @@ async def review(
             "still_skipped": still_skipped,
         },
         me,
-        svc,
+        await pending_reviews(me, svc),
     )
 
 
 @router.post("/review/{unit_id}/decide")
-async def decide(unit_id: str, request: Request, me: CurrentDep, svc: ServicesDep) -> Response:
+async def decide(unit_id: str, request: Request, me: ViewerDep, svc: ServicesDep) -> Response:
     form = await checked_form(request, me)
     require(me, REVIEW_ROLES)
     decision = field(form, "decision")

@@ -6,35 +6,27 @@ from fastapi.responses import HTMLResponse, Response
 from colloquy.clock import now
 from colloquy.services.accounts import REVIEW_ROLES, USERNAME_MAX_LENGTH
 from colloquy.services.errors import InvalidCredentials, Throttled
-from colloquy.web.pages.common import (
-    Current,
-    CurrentDep,
-    SignInRequired,
-    checked_form,
-    current,
-    field,
-    form_keys,
-    redirect,
-    render,
-    safe_next,
-    sign_in_required,
-    storable_form,
-)
+from colloquy.web.auth import SignInRequired, Viewer, ViewerDep, viewer
+from colloquy.web.errors import sign_in_required
+from colloquy.web.forms import checked_form, field, storable_form
+from colloquy.web.navigation import redirect, safe_next
 from colloquy.web.security import (
     CSRF_FIELD,
     NONCE_COOKIE,
     NONCE_TTL,
     SESSION_COOKIE,
     clear_cookie,
+    form_keys,
     new_nonce,
     set_cookie,
 )
+from colloquy.web.templating import render
 from colloquy.wiring import ServicesDep, client_host
 
 router = APIRouter(include_in_schema=False)
 
 
-def _home(me: Current) -> str:
+def _home(me: Viewer) -> str:
     return "/review" if me.reviewer else "/keys"
 
 
@@ -43,7 +35,7 @@ async def root(request: Request, svc: ServicesDep) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         try:
-            me = await current(request, svc)
+            me = await viewer(request, svc)
         except SignInRequired as exc:
             return await sign_in_required(request, exc)
         return redirect(_home(me))
@@ -54,7 +46,7 @@ async def _sign_in_page(
     request: Request, next_path: str, error: str | None, username: str = "", status: int = 200
 ) -> HTMLResponse:
     nonce = new_nonce()
-    response = await render(
+    response = render(
         request,
         "sign_in.html",
         {
@@ -77,7 +69,7 @@ async def sign_in_form(request: Request, svc: ServicesDep, next: str = "/") -> R
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         try:
-            me = await current(request, svc)
+            me = await viewer(request, svc)
         except SignInRequired:
             pass
         else:
@@ -123,7 +115,7 @@ async def sign_in(request: Request, svc: ServicesDep) -> Response:
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, me: CurrentDep, svc: ServicesDep) -> Response:
+async def sign_out(request: Request, me: ViewerDep, svc: ServicesDep) -> Response:
     await checked_form(request, me)
     await svc.accounts.logout(me.session)
     response = redirect("/sign-in", notice="signed_out")

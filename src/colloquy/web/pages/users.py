@@ -9,27 +9,21 @@ from pydantic import ValidationError
 from colloquy.api.schemas import UserCreateRequest, UserUpdateRequest
 from colloquy.domain.models import Role
 from colloquy.services.errors import ServiceError
-from colloquy.web.pages.common import (
-    ADMIN_ROLES,
-    USERS_PAGE_SIZE,
-    Current,
-    CurrentDep,
-    PageError,
-    checked_form,
-    field,
-    form_failure,
-    redirect,
-    render,
-    require,
-)
+from colloquy.web.auth import ADMIN_ROLES, Viewer, ViewerDep, require
+from colloquy.web.errors import PageError
+from colloquy.web.forms import checked_form, field, form_failure
+from colloquy.web.navigation import pending_reviews, redirect
+from colloquy.web.templating import render
 from colloquy.wiring import Services, ServicesDep
 
 router = APIRouter(include_in_schema=False)
 
+USERS_PAGE_SIZE = 50
+
 
 async def _users_page(
     request: Request,
-    me: Current,
+    me: Viewer,
     svc: Services,
     after: str | None = None,
     error: str | None = None,
@@ -37,7 +31,7 @@ async def _users_page(
     status: int = 200,
 ) -> HTMLResponse:
     page = await svc.accounts.list_users(after, USERS_PAGE_SIZE)
-    return await render(
+    return render(
         request,
         "users.html",
         {
@@ -53,21 +47,19 @@ async def _users_page(
             "entered": entered or {"username": "", "role": Role.REVIEWER.value},
         },
         me,
-        svc,
+        await pending_reviews(me, svc),
         status=status,
     )
 
 
 @router.get("/admin/users")
-async def users(
-    request: Request, me: CurrentDep, svc: ServicesDep, after: str = ""
-) -> HTMLResponse:
+async def users(request: Request, me: ViewerDep, svc: ServicesDep, after: str = "") -> HTMLResponse:
     require(me, ADMIN_ROLES)
     return await _users_page(request, me, svc, after=after[:64] or None)
 
 
 @router.post("/admin/users")
-async def create_user(request: Request, me: CurrentDep, svc: ServicesDep) -> Response:
+async def create_user(request: Request, me: ViewerDep, svc: ServicesDep) -> Response:
     form = await checked_form(request, me)
     require(me, ADMIN_ROLES)
     entered = {"username": field(form, "username"), "role": field(form, "role")}
@@ -84,7 +76,7 @@ async def create_user(request: Request, me: CurrentDep, svc: ServicesDep) -> Res
 
 async def _update_user(
     request: Request,
-    me: Current,
+    me: Viewer,
     svc: Services,
     username: str,
     role: str | None,
@@ -102,9 +94,7 @@ async def _update_user(
 
 
 @router.post("/admin/users/{username:path}/role")
-async def change_role(
-    username: str, request: Request, me: CurrentDep, svc: ServicesDep
-) -> Response:
+async def change_role(username: str, request: Request, me: ViewerDep, svc: ServicesDep) -> Response:
     form = await checked_form(request, me)
     require(me, ADMIN_ROLES)
     return await _update_user(request, me, svc, username, field(form, "role"), None)
@@ -112,7 +102,7 @@ async def change_role(
 
 @router.post("/admin/users/{username:path}/password")
 async def reset_password(
-    username: str, request: Request, me: CurrentDep, svc: ServicesDep
+    username: str, request: Request, me: ViewerDep, svc: ServicesDep
 ) -> Response:
     form = await checked_form(request, me)
     require(me, ADMIN_ROLES)
@@ -121,14 +111,14 @@ async def reset_password(
 
 @router.get("/admin/users/{username:path}/delete")
 async def confirm_delete(
-    username: str, request: Request, me: CurrentDep, svc: ServicesDep
+    username: str, request: Request, me: ViewerDep, svc: ServicesDep
 ) -> HTMLResponse:
     require(me, ADMIN_ROLES)
     try:
         user = await svc.accounts.get_user(username)
     except ServiceError as exc:
         raise PageError(exc.status_code, "User not found", exc.detail, me) from exc
-    return await render(
+    return render(
         request,
         "confirm.html",
         {
@@ -142,14 +132,12 @@ async def confirm_delete(
             "cancel": "/admin/users",
         },
         me,
-        svc,
+        await pending_reviews(me, svc),
     )
 
 
 @router.post("/admin/users/{username:path}/delete")
-async def delete_user(
-    username: str, request: Request, me: CurrentDep, svc: ServicesDep
-) -> Response:
+async def delete_user(username: str, request: Request, me: ViewerDep, svc: ServicesDep) -> Response:
     await checked_form(request, me)
     require(me, ADMIN_ROLES)
     try:
