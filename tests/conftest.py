@@ -9,7 +9,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from colloquy.api.app import create_app
+from colloquy.app import create_app
 from colloquy.config import Settings
 from colloquy.store import migrate, tables
 from colloquy.store.factory import open_store

@@ -127,7 +127,7 @@ def serve(
     if not no_migrate:
         _migrate(settings)
     config = uvicorn.Config(
-        "colloquy.api.asgi:app_from_env",
+        "colloquy.asgi:app_from_env",
         factory=True,
         host=settings.host,
         port=settings.port,

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from colloquy.api.app import create_app
+from colloquy.app import create_app
 from colloquy.config import Settings
 from colloquy.domain.models import Role
 from colloquy.store import migrate

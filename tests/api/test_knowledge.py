@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from colloquy.api.app import create_app
+from colloquy.app import create_app
 from colloquy.domain.models import Context, Insight, ReviewStatus, Role
 from colloquy.store.protocol import NewUnit
 from tests.api.conftest import API, bearer, now

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from colloquy.api.app import create_app
+from colloquy.app import create_app
 from colloquy.domain.models import Role
 from colloquy.security import passwords
 from colloquy.services import throttle

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from schemathesis.python import asgi
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from colloquy.api.app import create_app
+from colloquy.app import create_app
 from colloquy.clock import now
 from colloquy.config import Settings
 from colloquy.domain.models import Role

@@ -1,14 +1,13 @@
-"""The one answer to a store fault, for the API and the dashboard alike: 503 with
+"""What a store fault means over HTTP, for the API and the dashboard alike: 503 with
 ``Retry-After`` while the database is away, 507 when its storage is full; never a bare 500."""
 
 import logging
 from dataclasses import dataclass
 
-from fastapi import Request, Response
+from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from colloquy.store.protocol import DatabaseUnavailable, StorageFull, StoreFault
-from colloquy.web.errors import error_page
 
 log = logging.getLogger(__name__)
 
@@ -39,22 +38,24 @@ FULL = FaultAnswer(
 )
 
 
-def answer_for(fault: StoreFault) -> FaultAnswer:
+def answer_for(request: Request, fault: StoreFault) -> FaultAnswer:
+    """The answer to ``fault``, logged here once, whichever side words it."""
     if isinstance(fault, StorageFull):
-        return FULL
-    assert isinstance(fault, DatabaseUnavailable)
-    return UNAVAILABLE
+        answer = FULL
+    else:
+        assert isinstance(fault, DatabaseUnavailable)
+        answer = UNAVAILABLE
+    log.warning("%s %s -> %d: %s", request.method, request.url.path, answer.status, fault)
+    return answer
 
 
-async def store_fault(request: Request, exc: Exception) -> Response:
-    """JSON ``{"detail": ...}`` under ``/api/``, the dashboard's error page elsewhere."""
-    assert isinstance(exc, StoreFault)
-    answer = answer_for(exc)
-    log.warning("%s %s -> %d: %s", request.method, request.url.path, answer.status, exc)
-    if request.url.path.startswith(API_PREFIX):
-        return JSONResponse(
-            {"detail": answer.detail}, status_code=answer.status, headers=answer.headers
-        )
-    page = error_page(request, answer.status, answer.title, answer.detail + ".")
-    page.headers.update(answer.headers)
-    return page
+def is_api(request: Request) -> bool:
+    """Whether ``request`` is for the API (the dashboard answers everything else)."""
+    return request.url.path.startswith(API_PREFIX)
+
+
+def json_answer(answer: FaultAnswer) -> JSONResponse:
+    """The API's wording: ``{"detail": ...}``."""
+    return JSONResponse(
+        {"detail": answer.detail}, status_code=answer.status, headers=answer.headers
+    )

@@ -4,7 +4,7 @@ import sys
 
 from fastapi import FastAPI
 
-from colloquy.api.app import create_app
+from colloquy.app import create_app
 from colloquy.config import Settings, ensure_secrets
 
 # The SQLite driver runs each statement on its own thread, which then waits for the GIL while

@@ -1,41 +1,35 @@
-"""The FastAPI application: routes, error mapping, the body-size limit and the store's lifetime."""
+"""The application: the API and the dashboard side by side over one store's services, the
+body-size and text limits, the security headers, store faults answered, and the store's lifetime."""
 
 import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request, Response
 
-from colloquy import __version__
-from colloquy.api import accounts, audit, docs, faults, knowledge, meta, review
+from colloquy import __version__, api, web
+from colloquy.api import faults
 from colloquy.api.headers import SecurityHeadersMiddleware
 from colloquy.api.limits import BodyLimitMiddleware, StorableTextMiddleware
 from colloquy.config import Settings
-from colloquy.domain.bounds import replace_unstorable_in
-from colloquy.services.errors import ServiceError
 from colloquy.store.factory import open_store
 from colloquy.store.protocol import Store, StoreFault
-from colloquy.web import install as install_web
+from colloquy.web.errors import error_page
 from colloquy.wiring import build_services, pool_settings
 
 log = logging.getLogger(__name__)
 
 
-async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ServiceError)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-
-
-async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's 422, with the echoed input made encodable: it may hold the lone surrogate
-    that made it invalid."""
-    assert isinstance(exc, RequestValidationError)
-    errors = replace_unstorable_in(jsonable_encoder(exc.errors()))
-    return JSONResponse({"detail": errors}, status_code=422)
+async def _store_fault(request: Request, exc: Exception) -> Response:
+    """JSON ``{"detail": ...}`` under ``/api/``, the dashboard's error page elsewhere."""
+    assert isinstance(exc, StoreFault)
+    answer = faults.answer_for(request, exc)
+    if faults.is_api(request):
+        return faults.json_answer(answer)
+    page = error_page(request, answer.status, answer.title, answer.detail + ".")
+    page.headers.update(answer.headers)
+    return page
 
 
 async def _prepare_queries(store: Store) -> None:
@@ -72,16 +66,13 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         description="colloquy: a cq v1 knowledge-commons server.",
         lifespan=lifespan,
         redirect_slashes=False,
-        docs_url=None,  # served from local assets by ``docs``
+        docs_url=None,  # served from local assets by ``api.docs``
         redoc_url=None,
     )
-    app.add_exception_handler(ServiceError, _service_error)
-    app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.add_exception_handler(StoreFault, faults.store_fault)
-    for module in (meta, accounts, audit, knowledge, review):
-        app.include_router(module.router)
-    docs.install(app)
-    install_web(app, settings)  # the dashboard, after the API routes
+    # Siblings over the same services: the API's routes first, so they match first.
+    api.install(app)
+    web.install(app, settings)
+    app.add_exception_handler(StoreFault, _store_fault)
     app.add_middleware(StorableTextMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: the 413s get them too
