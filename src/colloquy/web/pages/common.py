@@ -21,10 +21,9 @@ from starlette.datastructures import FormData
 from colloquy import __version__
 from colloquy.clock import now
 from colloquy.domain.bounds import text_problem
-from colloquy.domain.models import ReviewStatus, Role
+from colloquy.domain.models import Role
 from colloquy.services.accounts import REVIEW_ROLES, Session
 from colloquy.services.errors import ServiceError
-from colloquy.store.protocol import ApiKeyRecord
 from colloquy.web.security import (
     CSRF_FIELD,
     SESSION_COOKIE,
@@ -39,7 +38,6 @@ ADMIN_ROLES = frozenset({Role.ADMIN})
 UNITS_PAGE_SIZE = 25
 USERS_PAGE_SIZE = 50
 MAX_SKIPPED = 100
-STATUSES = frozenset(s.value for s in ReviewStatus)
 UNIT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 NOTICES = {
@@ -93,24 +91,6 @@ def band(confidence: float) -> str:
     if confidence < 0.7:
         return "good"
     return "high"
-
-
-def key_state(key: ApiKeyRecord, at: datetime) -> dict[str, str]:
-    """Status and expiry chip of a key, as the reference shows them."""
-    if key.revoked_at is not None:
-        return {"status": "revoked", "chip": "revoked", "tone": "muted"}
-    left = key.expires_at - at
-    if left.total_seconds() <= 0:
-        return {"status": "expired", "chip": "expired", "tone": "bad"}
-    days = left.days
-    if days >= 1:
-        chip = f"{days}d left"
-    elif left.total_seconds() >= 3600:
-        chip = f"{int(left.total_seconds() // 3600)}h left"
-    else:
-        chip = f"{max(int(left.total_seconds() // 60), 1)}m left"
-    tone = "bad" if days < 1 else "warn" if days <= 7 else "ok"
-    return {"status": "active", "chip": chip, "tone": tone}
 
 
 env = Environment(

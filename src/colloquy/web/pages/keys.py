@@ -1,14 +1,13 @@
 """The signed-in user's API keys: create (token shown once), list, revoke."""
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from colloquy.api.schemas import ApiKeyCreateRequest
-from colloquy.clock import now
+from colloquy.services.accounts import CreatedKey
 from colloquy.services.errors import ServiceError
+from colloquy.services.views import KeyState, KeyView
 from colloquy.store.protocol import ApiKeyRecord
 from colloquy.web.pages.common import (
     Current,
@@ -17,7 +16,6 @@ from colloquy.web.pages.common import (
     checked_form,
     field,
     form_failure,
-    key_state,
     redirect,
     render,
 )
@@ -26,18 +24,34 @@ from colloquy.wiring import Services, ServicesDep
 router = APIRouter(include_in_schema=False)
 
 
+def expiry_chip(view: KeyView) -> tuple[str, str]:
+    """The text and tone of a key's expiry chip, as the reference shows them."""
+    if view.state is not KeyState.ACTIVE:
+        return view.state.value, "muted" if view.state is KeyState.REVOKED else "bad"
+    left = view.remaining
+    days = left.days
+    if days >= 1:
+        chip = f"{days}d left"
+    elif left.total_seconds() >= 3600:
+        chip = f"{int(left.total_seconds() // 3600)}h left"
+    else:
+        chip = f"{max(int(left.total_seconds() // 60), 1)}m left"
+    return chip, "bad" if days < 1 else "warn" if days <= 7 else "ok"
+
+
 async def _keys_page(
     request: Request,
     me: Current,
     svc: Services,
-    created: Any = None,
+    created: CreatedKey | None = None,
     error: str | None = None,
     entered: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    at = now()
-    keys = await svc.accounts.list_keys(me.user)
-    rows = [{"key": k, **key_state(k, at)} for k in keys]
+    rows = []
+    for view in await svc.accounts.list_keys(me.user):
+        chip, tone = expiry_chip(view)
+        rows.append({"key": view.record, "status": view.state, "chip": chip, "tone": tone})
     return await render(
         request,
         "keys.html",
@@ -45,7 +59,7 @@ async def _keys_page(
             "title": "API keys",
             "nav": "keys",
             "rows": rows,
-            "active": sum(1 for r in rows if r["status"] == "active"),
+            "active": sum(1 for r in rows if r["status"] is KeyState.ACTIVE),
             "created": created,
             "error": error,
             "entered": entered or {"name": "", "ttl": "90d", "labels": ""},
@@ -79,9 +93,9 @@ async def create_key(request: Request, me: CurrentDep, svc: ServicesDep) -> HTML
 
 
 async def _own_key(me: Current, svc: Services, key_id: str) -> ApiKeyRecord:
-    for key in await svc.accounts.list_keys(me.user):
-        if key.id == key_id:
-            return key
+    for view in await svc.accounts.list_keys(me.user):
+        if view.record.id == key_id:
+            return view.record
     raise PageError(404, "Key not found", "You have no API key with that id.", me)
 
 
