@@ -6,13 +6,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from colloquy.api.deps import Admin, SessionDep
-from colloquy.api.schemas import (
-    ApiKeyCreateRequest,
-    LoginRequest,
-    UserCreateRequest,
-    UserUpdateRequest,
-)
+from colloquy.api.schemas import LoginRequest
 from colloquy.clock import iso
+from colloquy.services.inputs import ApiKeyCreateRequest, UserCreateRequest, UserUpdateRequest
 from colloquy.services.views import KeyState, KeyView
 from colloquy.store.protocol import UserRecord
 from colloquy.wiring import ServicesDep, client_host

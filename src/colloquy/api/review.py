@@ -7,11 +7,11 @@ from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import JSONResponse
 
 from colloquy.api.deps import Reviewer
-from colloquy.api.schemas import RejectRequest
 from colloquy.clock import iso
 from colloquy.domain.bounds import MAX_INT_PARAM
 from colloquy.domain.models import ReviewStatus
 from colloquy.services.errors import InvalidInput
+from colloquy.services.inputs import RejectRequest
 from colloquy.services.unit_filters import API_READER, parse_unit_filters
 from colloquy.services.views import ReviewStatsView
 from colloquy.store.protocol import Activity, DecidedActivity, ReviewItem

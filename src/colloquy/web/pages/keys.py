@@ -4,9 +4,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from colloquy.api.schemas import ApiKeyCreateRequest
 from colloquy.services.accounts import CreatedKey
 from colloquy.services.errors import ServiceError
+from colloquy.services.inputs import ApiKeyCreateRequest
 from colloquy.services.views import KeyState, KeyView
 from colloquy.store.protocol import ApiKeyRecord
 from colloquy.web.pages.common import (
