@@ -12,7 +12,6 @@ from colloquy.services.views import (
     KeyView,
     ReviewStatsView,
     confidence_buckets,
-    every_day,
 )
 from colloquy.store.protocol import ApiKeyRecord, DailyCount
 
@@ -68,10 +67,15 @@ def count(day: date, proposed: int = 0, approved: int = 0, rejected: int = 0) ->
     return DailyCount(day=day, proposed=proposed, approved=approved, rejected=rejected)
 
 
-def test_every_day_is_zero_filled_through_the_last() -> None:
-    first = date(2026, 6, 1)
-    counts = [count(date(2026, 6, 2), 1), count(date(2026, 6, 4), 0, 2), count(date(2026, 7, 1), 9)]
-    assert every_day(counts, first, date(2026, 6, 5)) == [
+def stats_with(daily: list[DailyCount], today: date) -> ReviewStatsView:
+    return ReviewStatsView(
+        counts={}, domains={}, confidence=[], activity=[], daily=daily, today=today
+    )
+
+
+def test_days_are_zero_filled_through_today() -> None:
+    daily = [count(date(2026, 6, 2), 1), count(date(2026, 6, 4), 0, 2), count(date(2026, 7, 1), 9)]
+    assert stats_with(daily, date(2026, 6, 5)).days_from(date(2026, 6, 1)) == [
         count(date(2026, 6, 1)),
         count(date(2026, 6, 2), 1),
         count(date(2026, 6, 3)),
@@ -80,16 +84,9 @@ def test_every_day_is_zero_filled_through_the_last() -> None:
     ]
 
 
-def stats_with(daily: list[DailyCount]) -> ReviewStatsView:
-    return ReviewStatsView(counts={}, domains={}, confidence=[], activity=[], daily=daily)
-
-
-def test_since_first_event_drops_the_quiet_days_before_it() -> None:
-    days = every_day([count(date(2026, 6, 3), 0, 0, 1)], date(2026, 6, 1), date(2026, 6, 4))
-    assert stats_with(days).since_first_event() == [
-        count(date(2026, 6, 3), 0, 0, 1),
-        count(date(2026, 6, 4)),
-    ]
-    quiet = every_day([], date(2026, 6, 1), date(2026, 6, 4))
-    assert len(quiet) == 4
-    assert stats_with(quiet).since_first_event() == []
+def test_since_first_event_starts_at_the_first_counted_day() -> None:
+    stats = stats_with([count(date(2026, 6, 3), 0, 0, 1)], date(2026, 6, 4))
+    assert stats.since_first_event() == [count(date(2026, 6, 3), 0, 0, 1), count(date(2026, 6, 4))]
+    assert stats_with([], date(2026, 6, 4)).since_first_event() == []
+    # Events dated after today (a clock set back) show nothing past today.
+    assert stats_with([count(date(2026, 6, 9), 1)], date(2026, 6, 4)).since_first_event() == []

@@ -6,7 +6,7 @@ from colloquy.clock import now
 from colloquy.domain import scoring
 from colloquy.domain.models import ReviewStatus
 from colloquy.services.errors import AlreadyReviewed, InvalidInput, UnitNotFound
-from colloquy.services.views import ReviewStatsView, confidence_buckets, every_day
+from colloquy.services.views import ReviewStatsView, confidence_buckets
 from colloquy.store.protocol import (
     AlreadyDecided,
     Decision,
@@ -57,9 +57,10 @@ class ReviewService:
 
     async def stats(self) -> ReviewStatsView:
         today = now().date()
-        since = today - timedelta(days=TREND_DAYS)
         overview = await self._store.review_overview(
-            [edge for _, edge in scoring.REVIEW_BUCKETS], ACTIVITY_LIMIT, since
+            [edge for _, edge in scoring.REVIEW_BUCKETS],
+            ACTIVITY_LIMIT,
+            today - timedelta(days=TREND_DAYS),
         )
         stats = overview.stats
         return ReviewStatsView(
@@ -67,5 +68,6 @@ class ReviewService:
             domains=stats.domain_counts,
             confidence=confidence_buckets(scoring.REVIEW_BUCKETS, stats.confidence_points),
             activity=overview.activity,
-            daily=every_day(overview.daily, since, today),
+            daily=overview.daily,
+            today=today,
         )

@@ -59,26 +59,23 @@ class ReviewStatsView:
     domains: dict[str, int]
     confidence: list[ConfidenceBucket]
     activity: list[Activity]
-    # Every day of the trend window through today, oldest first, days without events as zeros.
+    # The days of the trend window with any event, oldest first; ``today`` ends the window.
     daily: list[DailyCount]
+    today: date
+
+    def days_from(self, first: date) -> list[DailyCount]:
+        """One count per day from ``first`` through today, zero on days without events."""
+        by_day = {c.day: c for c in self.daily}
+        days = []
+        day = first
+        while day <= self.today:
+            days.append(by_day.get(day) or DailyCount(day=day, proposed=0, approved=0, rejected=0))
+            day += timedelta(days=1)
+        return days
 
     def since_first_event(self) -> list[DailyCount]:
-        """``daily`` from the first day with any event on (nothing if there was none)."""
-        for i, day in enumerate(self.daily):
-            if day.proposed or day.approved or day.rejected:
-                return self.daily[i:]
-        return []
-
-
-def every_day(counts: Sequence[DailyCount], first: date, last: date) -> list[DailyCount]:
-    """One count per day from ``first`` through ``last``, zero where ``counts`` has none."""
-    by_day = {c.day: c for c in counts}
-    days = []
-    day = first
-    while day <= last:
-        days.append(by_day.get(day) or DailyCount(day=day, proposed=0, approved=0, rejected=0))
-        day += timedelta(days=1)
-    return days
+        """Every day from the first with any event through today (none if there was none)."""
+        return self.days_from(self.daily[0].day) if self.daily else []
 
 
 class KeyState(StrEnum):

@@ -1,5 +1,6 @@
 """The dashboard, the unit list and a unit's page."""
 
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -49,7 +50,7 @@ async def dashboard(request: Request, me: CurrentDep, svc: ServicesDep) -> HTMLR
         )
         for b in stats.confidence
     ]
-    days = stats.daily[-TREND_DAYS:]
+    days = stats.days_from(stats.today - timedelta(days=TREND_DAYS - 1))
     series = [
         charts.Series("proposed", "Proposed", [d.proposed for d in days]),
         charts.Series("approved", "Approved", [d.approved for d in days]),
