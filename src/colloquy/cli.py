@@ -18,11 +18,10 @@ from rich.console import Console
 from rich.progress import Progress, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
 
-from colloquy.clock import now
+from colloquy.clock import iso
 from colloquy.config import Settings, ensure_secrets
 from colloquy.domain.models import Role
 from colloquy.services import archive, doctor
-from colloquy.services.accounts import key_body
 from colloquy.services.errors import ServiceError
 from colloquy.store import backup as sqlite_backup
 from colloquy.store import migrate
@@ -274,11 +273,9 @@ def key_list(
 
     async def work(s: Services) -> None:
         owner = await s.accounts.get_user(user)
-        at = now()
-        for key in await s.accounts.list_keys(owner):
-            body = key_body(key, at)
-            state = "active" if body["is_active"] else ("revoked" if key.revoked_at else "expired")
-            typer.echo(f"{key.id}\t{key.name}\t{key.prefix}…\t{state}\t{body['expires_at']}")
+        for view in await s.accounts.list_keys(owner):
+            key = view.record
+            typer.echo(f"{key.id}\t{key.name}\t{key.prefix}…\t{view.state}\t{iso(key.expires_at)}")
 
     _with_services(settings, work)
 

@@ -29,7 +29,7 @@ async def populate(store: Store) -> None:
     await accounts.create_user("bob", PASSWORD, Role.MEMBER, "cli")
     await accounts.create_key(alice, "laptop", "30d", ["ci", "home"])
     revoked = await accounts.create_key(alice, "old", "1d", [])
-    await accounts.revoke_key(alice, revoked.key.id)
+    await accounts.revoke_key(alice, revoked.key.record.id)
     ids = []
     for i in range(7):
         unit = await knowledge.propose(

@@ -1,23 +1,37 @@
 """Sign-in, the caller's own account and API keys, and (for admins) user management."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from colloquy.api.deps import Admin, SessionDep
-from colloquy.api.schemas import (
-    ApiKeyCreateRequest,
-    LoginRequest,
-    UserCreateRequest,
-    UserUpdateRequest,
-)
-from colloquy.clock import iso, now
-from colloquy.services.accounts import key_body
+from colloquy.api.schemas import LoginRequest
+from colloquy.clock import iso
+from colloquy.services.inputs import ApiKeyCreateRequest, UserCreateRequest, UserUpdateRequest
+from colloquy.services.views import KeyState, KeyView
 from colloquy.store.protocol import UserRecord
 from colloquy.wiring import ServicesDep, client_host
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+def key_body(view: KeyView) -> dict[str, Any]:
+    """``ApiKeyPublic``: the stored fields plus the derived expiry flags."""
+    key = view.record
+    return {
+        "id": key.id,
+        "name": key.name,
+        "labels": key.labels,
+        "prefix": key.prefix,
+        "ttl": key.ttl,
+        "expires_at": iso(key.expires_at),
+        "created_at": iso(key.created_at),
+        "last_used_at": iso(key.last_used_at),
+        "revoked_at": iso(key.revoked_at),
+        "is_expired": view.expired,
+        "is_active": view.state is KeyState.ACTIVE,
+    }
 
 
 def user_body(user: UserRecord) -> dict[str, str | None]:
@@ -51,14 +65,13 @@ async def create_key(
     body: ApiKeyCreateRequest, current: SessionDep, svc: ServicesDep
 ) -> JSONResponse:
     created = await svc.accounts.create_key(current.user, body.name, body.ttl, body.labels)
-    return JSONResponse(key_body(created.key, now()) | {"token": created.token}, status_code=201)
+    return JSONResponse(key_body(created.key) | {"token": created.token}, status_code=201)
 
 
 @router.get("/users/me/api-keys", summary="Your API keys, newest first")
 async def list_keys(current: SessionDep, svc: ServicesDep) -> JSONResponse:
-    at = now()
     keys = await svc.accounts.list_keys(current.user)
-    return JSONResponse({"data": [key_body(k, at) for k in keys]})
+    return JSONResponse({"data": [key_body(k) for k in keys]})
 
 
 @router.post("/users/me/api-keys/{key_id}/revoke", summary="Revoke one of your API keys")

@@ -1,6 +1,6 @@
 """``/api/v1/knowledge``: the agents' routes."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import cq_schema
 from fastapi import APIRouter, Query
@@ -13,6 +13,7 @@ from colloquy.domain.bounds import MAX_INT_PARAM
 from colloquy.domain.models import Context, Insight
 from colloquy.services.knowledge import Proposal
 from colloquy.services.throttle import WriteAction
+from colloquy.services.views import KnowledgeStatsView
 from colloquy.store.protocol import UserRecord
 from colloquy.wiring import ServicesDep
 
@@ -24,6 +25,16 @@ Flagger = Annotated[UserRecord, key_writer(WriteAction.FLAG)]
 
 QueryTag = Annotated[str, StringConstraints(max_length=cq_schema.DOMAIN_MAX_LENGTH)]
 MAX_QUERY_TAGS = cq_schema.DOMAINS_MAX_ITEMS
+
+
+def stats_body(stats: KnowledgeStatsView) -> dict[str, Any]:
+    """The ``/knowledge/stats`` body: integers only, all four buckets always present."""
+    return {
+        "total_count": stats.total_count,
+        "tier_counts": stats.tier_counts,
+        "domain_counts": stats.domain_counts,
+        "confidence_distribution": {b.label: b.count for b in stats.confidence},
+    }
 
 
 @router.get("", summary="Ranked query over approved units")
@@ -68,4 +79,4 @@ async def flag(unit_id: str, body: FlagRequest, owner: Flagger, svc: ServicesDep
 
 @router.get("/stats", summary="Counts over the commons")
 async def stats(svc: ServicesDep, _reader: Reader) -> JSONResponse:
-    return JSONResponse(await svc.knowledge.stats())
+    return JSONResponse(stats_body(await svc.knowledge.stats()))

@@ -1,27 +1,66 @@
 """``/api/v1/review``: reviewers' routes (session token, role reviewer or admin)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import cq_schema
 from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import JSONResponse
 
 from colloquy.api.deps import Reviewer
-from colloquy.api.schemas import RejectRequest
 from colloquy.clock import iso
-from colloquy.domain import scoring
 from colloquy.domain.bounds import MAX_INT_PARAM
 from colloquy.domain.models import ReviewStatus
-from colloquy.domain.normalize import normalize_tags
-from colloquy.services.errors import bounded
-from colloquy.services.review import review_item
-from colloquy.store.protocol import UnitFilter
+from colloquy.services.errors import InvalidInput
+from colloquy.services.inputs import RejectRequest
+from colloquy.services.unit_filters import API_READER, parse_unit_filters
+from colloquy.services.views import ReviewStatsView
+from colloquy.store.protocol import Activity, DecidedActivity, ReviewItem
 from colloquy.wiring import ServicesDep
 
 router = APIRouter(prefix="/api/v1/review", tags=["review"])
 
 NEXT_CURSOR_HEADER = "X-Next-Cursor"
-STATUSES = frozenset(status.value for status in ReviewStatus)
+
+
+def review_item(item: ReviewItem) -> dict[str, Any]:
+    return {
+        "knowledge_unit": item.unit.for_reviewers(),
+        "status": item.status.value,
+        "reviewed_by": item.reviewed_by,
+        "reviewed_at": iso(item.reviewed_at),
+    }
+
+
+def activity_item(event: Activity) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": event.type,
+        "unit_id": event.unit_id,
+        "summary": event.summary,
+    }
+    if isinstance(event, DecidedActivity):
+        body["reviewed_by"] = event.reviewed_by
+    body["timestamp"] = iso(event.timestamp)
+    return body
+
+
+def stats_body(stats: ReviewStatsView) -> dict[str, Any]:
+    return {
+        "counts": {status.value: count for status, count in stats.counts.items()},
+        "domains": stats.domains,
+        "confidence_distribution": {b.label: b.count for b in stats.confidence},
+        "recent_activity": [activity_item(a) for a in stats.activity],
+        "trends": {
+            "daily": [
+                {
+                    "date": d.day.isoformat(),
+                    "proposed": d.proposed,
+                    "approved": d.approved,
+                    "rejected": d.rejected,
+                }
+                for d in stats.since_first_event()
+            ]
+        },
+    }
 
 
 @router.get("/queue", summary="Pending units, oldest first")
@@ -39,7 +78,7 @@ async def queue(
 
 @router.get("/stats", summary="Counts, activity and 30-day trends")
 async def stats(user: Reviewer, svc: ServicesDep) -> JSONResponse:
-    return JSONResponse(await svc.review.stats())
+    return JSONResponse(stats_body(await svc.review.stats()))
 
 
 @router.get("/units", summary="Browse units, newest first (next page: X-Next-Cursor)")
@@ -56,21 +95,21 @@ async def units(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=0, le=100)] = 100,
 ) -> JSONResponse:
-    status_value = (status or "").strip()
-    if status_value and status_value not in STATUSES:
-        return JSONResponse([])
-    with bounded():
-        domains = normalize_tags([domain or ""], cq_schema.DOMAIN_MAX_LENGTH, "domain")
-    filters = UnitFilter(
-        status=ReviewStatus(status_value) if status_value else None,
-        domain=domains[0] if domains else None,
-        confidence_min=None if confidence_min is None else scoring.to_points(confidence_min),
-        confidence_max=None
-        if confidence_max is None
-        else scoring.to_points(min(confidence_max, 1.0)),
-        created_by=created_by or None,
-        text=q or None,
+    parsed = parse_unit_filters(
+        API_READER,
+        status or "",
+        domain or "",
+        confidence_min,
+        # The wire reads a maximum above 1 as 1.
+        None if confidence_max is None else min(confidence_max, 1.0),
+        created_by or "",
+        q or "",
     )
+    if parsed.unknown_status:
+        return JSONResponse([])
+    if parsed.problems:
+        raise InvalidInput(parsed.problems[0])
+    filters = parsed.filters
     page = await svc.review.units(filters, cursor, limit)
     headers = {NEXT_CURSOR_HEADER: page.next_cursor} if page.next_cursor else None
     return JSONResponse([review_item(i) for i in page.items], headers=headers)

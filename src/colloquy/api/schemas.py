@@ -1,30 +1,20 @@
-"""Request bodies, with the cq-schema limits enforced (422 with a clear message)."""
+"""The API's own request bodies, with the cq-schema limits enforced (422 with a clear message);
+those the dashboard accepts too live in ``colloquy.services.inputs``."""
 
 from typing import Annotated, Any
 
 import cq_schema
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from colloquy.domain import bounds
-from colloquy.domain.models import FlagReason, Role
+from colloquy.domain.models import FlagReason
 from colloquy.services.accounts import USERNAME_MAX_LENGTH
+from colloquy.services.inputs import RequestBody
 
 KU_ID_PATTERN = r"^ku_[0-9a-f]{32}$"
 
 Domain = Annotated[str, StringConstraints(max_length=cq_schema.DOMAIN_MAX_LENGTH)]
 Language = Annotated[str, StringConstraints(max_length=cq_schema.LANGUAGE_MAX_LENGTH)]
 Framework = Annotated[str, StringConstraints(max_length=cq_schema.FRAMEWORK_MAX_LENGTH)]
-Label = Annotated[str, StringConstraints(max_length=64)]
-
-
-class RequestBody(BaseModel):
-    """A whole request body: no text in it, at any depth, that a backend cannot store."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _storable_text(cls, data: Any) -> Any:
-        bounds.check_texts(data)
-        return data
 
 
 class InsightIn(BaseModel):
@@ -67,27 +57,6 @@ class FlagRequest(RequestBody):
         return self
 
 
-class RejectRequest(RequestBody):
-    reason: str | None = Field(default=None, max_length=2000)
-
-
 class LoginRequest(RequestBody):
     username: str = Field(max_length=USERNAME_MAX_LENGTH)
     password: str = Field(description="Over-long passwords are refused with 401, as wrong ones.")
-
-
-class ApiKeyCreateRequest(RequestBody):
-    name: str = Field(min_length=1, max_length=64)
-    ttl: str = Field(min_length=1, max_length=16)
-    labels: list[Label] = Field(default_factory=list, max_length=16)
-
-
-class UserCreateRequest(RequestBody):
-    username: str = Field(min_length=1, max_length=USERNAME_MAX_LENGTH)
-    password: str = Field(min_length=1, max_length=1024)
-    role: Role = Role.REVIEWER
-
-
-class UserUpdateRequest(RequestBody):
-    role: Role | None = None
-    password: str | None = Field(default=None, min_length=1, max_length=1024)

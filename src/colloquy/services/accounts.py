@@ -2,9 +2,8 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from colloquy.clock import iso, now
+from colloquy.clock import now
 from colloquy.domain.models import Role
 from colloquy.domain.normalize import new_key_id, normalize_labels
 from colloquy.domain.ttl import InvalidTtl, parse_ttl
@@ -22,8 +21,8 @@ from colloquy.services.errors import (
     UserNotFound,
 )
 from colloquy.services.throttle import LoginThrottle
+from colloquy.services.views import KeyView
 from colloquy.store.protocol import (
-    ApiKeyRecord,
     AuditEntry,
     InvalidCursor,
     KeyLimitReached,
@@ -53,26 +52,8 @@ class Session:
 
 @dataclass(frozen=True)
 class CreatedKey:
-    key: ApiKeyRecord
+    key: KeyView
     token: str
-
-
-def key_body(key: ApiKeyRecord, at: datetime) -> dict[str, Any]:
-    """``ApiKeyPublic``: the stored fields plus the derived expiry flags."""
-    expired = key.expires_at <= at
-    return {
-        "id": key.id,
-        "name": key.name,
-        "labels": key.labels,
-        "prefix": key.prefix,
-        "ttl": key.ttl,
-        "expires_at": iso(key.expires_at),
-        "created_at": iso(key.created_at),
-        "last_used_at": iso(key.last_used_at),
-        "revoked_at": iso(key.revoked_at),
-        "is_expired": expired,
-        "is_active": key.revoked_at is None and not expired,
-    }
 
 
 def validate_username(username: str) -> str:
@@ -232,10 +213,13 @@ class AccountService:
             record = await self._store.create_api_key(new, MAX_ACTIVE_KEYS)
         except KeyLimitReached as exc:
             raise KeyLimit(MAX_ACTIVE_KEYS) from exc
-        return CreatedKey(key=record, token=minted.token)
+        return CreatedKey(key=KeyView(record, now()), token=minted.token)
 
-    async def list_keys(self, user: UserRecord) -> list[ApiKeyRecord]:
-        return await self._store.list_api_keys(user.id)
+    async def list_keys(self, user: UserRecord) -> list[KeyView]:
+        """The user's keys, newest first, each with its state as of now."""
+        at = now()
+        keys = await self._store.list_api_keys(user.id)
+        return [KeyView(key, at) for key in keys]
 
     async def revoke_key(self, user: UserRecord, key_id: str, actor: str | None = None) -> None:
         """``actor``: an admin revoking ``user``'s key, which the audit trail records. Users

@@ -11,6 +11,7 @@ from colloquy.domain import bounds, scoring
 from colloquy.domain.models import Context, FlagReason, Insight, KnowledgeUnit
 from colloquy.domain.normalize import new_unit_id, normalize_pattern, normalize_tags
 from colloquy.services.errors import InvalidDomain, InvalidInput, UnitNotFound, bounded
+from colloquy.services.views import KnowledgeStatsView, confidence_buckets
 from colloquy.store.protocol import FlagInput, NewUnit, QuerySpec, Store
 
 MAX_QUERY_LIMIT = 50
@@ -110,14 +111,12 @@ class KnowledgeService:
             raise UnitNotFound()
         return unit
 
-    async def stats(self) -> dict[str, Any]:
-        """The ``/knowledge/stats`` body: integers only, all four buckets always present."""
+    async def stats(self) -> KnowledgeStatsView:
+        """Counts over the commons, all four confidence buckets always present."""
         stats = await self._store.stats([edge for _, edge in scoring.KNOWLEDGE_BUCKETS])
-        return {
-            "total_count": stats.total_count,
-            "tier_counts": stats.tier_counts,
-            "domain_counts": stats.domain_counts,
-            "confidence_distribution": {
-                label: stats.confidence_points[edge] for label, edge in scoring.KNOWLEDGE_BUCKETS
-            },
-        }
+        return KnowledgeStatsView(
+            total_count=stats.total_count,
+            tier_counts=stats.tier_counts,
+            domain_counts=stats.domain_counts,
+            confidence=confidence_buckets(scoring.KNOWLEDGE_BUCKETS, stats.confidence_points),
+        )

@@ -1,16 +1,14 @@
 """The reviewers' side: the queue, decisions, statistics and browsing."""
 
-from datetime import date, timedelta
-from typing import Any
+from datetime import timedelta
 
-from colloquy.clock import iso, now
+from colloquy.clock import now
 from colloquy.domain import scoring
 from colloquy.domain.models import ReviewStatus
 from colloquy.services.errors import AlreadyReviewed, InvalidInput, UnitNotFound
+from colloquy.services.views import ReviewStatsView, confidence_buckets
 from colloquy.store.protocol import (
-    Activity,
     AlreadyDecided,
-    DailyCount,
     Decision,
     InvalidCursor,
     Page,
@@ -23,48 +21,6 @@ from colloquy.store.protocol import (
 ACTIVITY_LIMIT = 20
 TREND_DAYS = 30
 HISTORY_LIMIT = 200
-
-
-def review_item(item: ReviewItem) -> dict[str, Any]:
-    return {
-        "knowledge_unit": item.unit.for_reviewers(),
-        "status": item.status.value,
-        "reviewed_by": item.reviewed_by,
-        "reviewed_at": iso(item.reviewed_at),
-    }
-
-
-def activity_item(event: Activity) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": event.type,
-        "unit_id": event.unit_id,
-        "summary": event.summary,
-    }
-    if event.type != "proposed":
-        body["reviewed_by"] = event.reviewed_by  # type: ignore[union-attr]
-    body["timestamp"] = iso(event.timestamp)
-    return body
-
-
-def fill_days(counts: list[DailyCount], today: date) -> list[dict[str, Any]]:
-    """Consecutive days from the first with any event through today, zero-filled."""
-    if not counts:
-        return []
-    by_day = {c.day: c for c in counts}
-    days = []
-    day = counts[0].day
-    while day <= today:
-        c = by_day.get(day)
-        days.append(
-            {
-                "date": day.isoformat(),
-                "proposed": c.proposed if c else 0,
-                "approved": c.approved if c else 0,
-                "rejected": c.rejected if c else 0,
-            }
-        )
-        day += timedelta(days=1)
-    return days
 
 
 class ReviewService:
@@ -99,7 +55,7 @@ class ReviewService:
         except InvalidCursor as exc:
             raise InvalidInput("cursor is not one this server issued") from exc
 
-    async def stats(self) -> dict[str, Any]:
+    async def stats(self) -> ReviewStatsView:
         today = now().date()
         overview = await self._store.review_overview(
             [edge for _, edge in scoring.REVIEW_BUCKETS],
@@ -107,12 +63,11 @@ class ReviewService:
             today - timedelta(days=TREND_DAYS),
         )
         stats = overview.stats
-        return {
-            "counts": {status.value: stats.status_counts[status] for status in ReviewStatus},
-            "domains": stats.domain_counts,
-            "confidence_distribution": {
-                label: stats.confidence_points[edge] for label, edge in scoring.REVIEW_BUCKETS
-            },
-            "recent_activity": [activity_item(a) for a in overview.activity],
-            "trends": {"daily": fill_days(overview.daily, today)},
-        }
+        return ReviewStatsView(
+            counts={status: stats.status_counts[status] for status in ReviewStatus},
+            domains=stats.domain_counts,
+            confidence=confidence_buckets(scoring.REVIEW_BUCKETS, stats.confidence_points),
+            activity=overview.activity,
+            daily=overview.daily,
+            today=today,
+        )

@@ -2,7 +2,6 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
@@ -104,24 +103,6 @@ def bar_list(bars: Sequence[Bar], title: str, chart_id: str) -> Markup:
             "</a>"
         )
     return _close(parts)
-
-
-def window(daily: Sequence[dict[str, object]], today: date, days: int) -> list[dict[str, object]]:
-    """``days`` consecutive days ending today, zero-filled from the stats' ``trends.daily``."""
-    by_day = {str(d["date"]): d for d in daily}
-    out = []
-    for offset in range(days - 1, -1, -1):
-        day = (today - timedelta(days=offset)).isoformat()
-        found = by_day.get(day, {})
-        out.append(
-            {
-                "date": day,
-                "proposed": int(found.get("proposed", 0)),  # type: ignore[call-overload]
-                "approved": int(found.get("approved", 0)),  # type: ignore[call-overload]
-                "rejected": int(found.get("rejected", 0)),  # type: ignore[call-overload]
-            }
-        )
-    return out
 
 
 def line_chart(dates: Sequence[str], series: Sequence[Series], title: str, chart_id: str) -> Markup:

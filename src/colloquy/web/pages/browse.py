@@ -1,21 +1,17 @@
 """The dashboard, the unit list and a unit's page."""
 
-from datetime import datetime
+from datetime import timedelta
 from urllib.parse import urlencode
 
-import cq_schema
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from colloquy.clock import now
-from colloquy.domain import scoring
-from colloquy.domain.bounds import BoundError
 from colloquy.domain.models import ReviewStatus
-from colloquy.domain.normalize import normalize_tags
 from colloquy.services.accounts import REVIEW_ROLES
 from colloquy.services.errors import ServiceError, UnitNotFound
 from colloquy.services.review import TREND_DAYS
-from colloquy.store.protocol import ReviewItem, UnitFilter
+from colloquy.services.unit_filters import FORM_READER, parse_unit_filters
+from colloquy.store.protocol import ReviewItem
 from colloquy.web import charts
 from colloquy.web.auth import ViewerDep, require
 from colloquy.web.errors import PageError
@@ -26,7 +22,6 @@ from colloquy.wiring import ServicesDep
 router = APIRouter(include_in_schema=False)
 
 UNITS_PAGE_SIZE = 25
-STATUSES = frozenset(s.value for s in ReviewStatus)
 
 
 def units_link(**params: str | None) -> str:
@@ -34,33 +29,31 @@ def units_link(**params: str | None) -> str:
     return f"/units?{query}" if query else "/units"
 
 
-def _bucket_bounds(label: str) -> tuple[str, str | None]:
-    low, high = label.split("-")
-    return low, None if high == "1.0" else high
-
-
 @router.get("/dashboard")
 async def dashboard(request: Request, me: ViewerDep, svc: ServicesDep) -> HTMLResponse:
     require(me, REVIEW_ROLES)
     stats = await svc.review.stats()
-    counts = stats["counts"]
-    domains = sorted(stats["domains"].items(), key=lambda kv: (-kv[1], kv[0]))
+    domains = sorted(stats.domains.items(), key=lambda kv: (-kv[1], kv[0]))
     domain_bars = [
         charts.Bar(d, c, units_link(status="approved", domain=d)) for d, c in domains[:12]
     ]
-    buckets = []
-    for label, count in stats["confidence_distribution"].items():
-        low, high = _bucket_bounds(label)
-        href = units_link(status="approved", confidence_min=low, confidence_max=high)
-        buckets.append(charts.Bar(label, count, href))
-    days = charts.window(stats["trends"]["daily"], now().date(), TREND_DAYS)
-    series = [
-        charts.Series("proposed", "Proposed", [int(d["proposed"]) for d in days]),  # type: ignore[call-overload]
-        charts.Series("approved", "Approved", [int(d["approved"]) for d in days]),  # type: ignore[call-overload]
-        charts.Series("rejected", "Rejected", [int(d["rejected"]) for d in days]),  # type: ignore[call-overload]
+    buckets = [
+        charts.Bar(
+            b.label,
+            b.count,
+            units_link(
+                status="approved",
+                confidence_min=str(b.low),
+                confidence_max=None if b.high is None else str(b.high),
+            ),
+        )
+        for b in stats.confidence
     ]
-    activity = [
-        a | {"when": datetime.fromisoformat(a["timestamp"])} for a in stats["recent_activity"]
+    days = stats.days_from(stats.today - timedelta(days=TREND_DAYS - 1))
+    series = [
+        charts.Series("proposed", "Proposed", [d.proposed for d in days]),
+        charts.Series("approved", "Approved", [d.approved for d in days]),
+        charts.Series("rejected", "Rejected", [d.rejected for d in days]),
     ]
     return render(
         request,
@@ -68,21 +61,21 @@ async def dashboard(request: Request, me: ViewerDep, svc: ServicesDep) -> HTMLRe
         {
             "title": "Dashboard",
             "nav": "dashboard",
-            "counts": counts,
+            "counts": stats.counts,
             "domain_chart": charts.bar_list(domain_bars, "Approved units per domain", "domains")
             if domain_bars
             else None,
             "more_domains": max(len(domains) - len(domain_bars), 0),
             "histogram": charts.histogram(buckets, "Approved units by confidence", "confidence"),
             "trend": charts.line_chart(
-                [str(d["date"]) for d in days],
+                [d.day.isoformat() for d in days],
                 series,
                 f"Proposals and decisions per day, last {TREND_DAYS} days",
                 "trend",
             ),
             "series": series,
             "days": days,
-            "activity": activity,
+            "activity": stats.activity,
             "trend_days": TREND_DAYS,
         },
         me,
@@ -91,19 +84,6 @@ async def dashboard(request: Request, me: ViewerDep, svc: ServicesDep) -> HTMLRe
 
 
 # ---------------------------------------------------------------- units
-
-
-def _confidence(raw: str, name: str, errors: list[str]) -> int | None:
-    if not raw.strip():
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        errors.append(f"{name} must be a number from 0 to 1")
-        return None
-    return scoring.to_points(value)
 
 
 @router.get("/units")
@@ -120,24 +100,11 @@ async def units(
     cursor: str = "",
 ) -> HTMLResponse:
     require(me, REVIEW_ROLES)
-    errors: list[str] = []
-    status_value = status.strip().lower()
-    if status_value and status_value not in STATUSES:
-        errors.append("status must be pending, approved or rejected")
-        status_value = ""
-    try:
-        domains = normalize_tags([domain], cq_schema.DOMAIN_MAX_LENGTH, "Domain")
-    except BoundError as exc:
-        errors.append(str(exc))
-        domains = []
-    filters = UnitFilter(
-        status=ReviewStatus(status_value) if status_value else None,
-        domain=domains[0] if domains else None,
-        confidence_min=_confidence(confidence_min, "Minimum confidence", errors),
-        confidence_max=_confidence(confidence_max, "Maximum confidence", errors),
-        created_by=created_by.strip()[:256] or None,
-        text=q.strip()[:200] or None,
+    parsed = parse_unit_filters(
+        FORM_READER, status, domain, confidence_min, confidence_max, created_by, q
     )
+    errors = list(parsed.problems)
+    filters = parsed.filters
     try:
         page = await svc.review.units(filters, cursor[:512] or None, UNITS_PAGE_SIZE)
     except ServiceError as exc:
@@ -145,8 +112,8 @@ async def units(
         page = await svc.review.units(filters, None, UNITS_PAGE_SIZE)
         cursor = ""
     shown = {
-        "q": q.strip()[:200],
-        "status": status_value,
+        "q": filters.text or "",
+        "status": filters.status.value if filters.status else "",
         "domain": domain.strip(),
         "confidence_min": confidence_min.strip(),
         "confidence_max": confidence_max.strip(),

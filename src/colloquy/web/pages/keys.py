@@ -1,15 +1,13 @@
 """The signed-in user's API keys: create (token shown once), list, revoke."""
 
-from datetime import datetime
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from colloquy.api.schemas import ApiKeyCreateRequest
-from colloquy.clock import now
+from colloquy.services.accounts import CreatedKey
 from colloquy.services.errors import ServiceError
+from colloquy.services.inputs import ApiKeyCreateRequest
+from colloquy.services.views import KeyState, KeyView
 from colloquy.store.protocol import ApiKeyRecord
 from colloquy.web.auth import Viewer, ViewerDep
 from colloquy.web.errors import PageError
@@ -21,13 +19,11 @@ from colloquy.wiring import Services, ServicesDep
 router = APIRouter(include_in_schema=False)
 
 
-def key_state(key: ApiKeyRecord, at: datetime) -> dict[str, str]:
-    """Status and expiry chip of a key, as the reference shows them."""
-    if key.revoked_at is not None:
-        return {"status": "revoked", "chip": "revoked", "tone": "muted"}
-    left = key.expires_at - at
-    if left.total_seconds() <= 0:
-        return {"status": "expired", "chip": "expired", "tone": "bad"}
+def expiry_chip(view: KeyView) -> tuple[str, str]:
+    """The text and tone of a key's expiry chip, as the reference shows them."""
+    if view.state is not KeyState.ACTIVE:
+        return view.state.value, "muted" if view.state is KeyState.REVOKED else "bad"
+    left = view.remaining
     days = left.days
     if days >= 1:
         chip = f"{days}d left"
@@ -35,22 +31,22 @@ def key_state(key: ApiKeyRecord, at: datetime) -> dict[str, str]:
         chip = f"{int(left.total_seconds() // 3600)}h left"
     else:
         chip = f"{max(int(left.total_seconds() // 60), 1)}m left"
-    tone = "bad" if days < 1 else "warn" if days <= 7 else "ok"
-    return {"status": "active", "chip": chip, "tone": tone}
+    return chip, "bad" if days < 1 else "warn" if days <= 7 else "ok"
 
 
 async def _keys_page(
     request: Request,
     me: Viewer,
     svc: Services,
-    created: Any = None,
+    created: CreatedKey | None = None,
     error: str | None = None,
     entered: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    at = now()
-    keys = await svc.accounts.list_keys(me.user)
-    rows = [{"key": k, **key_state(k, at)} for k in keys]
+    rows = []
+    for view in await svc.accounts.list_keys(me.user):
+        chip, tone = expiry_chip(view)
+        rows.append({"key": view.record, "status": view.state, "chip": chip, "tone": tone})
     return render(
         request,
         "keys.html",
@@ -58,7 +54,7 @@ async def _keys_page(
             "title": "API keys",
             "nav": "keys",
             "rows": rows,
-            "active": sum(1 for r in rows if r["status"] == "active"),
+            "active": sum(1 for r in rows if r["status"] is KeyState.ACTIVE),
             "created": created,
             "error": error,
             "entered": entered or {"name": "", "ttl": "90d", "labels": ""},
@@ -92,9 +88,9 @@ async def create_key(request: Request, me: ViewerDep, svc: ServicesDep) -> HTMLR
 
 
 async def _own_key(me: Viewer, svc: Services, key_id: str) -> ApiKeyRecord:
-    for key in await svc.accounts.list_keys(me.user):
-        if key.id == key_id:
-            return key
+    for view in await svc.accounts.list_keys(me.user):
+        if view.record.id == key_id:
+            return view.record
     raise PageError(404, "Key not found", "You have no API key with that id.", me)
 
 

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from colloquy.api.schemas import RejectRequest
 from colloquy.domain.models import ReviewStatus
 from colloquy.services.accounts import REVIEW_ROLES
 from colloquy.services.errors import AlreadyReviewed, UnitNotFound
+from colloquy.services.inputs import RejectRequest
 from colloquy.web.auth import ViewerDep, require
 from colloquy.web.errors import PageError
 from colloquy.web.forms import checked_form, field, validation_message

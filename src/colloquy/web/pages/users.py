@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from colloquy.api.schemas import UserCreateRequest, UserUpdateRequest
 from colloquy.domain.models import Role
 from colloquy.services.errors import ServiceError
+from colloquy.services.inputs import UserCreateRequest, UserUpdateRequest
 from colloquy.web.auth import ADMIN_ROLES, Viewer, ViewerDep, require
 from colloquy.web.errors import PageError
 from colloquy.web.forms import checked_form, field, form_failure
