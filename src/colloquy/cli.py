@@ -7,7 +7,7 @@ import os
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
@@ -99,6 +99,11 @@ def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]])
         return asyncio.run(run())
     except ServiceError as exc:
         _fail(exc.detail)
+
+
+async def _unit_count(s: Services) -> int:
+    """Every unit, whatever its status: the length of a progress bar over them all."""
+    return (await s.store.stats([0])).total_count
 
 
 def _configure_logging(level: str) -> None:
@@ -311,25 +316,17 @@ def export_command(
     """Write every unit, user and API key (hashes only) as JSON Lines."""
     settings = _settings(data_dir, database_url)
 
-    async def work(s: Services) -> int:
-        total = (await s.store.stats([0])).total_count
-        count = 0
-        handle = output.open("w") if output else sys.stdout
-        try:
-            with _progress(total, "exporting units", enabled=output is not None) as advance:
-                async for line in archive.export_lines(s.store):
-                    handle.write(line + "\n")
-                    count += 1
-                    if line.startswith('{"kind": "unit"'):
-                        advance(1)
-        finally:
-            if output:
-                handle.close()
-        return count
+    async def work(s: Services) -> archive.ExportSummary:
+        total = await _unit_count(s)
+        with (
+            output.open("w") if output else nullcontext(sys.stdout) as handle,
+            _progress(total, "exporting units", enabled=output is not None) as advance,
+        ):
+            return await archive.export(s.store, handle.write, advance)
 
-    lines = _with_services(settings, work)
+    summary = _with_services(settings, work)
     if output:
-        typer.echo(f"exported {lines - 1} records to {output}", err=True)
+        typer.echo(f"exported {summary.records} records to {output}", err=True)
 
 
 @app.command("import")
@@ -372,8 +369,7 @@ def doctor_command(
         typer.echo(f"{finding.unit_id}\t{finding.status.value}\t{problems}")
 
     async def work(s: Services) -> doctor.DoctorReport:
-        total = (await s.store.stats([0])).total_count
-        with _progress(total, "checking units", enabled=True) as advance:
+        with _progress(await _unit_count(s), "checking units", enabled=True) as advance:
             return await doctor.doctor(s.store, fix, found, advance)
 
     report = _with_services(settings, work)
