@@ -1,4 +1,4 @@
-"""The ``colloquy`` command: serve, migrate, and manage users and API keys."""
+"""The commands, working through the same services as the API."""
 
 import asyncio
 import getpass
@@ -6,18 +6,17 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
 import asyncpg
 import typer
 import uvicorn
-from rich.console import Console
-from rich.progress import Progress, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
 
+from colloquy.cli.progress import progress, progress_bar
 from colloquy.clock import now
 from colloquy.config import Settings, ensure_secrets
 from colloquy.domain.models import Role
@@ -320,7 +319,7 @@ def export_command(
         total = await _unit_count(s)
         with (
             output.open("w") if output else nullcontext(sys.stdout) as handle,
-            _progress(total, "exporting units", enabled=output is not None) as advance,
+            progress(total, "exporting units", enabled=output is not None) as advance,
         ):
             return await archive.export(s.store, handle.write, advance)
 
@@ -341,7 +340,7 @@ def import_command(
     async def work(s: Services) -> archive.ImportSummary:
         with (
             file.open() as handle,
-            _progress(file.stat().st_size, "importing", enabled=True) as advance,
+            progress(file.stat().st_size, "importing", enabled=True) as advance,
         ):
             return await archive.import_lines(s.store, handle, advance)
 
@@ -369,7 +368,7 @@ def doctor_command(
         typer.echo(f"{finding.unit_id}\t{finding.status.value}\t{problems}")
 
     async def work(s: Services) -> doctor.DoctorReport:
-        with _progress(await _unit_count(s), "checking units", enabled=True) as advance:
+        with progress(await _unit_count(s), "checking units", enabled=True) as advance:
             return await doctor.doctor(s.store, fix, found, advance)
 
     report = _with_services(settings, work)
@@ -388,37 +387,10 @@ def backup_command(
     """Copy the SQLite database, consistently, while the server runs (PostgreSQL: pg_dump)."""
     settings = _settings(data_dir, database_url, secrets=False)
     try:
-        with _progress_bar("backing up (pages)", enabled=True) as update:
+        with progress_bar("backing up (pages)", enabled=True) as update:
             size = sqlite_backup.backup(
                 settings.resolved_database_url(), output, overwrite=force, progress=update
             )
     except sqlite_backup.BackupError as exc:
         _fail(str(exc))
     typer.echo(f"backed up {size} bytes to {output}", err=True)
-
-
-@contextmanager
-def _progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], None]]:
-    """``update(done, total)`` of a progress bar on a terminal (stderr); silent otherwise."""
-    if not (enabled and sys.stderr.isatty()):
-        yield lambda _done, _total: None
-        return
-    columns = (*Progress.get_default_columns(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True)) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
-
-
-@contextmanager
-def _progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[int], None]]:
-    """``advance(n)`` of a progress bar on a terminal (stderr); silent otherwise."""
-    with _progress_bar(label, enabled) as update:
-        done = 0
-        update(done, total)
-
-        def advance(n: int) -> None:
-            nonlocal done
-            done += n
-            update(done, total)
-
-        yield advance
