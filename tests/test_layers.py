@@ -95,3 +95,56 @@ def test_the_check_sees_a_forbidden_import(tmp_path: Path, source: str, expected
     path = tmp_path / "probe.py"
     path.write_text(source)
     assert expected in _imports(path)
+
+
+# Settings reach every process explicitly (``colloquy.asgi.AppFactory``): nothing in colloquy
+# writes the environment, which a worker process would inherit.
+ENVIRON_WRITERS = {"update", "setdefault", "pop", "popitem", "clear", "putenv", "unsetenv"}
+
+
+def _is_environ(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
+        isinstance(node, ast.Name) and node.id == "environ"
+    )
+
+
+def _environment_writes(path: Path) -> list[int]:
+    """Lines that assign, delete or mutate ``os.environ``, or call ``os.putenv``."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.Delete):
+            targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+            if any(isinstance(t, ast.Subscript) and _is_environ(t.value) for t in targets):
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner, name = node.func.value, node.func.attr
+            if name in ENVIRON_WRITERS and (
+                _is_environ(owner) or (isinstance(owner, ast.Name) and owner.id == "os")
+            ):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_nothing_writes_the_environment() -> None:
+    found = {
+        _module_name(path): lines
+        for path in sorted(SRC.rglob("*.py"))
+        if (lines := _environment_writes(path))
+    }
+    assert found == {}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'os.environ["CQ_PORT"] = "1"\n',
+        'environ["CQ_PORT"] += "1"\n',
+        'del os.environ["CQ_PORT"]\n',
+        'os.environ.update(CQ_PORT="1")\n',
+        'os.putenv("CQ_PORT", "1")\n',
+    ],
+)
+def test_the_check_sees_an_environment_write(tmp_path: Path, source: str) -> None:
+    path = tmp_path / "probe.py"
+    path.write_text(source)
+    assert _environment_writes(path) == [1]

@@ -3,10 +3,13 @@
 * A cluster of independent ``colloquy serve`` processes (as behind a load balancer) on one
   database, with requests spread round-robin over them.
 * ``colloquy serve --workers 4`` (uvicorn's multi-process supervisor), and its workers killed.
+* ``colloquy serve --workers 2 --database-url URL``: the workers serve URL, handed to them by the
+  supervisor, not through their environment.
 * Ten ``colloquy migrate`` processes at once against one empty PostgreSQL database.
 """
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -20,13 +23,18 @@ import pytest
 from colloquy.store import migrate
 from colloquy.store.tables import metadata
 from tests.live.helpers import (
+    ADMIN,
+    ADMIN_PASSWORD,
     BACKENDS,
     Call,
     Deployment,
+    bearer,
     burst,
+    check_cli,
     child_pids,
     confirmations,
     deploy,
+    fresh_database,
     unique,
 )
 from tests.support.live import COLLOQUY, live_server, server_env
@@ -207,3 +215,44 @@ def test_killed_workers_are_replaced(tmp_path: Path) -> None:
         assert server.process.poll() is None
         replacements = worker_pids(supervisor)
         assert len(replacements) == 2 and not replacements & killed
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_workers_serve_the_database_given_as_a_flag(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """``serve --workers 2 --database-url URL`` while the environment names another database:
+    the workers serve URL. They get it, and the secrets, from the supervisor through the pipe
+    that starts them: neither the URL (with its password) nor a secret is in a worker's
+    environment or on its command line, where ``ps`` shows it."""
+    pg: PostgresServer | None = (
+        request.getfixturevalue("pg_server") if backend == "postgres" else None
+    )
+    ignored = tmp_path / "ignored.db"
+    env = server_env(tmp_path, f"sqlite:///{ignored}")
+    with fresh_database(backend, pg) as url:
+        flagged = url or f"sqlite:///{tmp_path / 'flagged.db'}"
+        create_admin = ("user", "create", ADMIN, "--password-stdin")
+        check_cli(env, "--database-url", flagged, *create_admin, stdin=ADMIN_PASSWORD + "\n")
+        key = check_cli(
+            env, "key", "create", "--user", ADMIN, "--name", "k", "--database-url", flagged
+        ).strip()
+        extra = ("--database-url", flagged)
+        with live_server(tmp_path, f"sqlite:///{ignored}", 2, extra) as server:
+            for _ in range(20):  # over both workers (a wrong database answers 401 or 500)
+                stats = httpx.get(
+                    f"{server.base_url}/api/v1/knowledge/stats", headers=bearer(key), timeout=60
+                )
+                assert stats.status_code == 200, stats.text
+            workers = worker_pids(server.process.pid)
+            assert len(workers) == 2
+            hidden = [flagged, *json.loads((tmp_path / "secrets.json").read_text()).values()]
+            if pg is not None:
+                hidden.append(pg.password)
+            for pid in workers:
+                environ = Path(f"/proc/{pid}/environ").read_bytes()
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+                assert f"CQ_DATABASE_URL=sqlite:///{ignored}".encode() in environ
+                for value in hidden:
+                    assert value.encode() not in environ + command
+    assert not ignored.exists()

@@ -1,6 +1,7 @@
 """Moving data: SQLite -> export -> import into PostgreSQL -> export gives the same content,
 and importing twice changes nothing."""
 
+import json
 import shutil
 import subprocess
 from datetime import timedelta
@@ -50,7 +51,27 @@ async def populate(store: Store) -> None:
 
 
 async def export(store: Store) -> list[str]:
-    return [line async for line in archive.export_lines(store)]
+    lines: list[str] = []
+    await archive.export(store, lines.append)
+    return lines
+
+
+async def test_export_counts_what_it_wrote(sqlite_template: Path, tmp_path: Path) -> None:
+    shutil.copyfile(sqlite_template, tmp_path / "source.db")
+    store = open_store(f"sqlite:///{tmp_path / 'source.db'}")
+    try:
+        await populate(store)
+        lines: list[str] = []
+        advanced: list[int] = []
+        summary = await archive.export(store, lines.append, advanced.append)
+        assert summary.written == {"user": 2, "api_key": 2, "unit": 7}
+        assert summary.records == len(lines) - 1  # all but the header
+        kinds = [json.loads(line)["kind"] for line in lines]
+        assert kinds == ["colloquy-export"] + ["user"] * 2 + ["api_key"] * 2 + ["unit"] * 7
+        assert advanced == [1] * 7  # the progress bar moves once per unit
+        assert all(line.endswith("}\n") and line.count("\n") == 1 for line in lines)
+    finally:
+        await store.close()
 
 
 async def test_sqlite_to_postgres_round_trip(
@@ -96,7 +117,9 @@ async def test_export_and_import_commands(sqlite_template: Path, tmp_path: Path)
         )
 
     dump = tmp_path / "all.jsonl"
-    assert cli(tmp_path / "source.db", "export", "--output", str(dump)).returncode == 0
+    exported = cli(tmp_path / "source.db", "export", "--output", str(dump))
+    assert exported.returncode == 0
+    assert exported.stderr.splitlines()[-1] == f"exported 11 records to {dump}"
     done = cli(tmp_path / "target.db", "import", str(dump))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().startswith("imported: 7 of 7 units added, 2 of 2 users added")

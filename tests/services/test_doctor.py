@@ -49,7 +49,9 @@ async def stored(store: Store, status: ReviewStatus = ReviewStatus.APPROVED, **u
 
 
 async def export(store: Store) -> list[dict[str, Any]]:
-    return [json.loads(line) async for line in archive.export_lines(store)]
+    lines: list[str] = []
+    await archive.export(store, lines.append)
+    return [json.loads(line) for line in lines]
 
 
 async def test_doctor_command_quarantines_poison_pills(

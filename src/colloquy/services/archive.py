@@ -29,10 +29,29 @@ class ArchiveError(ValueError):
     """A line that is not part of a colloquy export; the message names the line."""
 
 
+# The kinds of record, in the order an export writes them (keys need their owners first).
+KINDS = ("user", "api_key", "unit")
+
+
+def _per_kind() -> dict[str, int]:
+    return dict.fromkeys(KINDS, 0)
+
+
+@dataclass
+class ExportSummary:
+    """What an export wrote, counted as it wrote it: records per kind (the header aside)."""
+
+    written: dict[str, int] = field(default_factory=_per_kind)
+
+    @property
+    def records(self) -> int:
+        return sum(self.written.values())
+
+
 @dataclass
 class ImportSummary:
-    read: dict[str, int] = field(default_factory=lambda: {"user": 0, "api_key": 0, "unit": 0})
-    added: dict[str, int] = field(default_factory=lambda: {"user": 0, "api_key": 0, "unit": 0})
+    read: dict[str, int] = field(default_factory=_per_kind)
+    added: dict[str, int] = field(default_factory=_per_kind)
 
     def line(self) -> str:
         parts = [
@@ -169,15 +188,31 @@ async def _pages(
         after = cursor_of(page[-1])
 
 
-async def export_lines(store: Store) -> AsyncIterator[str]:
-    """The whole store as JSON Lines: a header, then users, API keys and units."""
-    yield json.dumps({"kind": FORMAT, "version": FORMAT_VERSION})
+async def _lines(store: Store) -> AsyncIterator[dict[str, Any]]:
+    """The whole store, line by line: a header, then users, API keys and units."""
+    yield {"kind": FORMAT, "version": FORMAT_VERSION}
     async for user in _pages(store.export_users, lambda a: a.user.username):
-        yield json.dumps(user_line(user))
+        yield user_line(user)
     async for key in _pages(store.export_keys, lambda a: a.key.id):
-        yield json.dumps(key_line(key))
+        yield key_line(key)
     async for unit in _pages(store.export_units, lambda a: a.item.unit.id):
-        yield json.dumps(unit_line(unit))
+        yield unit_line(unit)
+
+
+async def export(
+    store: Store, write: Callable[[str], object], progress: Callable[[int], None] | None = None
+) -> ExportSummary:
+    """Write the whole store as JSON Lines, each line to ``write`` with its newline; the summary
+    counts what was written, and ``progress`` advances by each unit."""
+    summary = ExportSummary()
+    async for line in _lines(store):
+        write(json.dumps(line) + "\n")
+        kind = line["kind"]
+        if kind in summary.written:
+            summary.written[kind] += 1
+        if kind == "unit" and progress is not None:
+            progress(1)
+    return summary
 
 
 def parse_lines(lines: Iterable[str]) -> Iterator[tuple[str, Any, int]]:
@@ -208,7 +243,7 @@ async def import_lines(
 ) -> ImportSummary:
     """Load an export; running it twice adds nothing the second time."""
     summary = ImportSummary()
-    pending: dict[str, list[Any]] = {"user": [], "api_key": [], "unit": []}
+    pending: dict[str, list[Any]] = {kind: [] for kind in KINDS}
     writers = {
         "user": store.import_users,
         "api_key": store.import_keys,
@@ -231,6 +266,6 @@ async def import_lines(
                 await flush(kind)
         if progress is not None:
             progress(size)
-    for kind in ("user", "api_key", "unit"):
+    for kind in KINDS:
         await flush(kind)
     return summary

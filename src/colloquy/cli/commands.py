@@ -1,23 +1,24 @@
-"""The ``colloquy`` command: serve, migrate, and manage users and API keys."""
+"""The commands: each takes the shared options (``cli.options``) and works through the same
+services as the API."""
 
 import asyncio
 import getpass
 import logging
-import os
 import socket
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
 import asyncpg
 import typer
 import uvicorn
-from rich.console import Console
-from rich.progress import Progress, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
 
+from colloquy.asgi import AppFactory
+from colloquy.cli.options import App, flags, take_root_options
+from colloquy.cli.progress import progress, progress_bar
 from colloquy.clock import iso
 from colloquy.config import Settings, ensure_secrets
 from colloquy.domain.models import Role
@@ -30,13 +31,14 @@ from colloquy.store.protocol import UnitFinding
 from colloquy.supervisor import Supervisor
 from colloquy.wiring import Services, build_services, pool_settings
 
-app = typer.Typer(
+app = App(
     help="colloquy: a cq v1 knowledge-commons server.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-user_app = typer.Typer(help="Manage users (reviewers and admins).", no_args_is_help=True)
-key_app = typer.Typer(help="Manage API keys (agent credentials).", no_args_is_help=True)
+app.callback()(take_root_options)
+user_app = App(help="Manage users (reviewers and admins).", no_args_is_help=True)
+key_app = App(help="Manage API keys (agent credentials).", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="key")
 
@@ -44,26 +46,13 @@ log = logging.getLogger("colloquy")
 WORKER_STARTUP_SECONDS = 120
 T = TypeVar("T")
 
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", envvar="CQ_DATA_DIR", help="Data directory.")
-]
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", envvar="CQ_DATABASE_URL", help="Database URL (wins)."),
-]
 
-
-def _settings(
-    data_dir: Path | None = None, database_url: str | None = None, secrets: bool = True
-) -> Settings:
-    """Settings from the environment, with the flags given on the command line exported so
-    that worker processes see the same values; with ``secrets``, the secrets filled in."""
-    if data_dir is not None:
-        os.environ["CQ_DATA_DIR"] = str(data_dir)
-    if database_url is not None:
-        os.environ["CQ_DATABASE_URL"] = database_url
+def _settings(ctx: typer.Context, secrets: bool = True, **own_flags: object) -> Settings:
+    """The settings from the environment under the flags given (the shared ones and the
+    command's ``own_flags``); with ``secrets``, the secrets filled in."""
     try:
-        return ensure_secrets(Settings()) if secrets else Settings()
+        settings = flags(ctx).settings(**own_flags)
+        return ensure_secrets(settings) if secrets else settings
     except ValueError as exc:
         _fail(f"invalid setting: {exc}")
 
@@ -100,33 +89,35 @@ def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]])
         _fail(exc.detail)
 
 
+async def _unit_count(s: Services) -> int:
+    """Every unit, whatever its status: the length of a progress bar over them all."""
+    return (await s.store.stats([0])).total_count
+
+
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
 
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: Annotated[str | None, typer.Option(envvar="CQ_HOST", help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(envvar="CQ_PORT", help="Port.")] = None,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
     workers: Annotated[int, typer.Option(envvar="CQ_WORKERS", min=1, help="Processes.")] = 1,
     no_migrate: Annotated[
         bool, typer.Option("--no-migrate", help="Skip start-up migrations.")
     ] = False,
 ) -> None:
     """Serve the API (and the dashboard) until interrupted."""
-    for name, value in (("CQ_HOST", host), ("CQ_PORT", port)):
-        if value is not None:
-            os.environ[name] = str(value)
-    settings = _settings(data_dir, database_url)
+    settings = _settings(ctx, host=host, port=port)
     _configure_logging(settings.log_level)
     url = settings.resolved_database_url()
     log.info("database: %s", safe_url(url))
     if not no_migrate:
         _migrate(settings)
     config = uvicorn.Config(
-        "colloquy.asgi:app_from_env",
+        # The workers get the settings from here, not from the environment (``api.asgi``).
+        AppFactory(settings),
         factory=True,
         host=settings.host,
         port=settings.port,
@@ -151,10 +142,9 @@ def serve(
 
 
 @app.command("migrate")
-def migrate_command(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+def migrate_command(ctx: typer.Context) -> None:
     """Bring the database schema up to date."""
-    settings = _settings(data_dir, database_url)
-    _migrate(settings)
+    _migrate(_settings(ctx))
     typer.echo(f"database at revision {migrate.head_revision()}")
 
 
@@ -175,14 +165,13 @@ def _read_password(password_stdin: bool) -> str:
 
 @user_app.command("create")
 def user_create(
+    ctx: typer.Context,
     username: str,
     role: Annotated[Role | None, typer.Option(help="Default: admin for the first user.")] = None,
     password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
 ) -> None:
     """Create a user; the password is prompted for (or read from stdin)."""
-    settings = _settings(data_dir, database_url)
+    settings = _settings(ctx)
     password = _read_password(password_stdin)
     user = _with_services(
         settings, lambda s: s.accounts.create_user(username, password, role, _actor())
@@ -191,9 +180,9 @@ def user_create(
 
 
 @user_app.command("list")
-def user_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+def user_list(ctx: typer.Context) -> None:
     """List users and their roles."""
-    settings = _settings(data_dir, database_url)
+    settings = _settings(ctx)
 
     async def work(s: Services) -> None:
         after: str | None = None
@@ -210,13 +199,12 @@ def user_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> Non
 
 @user_app.command("set-password")
 def user_set_password(
+    ctx: typer.Context,
     username: str,
     password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
 ) -> None:
     """Set a user's password."""
-    settings = _settings(data_dir, database_url)
+    settings = _settings(ctx)
     password = _read_password(password_stdin)
     _with_services(
         settings, lambda s: s.accounts.update_user(username, _actor(), password=password)
@@ -225,34 +213,31 @@ def user_set_password(
 
 
 @user_app.command("set-role")
-def user_set_role(
-    username: str, role: Role, data_dir: DataDir = None, database_url: DatabaseUrl = None
-) -> None:
+def user_set_role(ctx: typer.Context, username: str, role: Role) -> None:
     """Change a user's role (never the last admin's)."""
-    settings = _settings(data_dir, database_url)
+    settings = _settings(ctx)
     _with_services(settings, lambda s: s.accounts.update_user(username, _actor(), role=role))
     typer.echo(f"{username} is now {role.value}")
 
 
 @user_app.command("delete")
-def user_delete(username: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+def user_delete(ctx: typer.Context, username: str) -> None:
     """Delete a user, their API keys and sessions (never the last admin)."""
-    settings = _settings(data_dir, database_url)
+    settings = _settings(ctx)
     _with_services(settings, lambda s: s.accounts.delete_user(username, _actor()))
     typer.echo(f"deleted {username}")
 
 
 @key_app.command("create")
 def key_create(
+    ctx: typer.Context,
     user: Annotated[str, typer.Option("--user", help="Owner of the key.")],
     name: Annotated[str, typer.Option("--name")],
     ttl: Annotated[str, typer.Option("--ttl", help="e.g. 30d, 12h; at most 365d.")] = "90d",
     label: Annotated[list[str] | None, typer.Option("--label")] = None,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
 ) -> None:
     """Create an API key and print its token (shown only this once)."""
-    settings = _settings(data_dir, database_url)
+    settings = _settings(ctx)
 
     async def work(s: Services) -> str:
         owner = await s.accounts.get_user(user)
@@ -263,13 +248,9 @@ def key_create(
 
 
 @key_app.command("list")
-def key_list(
-    user: Annotated[str, typer.Option("--user")],
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
-) -> None:
+def key_list(ctx: typer.Context, user: Annotated[str, typer.Option("--user")]) -> None:
     """List a user's API keys (never the tokens)."""
-    settings = _settings(data_dir, database_url)
+    settings = _settings(ctx)
 
     async def work(s: Services) -> None:
         owner = await s.accounts.get_user(user)
@@ -282,13 +263,10 @@ def key_list(
 
 @key_app.command("revoke")
 def key_revoke(
-    key_id: str,
-    user: Annotated[str, typer.Option("--user")],
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
+    ctx: typer.Context, key_id: str, user: Annotated[str, typer.Option("--user")]
 ) -> None:
     """Revoke an API key (recorded in the audit trail)."""
-    settings = _settings(data_dir, database_url)
+    settings = _settings(ctx)
 
     async def work(s: Services) -> None:
         await s.accounts.revoke_key(await s.accounts.get_user(user), key_id, _actor())
@@ -299,49 +277,39 @@ def key_revoke(
 
 @app.command("export")
 def export_command(
+    ctx: typer.Context,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
     ] = None,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
 ) -> None:
     """Write every unit, user and API key (hashes only) as JSON Lines."""
-    settings = _settings(data_dir, database_url)
+    settings = _settings(ctx)
 
-    async def work(s: Services) -> int:
-        total = (await s.store.stats([0])).total_count
-        count = 0
-        handle = output.open("w") if output else sys.stdout
-        try:
-            with _progress(total, "exporting units", enabled=output is not None) as advance:
-                async for line in archive.export_lines(s.store):
-                    handle.write(line + "\n")
-                    count += 1
-                    if line.startswith('{"kind": "unit"'):
-                        advance(1)
-        finally:
-            if output:
-                handle.close()
-        return count
+    async def work(s: Services) -> archive.ExportSummary:
+        total = await _unit_count(s)
+        with (
+            output.open("w") if output else nullcontext(sys.stdout) as handle,
+            progress(total, "exporting units", enabled=output is not None) as advance,
+        ):
+            return await archive.export(s.store, handle.write, advance)
 
-    lines = _with_services(settings, work)
+    summary = _with_services(settings, work)
     if output:
-        typer.echo(f"exported {lines - 1} records to {output}", err=True)
+        typer.echo(f"exported {summary.records} records to {output}", err=True)
 
 
 @app.command("import")
 def import_command(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
 ) -> None:
     """Load an export into this server's database; what exists already is left alone."""
-    settings = _settings(data_dir, database_url)
+    settings = _settings(ctx)
 
     async def work(s: Services) -> archive.ImportSummary:
         with (
             file.open() as handle,
-            _progress(file.stat().st_size, "importing", enabled=True) as advance,
+            progress(file.stat().st_size, "importing", enabled=True) as advance,
         ):
             return await archive.import_lines(s.store, handle, advance)
 
@@ -354,23 +322,21 @@ def import_command(
 
 @app.command("doctor")
 def doctor_command(
+    ctx: typer.Context,
     fix: Annotated[
         bool, typer.Option("--fix", help="Quarantine what is found (default: only report).")
     ] = False,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
 ) -> None:
     """Find units stored by earlier versions that break the input bounds; with --fix,
     quarantine them (rejected, reason in the review note, repaired so that they export)."""
-    settings = _settings(data_dir, database_url)
+    settings = _settings(ctx)
 
     def found(finding: UnitFinding) -> None:
         problems = "; ".join(finding.problems)
         typer.echo(f"{finding.unit_id}\t{finding.status.value}\t{problems}")
 
     async def work(s: Services) -> doctor.DoctorReport:
-        total = (await s.store.stats([0])).total_count
-        with _progress(total, "checking units", enabled=True) as advance:
+        with progress(await _unit_count(s), "checking units", enabled=True) as advance:
             return await doctor.doctor(s.store, fix, found, advance)
 
     report = _with_services(settings, work)
@@ -381,45 +347,17 @@ def doctor_command(
 
 @app.command("backup")
 def backup_command(
+    ctx: typer.Context,
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write (mode 0600).")],
     force: Annotated[bool, typer.Option("--force", help="Replace OUTPUT if it exists.")] = False,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
 ) -> None:
     """Copy the SQLite database, consistently, while the server runs (PostgreSQL: pg_dump)."""
-    settings = _settings(data_dir, database_url, secrets=False)
+    settings = _settings(ctx, secrets=False)
     try:
-        with _progress_bar("backing up (pages)", enabled=True) as update:
+        with progress_bar("backing up (pages)", enabled=True) as update:
             size = sqlite_backup.backup(
                 settings.resolved_database_url(), output, overwrite=force, progress=update
             )
     except sqlite_backup.BackupError as exc:
         _fail(str(exc))
     typer.echo(f"backed up {size} bytes to {output}", err=True)
-
-
-@contextmanager
-def _progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], None]]:
-    """``update(done, total)`` of a progress bar on a terminal (stderr); silent otherwise."""
-    if not (enabled and sys.stderr.isatty()):
-        yield lambda _done, _total: None
-        return
-    columns = (*Progress.get_default_columns(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True)) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
-
-
-@contextmanager
-def _progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[int], None]]:
-    """``advance(n)`` of a progress bar on a terminal (stderr); silent otherwise."""
-    with _progress_bar(label, enabled) as update:
-        done = 0
-        update(done, total)
-
-        def advance(n: int) -> None:
-            nonlocal done
-            done += n
-            update(done, total)
-
-        yield advance
