@@ -228,7 +228,7 @@ async def test_activity_walks_each_decision_kinds_own_index(store, backend):
     for n in range(200):
         await store.confirm(approved[n % len(approved)].id, "bob", at(100 + n))
     statement = review_store._overview_statement(20)
-    async with store._reading() as conn:
+    async with store.database.read() as conn:
         if backend == "postgres":
             await conn.exec_driver_sql("ANALYZE events")
             # A table this small is cheapest to scan whole; at scale that is never a choice.
