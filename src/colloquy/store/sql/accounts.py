@@ -68,7 +68,10 @@ async def _lock_for_change(
         where = or_(where, u.role == _ADMIN)
     rows = (
         await conn.execute(
-            select(u.id, u.username, u.role).where(where).order_by(u.id).with_for_update()
+            select(u.id, u.username, u.role, u.created_at)
+            .where(where)
+            .order_by(u.id)
+            .with_for_update()
         )
     ).all()
     target = next((r for r in rows if r.username == username), None)
@@ -144,15 +147,17 @@ class AccountRepository:
         more = len(rows) > limit
         return Page(items=users, next_cursor=users[-1].username if more and users else None)
 
-    async def rehash_password(self, username: str, password_hash: str) -> bool:
-        async def job(conn: AsyncConnection) -> bool:
-            result = await conn.execute(
-                update(t.users)
-                .where(t.users.c.username == username)
-                .values(password_hash=password_hash)
-                .returning(t.users.c.id)
-            )
-            return result.first() is not None
+    async def rehash_password(self, username: str, password_hash: str) -> UserRecord | None:
+        async def job(conn: AsyncConnection) -> UserRecord | None:
+            row = (
+                await conn.execute(
+                    update(t.users)
+                    .where(t.users.c.username == username)
+                    .values(password_hash=password_hash)
+                    .returning(t.users)
+                )
+            ).first()
+            return to_user(row) if row else None
 
         return await self._db.write(job)
 
@@ -189,15 +194,15 @@ class AccountRepository:
 
         return await self._db.write(job)
 
-    async def delete_user(self, username: str, actor: str, at: datetime) -> bool:
-        async def job(conn: AsyncConnection) -> bool:
+    async def delete_user(self, username: str, actor: str, at: datetime) -> UserRecord | None:
+        async def job(conn: AsyncConnection) -> UserRecord | None:
             target = await _lock_for_change(conn, username, True)
             if target is None:
-                return False
+                return None
             await conn.execute(delete(t.users).where(t.users.c.id == target.id))
             entry = AuditEntry("user_deleted", actor, username, at, {"role": target.role})
             await audit.record(conn, entry)
-            return True
+            return to_user(target)
 
         return await self._db.write(job)
 
@@ -268,26 +273,26 @@ class AccountRepository:
 
     async def revoke_api_key(
         self, user_id: int, key_id: str, at: datetime, actor: str | None = None
-    ) -> bool:
+    ) -> ApiKeyRecord | None:
         k = t.api_keys.c
 
-        async def job(conn: AsyncConnection) -> bool:
+        async def job(conn: AsyncConnection) -> ApiKeyRecord | None:
             row = (
                 await conn.execute(
                     update(t.api_keys)
                     .where(k.id == key_id, k.user_id == user_id)
                     .values(revoked_at=func.coalesce(k.revoked_at, at))
-                    .returning(k.name, k.revoked_at)
+                    .returning(t.api_keys)
                 )
             ).first()
             if row is None:
-                return False
+                return None
             if actor is not None and row.revoked_at == at:
                 owner = select(t.users.c.username).where(t.users.c.id == user_id)
                 detail = {"key_id": key_id, "name": row.name}
                 target = (await conn.execute(owner)).scalar_one()
                 await audit.record(conn, AuditEntry("key_revoked", actor, target, at, detail))
-            return True
+            return to_api_key(row)
 
         return await self._db.write(job)
 

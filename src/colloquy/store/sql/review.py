@@ -135,10 +135,12 @@ class ReviewRepository:
         reviewer: str,
         at: datetime,
         note: str | None = None,
-    ) -> Decision | AlreadyDecided | None:
+    ) -> Decision | None:
         u = t.units.c
 
-        async def job(conn: AsyncConnection) -> Decision | AlreadyDecided | None:
+        # Returns a refusal's current status rather than raising it: a job that raises rolls
+        # back the group it shares (``database``), though a refusal has written nothing.
+        async def job(conn: AsyncConnection) -> Decision | ReviewStatus | None:
             updated = await conn.execute(
                 update(t.units)
                 .where(u.id == unit_id, u.status == ReviewStatus.PENDING)
@@ -150,7 +152,7 @@ class ReviewRepository:
                 current = (
                     await conn.execute(select(u.status).where(u.id == unit_id))
                 ).scalar_one_or_none()
-                return None if current is None else AlreadyDecided(ReviewStatus(current))
+                return None if current is None else ReviewStatus(current)
             # In the lock order: the unit (above), its unit_domains, its event, the counters.
             await sync_ranking(conn, unit_id, status, decided.confidence, decided.domain_count)
             await add_event(conn, unit_id, status.value, reviewer, at, note)
@@ -162,7 +164,10 @@ class ReviewRepository:
             await self._counters.add(conn, tally)
             return Decision(unit_id=unit_id, status=status, reviewed_by=reviewer, reviewed_at=at)
 
-        return await self._db.write(job)
+        outcome = await self._db.write(job)
+        if isinstance(outcome, ReviewStatus):
+            raise AlreadyDecided(outcome)
+        return outcome
 
     async def pending_page(self, limit: int, offset: int) -> tuple[list[ReviewItem], int]:
         u = t.units.c
