@@ -24,6 +24,16 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "colloquy.security": ("colloquy.api", "colloquy.web", "colloquy.services", "colloquy.store"),
     "colloquy.config": ("colloquy.store", "colloquy.services", "colloquy.api", "colloquy.web"),
     "colloquy.store": ("colloquy.services", "colloquy.api", "colloquy.web", "colloquy.wiring"),
+    # The contract and its errors stand alone; the shared SQL knows no backend but through its
+    # ``Dialect`` value.
+    "colloquy.store.protocol": ("colloquy.store.",),
+    "colloquy.store.sql": (
+        "colloquy.store.sqlite",
+        "colloquy.store.postgres",
+        "colloquy.store.factory",
+        "colloquy.store.backup",
+        "colloquy.store.migrate",
+    ),
     # Services speak to the Store protocol only, never to an implementation.
     "colloquy.services": (
         "colloquy.api",

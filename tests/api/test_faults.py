@@ -128,7 +128,7 @@ async def test_no_free_connection_is_503_after_the_pool_timeout(own_pg, tmp_path
     url = own_pg.create_database("busy")
     async with api_on(url, tmp_path, password_hash) as api, AsyncExitStack() as held:
         for _ in range(2 * POOL_SIZE):  # the pool's size plus as many on overflow
-            await held.enter_async_context(api.store._reading())  # type: ignore[attr-defined]
+            await held.enter_async_context(api.store.database.read())  # type: ignore[attr-defined]
         started = time.monotonic()
         response = await api.client.get(f"{API}/ready")
         waited = time.monotonic() - started
@@ -160,7 +160,7 @@ async def full_disk(backend: str, api: Api, request: pytest.FixtureRequest) -> A
     on every unit write.
     """
     if backend == "sqlite":
-        engine = api.store._write_engine  # type: ignore[attr-defined]  # the one writer
+        engine = api.store.database.write_engine  # type: ignore[attr-defined]  # the one writer
 
         async def cap(pages: int | None) -> None:
             async with engine.connect() as conn:

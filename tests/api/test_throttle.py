@@ -162,7 +162,7 @@ async def test_hashing_runs_at_most_two_at_a_time(api: Api, store, settings, has
 
 
 async def count_rows(api: Api, table: tables.Table) -> int:
-    async with api.store._reading() as conn:  # type: ignore[attr-defined]
+    async with api.store.database.read() as conn:  # type: ignore[attr-defined]
         return (await conn.execute(select(func.count()).select_from(table))).scalar_one()
 
 

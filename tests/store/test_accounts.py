@@ -96,7 +96,7 @@ async def test_list_users_pages_by_username(store):
 async def test_update_user_and_rehash_password(store):
     alice = await add_user(store, "alice", Role.MEMBER)
     bob = await add_user(store, "bob", Role.MEMBER)
-    assert await store.rehash_password("alice", "rehashed") is True
+    assert await store.rehash_password("alice", "rehashed") == alice
     assert (await store.get_credential("alice")).session_generation == 0  # sessions live on
     changes = UserChanges(role=Role.REVIEWER, password_hash="new-hash")
     updated = await store.update_user("alice", changes, "ada", at(1))
@@ -113,9 +113,9 @@ async def test_update_user_and_rehash_password(store):
     assert (await store.get_credential("bob")).password_hash == "hash-of-bob"
 
     # Unknown users: nothing to update.
-    assert await store.rehash_password("nobody", "h") is False
+    assert await store.rehash_password("nobody", "h") is None
     assert await store.update_user("nobody", UserChanges(role=Role.ADMIN), "ada", T0) is None
-    assert await store.delete_user("nobody", "ada", T0) is False
+    assert await store.delete_user("nobody", "ada", T0) is None
 
 
 async def test_delete_user_cascades_their_api_keys(store):
@@ -124,9 +124,9 @@ async def test_delete_user_cascades_their_api_keys(store):
     alice_key = await add_key(store, alice.id)
     bob_key = await add_key(store, bob.id)
 
-    assert await store.delete_user("alice", "ada", at(1)) is True
+    assert await store.delete_user("alice", "ada", at(1)) == alice
     assert await store.get_user("alice") is None
-    assert await store.delete_user("alice", "ada", at(2)) is False
+    assert await store.delete_user("alice", "ada", at(2)) is None
     assert await store.list_api_keys(alice.id) == []
     assert await store.key_credential(alice_key.id, at(1)) is None
     # A new user of the same name inherits nothing.
@@ -200,12 +200,13 @@ async def test_revoke_api_key(store):
     key = await add_key(store, alice.id)
     other = await add_key(store, alice.id)
 
-    assert await store.revoke_api_key(bob.id, key.id, at(1)) is False  # not bob's
-    assert await store.revoke_api_key(alice.id, "0" * 32, at(1)) is False  # unknown
+    assert await store.revoke_api_key(bob.id, key.id, at(1)) is None  # not bob's
+    assert await store.revoke_api_key(alice.id, "0" * 32, at(1)) is None  # unknown
     assert (await store.list_api_keys(alice.id))[0].revoked_at is None
 
-    assert await store.revoke_api_key(alice.id, key.id, at(2)) is True
-    assert await store.revoke_api_key(alice.id, key.id, at(3)) is True  # idempotent
+    assert (await store.revoke_api_key(alice.id, key.id, at(2))).revoked_at == at(2)
+    # Idempotent: the first revocation is kept.
+    assert (await store.revoke_api_key(alice.id, key.id, at(3))).revoked_at == at(2)
     by_id = {k.id: k for k in await store.list_api_keys(alice.id)}
     assert by_id[key.id].revoked_at == at(2)  # the first revocation is kept
     assert is_utc(by_id[key.id].revoked_at)

@@ -47,8 +47,8 @@ async def test_the_last_admin_is_never_demoted_or_deleted(store):
     await store.update_user("ada", UserChanges(password_hash="new-hash"), "cli", at(4))
     await store.update_user("ada", UserChanges(role=Role.ADMIN), "cli", at(5))  # no change
     assert await generation(store, "ada") == 1
-    assert await store.delete_user("mo", "ada", at(6)) is True
-    assert await store.delete_user("bob", "ada", at(7)) is True
+    assert (await store.delete_user("mo", "ada", at(6))).username == "mo"
+    assert (await store.delete_user("bob", "ada", at(7))).username == "bob"
     assert await admins(store) == ["ada"]
 
 
@@ -104,10 +104,12 @@ async def test_admin_actions_are_audited_newest_first(store):
     await store.update_user("erin", UserChanges(Role.REVIEWER, "h2"), "ada", at(2))
     own = await add_key(store, erin.id, name="own")
     theirs = await add_key(store, erin.id, name="laptop")
-    assert await store.revoke_api_key(erin.id, own.id, at(3)) is True  # by erin: not audited
-    assert await store.revoke_api_key(erin.id, theirs.id, at(4), "cli:root") is True
-    assert await store.revoke_api_key(erin.id, theirs.id, at(5), "cli:root") is True  # no-op
-    assert await store.delete_user("erin", "ada", at(6)) is True
+    revoked = await store.revoke_api_key(erin.id, own.id, at(3))  # by erin: not audited
+    assert revoked.id == own.id
+    assert (await store.revoke_api_key(erin.id, theirs.id, at(4), "cli:root")).id == theirs.id
+    no_op = await store.revoke_api_key(erin.id, theirs.id, at(5), "cli:root")
+    assert no_op.revoked_at == at(4)
+    assert (await store.delete_user("erin", "ada", at(6))).username == "erin"
 
     expected = [
         AuditEntry("user_deleted", "ada", "erin", at(6), {"role": "reviewer"}),

@@ -55,7 +55,8 @@ async def test_concurrent_decisions_have_one_winner(store):
         *(
             store.decide(unit.id, status, f"reviewer-{i}", at(10 + i))
             for i, status in enumerate(statuses)
-        )
+        ),
+        return_exceptions=True,
     )
     decisions = [r for r in results if isinstance(r, Decision)]
     refusals = [r for r in results if isinstance(r, AlreadyDecided)]

@@ -11,8 +11,9 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from colloquy.store.sql.dialects import SQLITE
 from colloquy.store.sql.group_commit import GroupCommit
-from colloquy.store.sqlite import create_engines, lost_lock_race
+from colloquy.store.sqlite import create_engines
 
 
 @pytest.fixture
@@ -113,7 +114,7 @@ async def test_a_group_that_loses_a_lock_race_fails_every_caller_at_once(writer,
         transactions.append(1)
         return writer.begin()
 
-    group = GroupCommit(begin, lost_lock_race)
+    group = GroupCommit(begin, SQLITE.lost_lock_race)
     rival = sqlite3.connect(path, isolation_level=None)
     try:
         rival.execute("BEGIN IMMEDIATE")
@@ -122,6 +123,8 @@ async def test_a_group_that_loses_a_lock_race_fails_every_caller_at_once(writer,
         )
     finally:
         rival.close()
-    assert all(isinstance(o, OperationalError) and lost_lock_race(o) for o in outcomes), outcomes
+    assert all(isinstance(o, OperationalError) and SQLITE.lost_lock_race(o) for o in outcomes), (
+        outcomes
+    )
     assert len(transactions) == 1
     assert await stored(writer) == []

@@ -76,7 +76,8 @@ async def test_every_pooled_connection_has_the_query_shapes_prepared(pg_database
         await store.prepare_queries()
         async with contextlib.AsyncExitStack() as stack:
             connections = [
-                await stack.enter_async_context(store._read_engine.connect()) for _ in range(3)
+                await stack.enter_async_context(store.database.read_engine.connect())
+                for _ in range(3)
             ]
             caches = [
                 len((await conn.get_raw_connection()).dbapi_connection._prepared_statement_cache)

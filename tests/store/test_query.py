@@ -162,7 +162,7 @@ async def test_prepared_shapes_compile_nothing_on_first_use(store):
     assert await store.stats([0]) == stats_before
 
     # SQLAlchemy's cache of compiled statements
-    compiled = store._read_engine.sync_engine._compiled_cache
+    compiled = store.database.read_engine.sync_engine._compiled_cache
     prepared_shapes = [
         q
         for q in QUERIES

@@ -97,7 +97,7 @@ async def test_pruned_query_matches_brute_force(store, monkeypatch, seed_size, d
         async def shuffled_sizes(_self, _conn):
             return shuffled
 
-        monkeypatch.setattr(unit_store.UnitStore, "_sizes", shuffled_sizes)
+        monkeypatch.setattr(unit_store.UnitRepository, "_sizes", shuffled_sizes)
     rng = random.Random(7)
     archives = corpus(rng, 600)
     assert await store.import_units(archives) == len(archives)

@@ -2,6 +2,8 @@
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
+import pytest
+
 from colloquy.domain.models import ReviewStatus
 from colloquy.store.protocol import (
     AlreadyDecided,
@@ -76,10 +78,12 @@ async def test_decisions_are_final(store):
     before = {u.id: await store.get_unit(u.id) for u in (approved, rejected)}
 
     for status in (ReviewStatus.APPROVED, ReviewStatus.REJECTED):
-        again = await store.decide(approved.id, status, "mallory", at(50), note="override")
-        assert again == AlreadyDecided(ReviewStatus.APPROVED)
-        again = await store.decide(rejected.id, status, "mallory", at(50), note="override")
-        assert again == AlreadyDecided(ReviewStatus.REJECTED)
+        with pytest.raises(AlreadyDecided) as again:
+            await store.decide(approved.id, status, "mallory", at(50), note="override")
+        assert again.value.status is ReviewStatus.APPROVED
+        with pytest.raises(AlreadyDecided) as again:
+            await store.decide(rejected.id, status, "mallory", at(50), note="override")
+        assert again.value.status is ReviewStatus.REJECTED
 
     for uid, item in before.items():
         assert await store.get_unit(uid) == item
@@ -196,9 +200,8 @@ async def test_daily_counts_per_day(store):
     assert await daily_counts(store, date(2026, 3, 5)) == []
 
     # A refused second decision counts nothing.
-    assert isinstance(
-        await store.decide(one.id, ReviewStatus.REJECTED, "rex", day_at(2, 12)), AlreadyDecided
-    )
+    with pytest.raises(AlreadyDecided):
+        await store.decide(one.id, ReviewStatus.REJECTED, "rex", day_at(2, 12))
     assert (await daily_counts(store, date(2026, 3, 2)))[0] == DailyCount(
         day=date(2026, 3, 2), proposed=1, approved=2, rejected=0
     )
@@ -228,7 +231,7 @@ async def test_activity_walks_each_decision_kinds_own_index(store, backend):
     for n in range(200):
         await store.confirm(approved[n % len(approved)].id, "bob", at(100 + n))
     statement = review_store._overview_statement(20)
-    async with store._reading() as conn:
+    async with store.database.read() as conn:
         if backend == "postgres":
             await conn.exec_driver_sql("ANALYZE events")
             # A table this small is cheapest to scan whole; at scale that is never a choice.

@@ -29,7 +29,7 @@ async def _ranking_reads(store: Store) -> list[str]:
     rounds = ranking.Rounds(SPEC, ranking.hit_allowance(SPEC.domains, {}))
     statements = [rounds.first(64, ranking.max_score(SPEC)), rounds.next(0.0)]
     reads = []
-    async with store._reading() as conn:  # type: ignore[attr-defined]
+    async with store.database.read() as conn:  # type: ignore[attr-defined]
         for statement, params in filter(None, statements):
             compiled = statement.compile(dialect=conn.dialect)
             values = compiled.construct_params(params)

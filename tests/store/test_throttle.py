@@ -31,7 +31,7 @@ def sec(seconds: float) -> datetime:
 
 
 async def rows(store: Store) -> int:
-    async with store._reading() as conn:  # type: ignore[attr-defined]
+    async with store.database.read() as conn:  # type: ignore[attr-defined]
         return (await conn.execute(select(func.count()).select_from(tables.throttles))).scalar_one()
 
 
@@ -116,7 +116,7 @@ async def test_concurrent_attempts_all_count(store):
     assert results.count(None) == 3
     assert set(results) - {None} == {timedelta(seconds=1)}
     assert await store.count_attempt([(ADDRESS, WIDE)], sec(0)) is None
-    async with store._reading() as conn:  # type: ignore[attr-defined]
+    async with store.database.read() as conn:  # type: ignore[attr-defined]
         count = (
             await conn.execute(
                 select(tables.throttles.c.count).where(tables.throttles.c.subject == "a1")

@@ -175,7 +175,7 @@ class AccountService:
             deleted = await self._store.delete_user(username, actor, now())
         except LastAdmin as exc:
             raise LastAdminRemoval() from exc
-        if not deleted:
+        if deleted is None:
             raise UserNotFound()
 
     async def audit(self, cursor: str | None, limit: int) -> Page[AuditEntry]:
@@ -224,7 +224,7 @@ class AccountService:
     async def revoke_key(self, user: UserRecord, key_id: str, actor: str | None = None) -> None:
         """``actor``: an admin revoking ``user``'s key, which the audit trail records. Users
         revoking their own keys are not admin actions (the key's ``revoked_at`` shows them)."""
-        if not await self._store.revoke_api_key(user.id, key_id, now(), actor):
+        if await self._store.revoke_api_key(user.id, key_id, now(), actor) is None:
             raise KeyNotFound()
 
     async def authenticate_reader(self, token: str) -> UserRecord:

@@ -33,12 +33,13 @@ class ReviewService:
     async def decide(
         self, unit_id: str, status: ReviewStatus, reviewer: str, note: str | None = None
     ) -> Decision:
-        outcome = await self._store.decide(unit_id, status, reviewer, now(), note)
-        if outcome is None:
+        try:
+            decision = await self._store.decide(unit_id, status, reviewer, now(), note)
+        except AlreadyDecided as exc:
+            raise AlreadyReviewed(exc.status.value) from exc
+        if decision is None:
             raise UnitNotFound()
-        if isinstance(outcome, AlreadyDecided):
-            raise AlreadyReviewed(outcome.status.value)
-        return outcome
+        return decision
 
     async def get(self, unit_id: str) -> ReviewItem:
         item = await self._store.get_unit(unit_id)

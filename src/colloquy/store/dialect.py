@@ -1,4 +1,5 @@
-"""SQL functions that each backend spells its own way, behind one construct each."""
+"""SQL functions that each backend spells its own way, behind one construct each. (What the
+store does differently per backend, beyond a function's name, is ``store.sql.dialects``.)"""
 
 from collections.abc import Callable
 from datetime import UTC, datetime

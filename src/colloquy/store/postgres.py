@@ -1,22 +1,23 @@
-"""PostgreSQL specifics: the asyncpg engine and its pool.
+"""PostgreSQL specifics: the asyncpg engine and its pool (what the SQL differs in is
+``store.sql.dialects.POSTGRESQL``).
 
 PostgreSQL has no single-writer limit, so one pool serves reads and writes; row locks taken by
 the conditional ``UPDATE``s (and ``SELECT ... FOR UPDATE`` on a key owner) serialise the few
 writes that contend, and the counters that every write adds to are spread over
-``COUNTER_SHARDS`` rows each, so that concurrent writers seldom wait on one.
+``POSTGRES_COUNTER_SHARDS`` rows each, so that concurrent writers seldom wait on one.
 """
 
 import time
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, text
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from colloquy.store.sql import SqlStore
-from colloquy.store.sql.retry import driver_error
+from colloquy.store.sql.database import Database
+from colloquy.store.sql.dialects import POSTGRESQL
 
 DEFAULT_POOL_SIZE = 10
 # A request waits this long for a free connection before it is answered 503 + Retry-After:
@@ -25,11 +26,6 @@ DEFAULT_POOL_TIMEOUT = 10.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 # A pooled connection idle for longer than this is checked before use (see ``ping_when_idle``).
 IDLE_PING_SECONDS = 5.0
-# Rows per hot counter: enough that a few dozen concurrent writers rarely pick the same one,
-# few enough that summing them stays a handful of rows per counter.
-COUNTER_SHARDS = 16
-# A transaction chosen as a deadlock's victim, or one that could not be serialised.
-LOST_RACE_SQLSTATES = frozenset({"40P01", "40001"})
 
 
 def create_engine(
@@ -74,12 +70,6 @@ def ping_when_idle(engine: AsyncEngine) -> None:
             raise DisconnectionError("an idle pooled connection was closed") from exc
 
 
-def lost_lock_race(error: BaseException) -> bool:
-    """Whether ``error`` is PostgreSQL aborting a deadlock's victim or an unserialisable
-    transaction."""
-    return getattr(driver_error(error), "sqlstate", None) in LOST_RACE_SQLSTATES
-
-
 class PostgresStore(SqlStore):
     """The backend for teams: several API processes or replicas on one database."""
 
@@ -94,14 +84,4 @@ class PostgresStore(SqlStore):
         # Reads run outside transactions, which spares each one a BEGIN and a ROLLBACK round
         # trip. At READ COMMITTED each statement takes its own snapshot either way. Same pool.
         reader = engine.execution_options(isolation_level="AUTOCOMMIT")
-        super().__init__(engine, reader, postgres_insert, counter_shards=COUNTER_SHARDS)
-
-    def _transient(self, error: BaseException) -> bool:
-        return lost_lock_race(error)
-
-    def _text_match(self, query: str) -> ColumnElement[bool]:
-        return text("units.search @@ plainto_tsquery('english', :words)").bindparams(words=query)
-
-    async def _lock_users(self, conn: AsyncConnection) -> None:
-        # Concurrent inserts would each see an empty table; this lock admits one at a time.
-        await conn.execute(text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
+        super().__init__(Database(engine, reader, POSTGRESQL))

@@ -1,7 +1,22 @@
-"""The async Store protocol: every storage operation colloquy needs, with typed records.
+"""The async Store protocol: every storage operation colloquy needs, with typed records, and
+every error a store raises.
 
 Above this seam live HTTP, auth and business rules; below it only SQL. Every state change is one
 atomic database operation, so concurrent requests (from several processes too) lose nothing.
+
+How an outcome other than success comes back, the same for every method:
+
+- **Not found** is ``None``. A read of one thing returns it or ``None`` (a listing: an empty
+  one); a change to one named thing (a unit, a user, a key) returns the thing as changed, or
+  ``None`` when there is no such thing (for evidence: no such *approved* unit). Never ``False``,
+  never an exception.
+- **Conflict**, a change that what is stored refuses (the unit is decided already, the name is
+  taken, the cap is reached, the last admin would go), raises a subclass of ``Conflict``, and
+  nothing was written.
+- Writes made in passing, whose caller has nothing to do about a missing target
+  (``touch_api_key``, ``revoke_session``, the throttles), return nothing and skip it.
+- A page cursor this store did not issue raises ``InvalidCursor``; a database that cannot do the
+  work raises a ``StoreFault``, from any method.
 """
 
 from collections.abc import Sequence
@@ -102,11 +117,6 @@ class Decision:
     status: ReviewStatus
     reviewed_by: str
     reviewed_at: datetime
-
-
-@dataclass(frozen=True)
-class AlreadyDecided:
-    status: ReviewStatus
 
 
 @dataclass(frozen=True)
@@ -319,19 +329,34 @@ class RateLimit:
     window: timedelta
 
 
+# ---------------------------------------------------------------- errors
+
+
 class InvalidCursor(ValueError):
     """A page cursor that this store did not issue (callers answer it as bad input)."""
 
 
-class KeyLimitReached(Exception):
+class Conflict(Exception):
+    """What is stored refuses the change; nothing of it was written."""
+
+
+class AlreadyDecided(Conflict):
+    """The unit is no longer pending: ``status`` is the decision it already has."""
+
+    def __init__(self, status: ReviewStatus) -> None:
+        super().__init__(status.value)
+        self.status = status
+
+
+class KeyLimitReached(Conflict):
     """The owner already has the maximum number of active keys."""
 
 
-class UsernameTaken(Exception):
+class UsernameTaken(Conflict):
     """A user with that name exists."""
 
 
-class LastAdmin(Exception):
+class LastAdmin(Conflict):
     """The change would leave no admin."""
 
 
@@ -360,7 +385,10 @@ class Store(Protocol):
     # units
     async def insert_unit(self, unit: NewUnit) -> KnowledgeUnit: ...
     async def get_unit(self, unit_id: str) -> ReviewItem | None: ...
-    async def get_approved(self, unit_id: str) -> KnowledgeUnit | None: ...
+    async def get_approved(self, unit_id: str) -> KnowledgeUnit | None:
+        """None as well when the unit is not approved."""
+        ...
+
     async def query(self, spec: QuerySpec) -> list[KnowledgeUnit]: ...
     async def prepare_queries(self) -> None:
         """Get the common query shapes ready ahead of their first use (speed only)."""
@@ -370,7 +398,7 @@ class Store(Protocol):
     ) -> Page[ReviewItem]: ...
     async def stats(self, bucket_edges: Sequence[int]) -> KnowledgeStats: ...
 
-    # evidence
+    # evidence: the unit as changed, or None when there is no such approved unit
     async def confirm(self, unit_id: str, actor: str, at: datetime) -> KnowledgeUnit | None: ...
     async def flag(
         self, unit_id: str, flag: FlagInput, actor: str, at: datetime
@@ -384,7 +412,11 @@ class Store(Protocol):
         reviewer: str,
         at: datetime,
         note: str | None = None,
-    ) -> Decision | AlreadyDecided | None: ...
+    ) -> Decision | None:
+        """Decide a pending unit; None: no such unit. Raises ``AlreadyDecided`` when it is not
+        pending any more (of two concurrent decisions, one raises)."""
+        ...
+
     async def pending_page(self, limit: int, offset: int) -> tuple[list[ReviewItem], int]: ...
     async def review_overview(
         self, bucket_edges: Sequence[int], activity_limit: int, since: date
@@ -405,14 +437,16 @@ class Store(Protocol):
         actor: str | None = None,
     ) -> UserRecord:
         """``actor``: who created the user, recorded in the audit trail (None: nobody's
-        action, nothing recorded)."""
+        action, nothing recorded). ``role`` None: admin for the first user, else reviewer.
+        Raises ``UsernameTaken``."""
         ...
 
     async def get_user(self, username: str) -> UserRecord | None: ...
     async def get_credential(self, username: str) -> UserCredential | None: ...
     async def list_users(self, after: str | None, limit: int) -> Page[UserRecord]: ...
-    async def rehash_password(self, username: str, password_hash: str) -> bool:
-        """The same password under a stronger hash: sessions live on, nothing is audited."""
+    async def rehash_password(self, username: str, password_hash: str) -> UserRecord | None:
+        """The same password under a stronger hash: sessions live on, nothing is audited.
+        None: no such user."""
         ...
 
     async def update_user(
@@ -422,11 +456,15 @@ class Store(Protocol):
         user. Raises ``LastAdmin`` rather than demote the only admin."""
         ...
 
-    async def delete_user(self, username: str, actor: str, at: datetime) -> bool:
-        """Audited; raises ``LastAdmin`` rather than delete the only admin."""
+    async def delete_user(self, username: str, actor: str, at: datetime) -> UserRecord | None:
+        """Audited; the user as it was, or None: no such user. Raises ``LastAdmin`` rather than
+        delete the only admin."""
         ...
 
-    async def revoke_session(self, token_id: str, expires_at: datetime, at: datetime) -> None: ...
+    async def revoke_session(self, token_id: str, expires_at: datetime, at: datetime) -> None:
+        """Refuse a session token from now until it expires; revoking twice is once."""
+        ...
+
     async def session_user(
         self, username: str, token_id: str, generation: int = 0
     ) -> UserRecord | None:
@@ -434,16 +472,23 @@ class Store(Protocol):
         ...
 
     # API keys
-    async def create_api_key(self, key: NewApiKey, max_active: int) -> ApiKeyRecord: ...
+    async def create_api_key(self, key: NewApiKey, max_active: int) -> ApiKeyRecord:
+        """Raises ``KeyLimitReached`` when the owner has ``max_active`` active keys."""
+        ...
+
     async def list_api_keys(self, user_id: int) -> list[ApiKeyRecord]: ...
     async def revoke_api_key(
         self, user_id: int, key_id: str, at: datetime, actor: str | None = None
-    ) -> bool:
-        """``actor``: an admin revoking someone's key, recorded in the audit trail."""
+    ) -> ApiKeyRecord | None:
+        """The key as revoked (revoking again keeps the first ``revoked_at``), or None: the
+        user has no such key. ``actor``: an admin revoking someone's key, recorded in the audit
+        trail the first time."""
         ...
 
     async def key_credential(self, key_id: str, at: datetime) -> ApiKeyCredential | None: ...
-    async def touch_api_key(self, key_id: str, at: datetime) -> None: ...
+    async def touch_api_key(self, key_id: str, at: datetime) -> None:
+        """Note the key's last use; an unknown key is skipped."""
+        ...
 
     # the audit trail of admin actions, newest first
     async def audit_page(self, cursor: str | None, limit: int) -> Page[AuditEntry]: ...
@@ -485,5 +530,6 @@ class Store(Protocol):
     async def quarantine_unit(self, unit_id: str, actor: str, at: datetime) -> UnitFinding | None:
         """Reject a unit that breaks a bound, reason in its review note, its text and tags
         repaired (unstorable characters replaced, tags cut to length, bad extensions dropped)
-        and the kept counters moved, in one transaction; None if it breaks none (any more)."""
+        and the kept counters moved, in one transaction; None if there is no such unit or it
+        breaks no bound (any more)."""
         ...

@@ -1,4 +1,5 @@
-"""SQLite specifics: pragmas, one serialised writer, and a small pool of WAL readers.
+"""SQLite specifics: pragmas, one serialised writer, and a small pool of WAL readers (what the
+SQL differs in is ``store.sql.dialects.SQLITE``).
 
 SQLite has one writer at a time. Writes funnel through one connection that opens its
 transactions with ``BEGIN IMMEDIATE`` (so a transaction never has to upgrade a read lock and
@@ -11,13 +12,13 @@ committed state.
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, text
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from colloquy.store.sql import SqlStore
-from colloquy.store.sql.retry import driver_error
+from colloquy.store.sql.database import Database
+from colloquy.store.sql.dialects import SQLITE
 from colloquy.store.sqlite_cursor import use_one_trip_cursors
 
 BUSY_TIMEOUT_MS = 10_000
@@ -25,8 +26,6 @@ READ_POOL_SIZE = 4
 # Prepared statements kept per connection. Every statement's text is fixed per shape (the ranked
 # query's candidates are ranges, not id lists), so the set stays small and re-used.
 STATEMENT_CACHE = 128
-# SQLITE_BUSY and SQLITE_LOCKED, the primary result codes of "another connection holds a lock".
-LOCK_RESULT_CODES = frozenset({5, 6})
 
 
 def sqlite_url(path: Path) -> str:
@@ -91,22 +90,4 @@ class SqliteStore(SqlStore):
     """The embedded, zero-configuration backend."""
 
     def __init__(self, url: str | URL) -> None:
-        writer, reader = create_engines(url)
-        super().__init__(writer, reader, sqlite_insert, one_writer=True)
-
-    def _transient(self, error: BaseException) -> bool:
-        return lost_lock_race(error)
-
-    def _text_match(self, query: str) -> ColumnElement[bool]:
-        # Each word quoted: user input is never FTS5 syntax; quoted words are ANDed.
-        words = " ".join('"' + word.replace('"', '""') + '"' for word in query.split())
-        return text(
-            "units.rowid IN (SELECT rowid FROM units_fts WHERE units_fts MATCH :words)"
-        ).bindparams(words=words)
-
-
-def lost_lock_race(error: BaseException) -> bool:
-    """Whether ``error`` is SQLite giving up on a lock that another connection holds."""
-    code = getattr(driver_error(error), "sqlite_errorcode", 0)
-    # Extended result codes (SQLITE_BUSY_SNAPSHOT ...) carry the primary one in the low byte.
-    return code & 0xFF in LOCK_RESULT_CODES
+        super().__init__(Database(*create_engines(url), SQLITE))

@@ -1,26 +1,84 @@
-"""The dialect-neutral Store implementation, shared by the SQLite and PostgreSQL backends."""
+"""The dialect-neutral Store implementation, shared by the SQLite and PostgreSQL backends.
 
-from colloquy.store.sql.accounts import AccountStore
-from colloquy.store.sql.archive import ArchiveStore
-from colloquy.store.sql.audit import AuditStore
-from colloquy.store.sql.base import InsertFactory
-from colloquy.store.sql.health import HealthStore
-from colloquy.store.sql.quarantine import QuarantineStore
-from colloquy.store.sql.review import ReviewStore
-from colloquy.store.sql.throttle import ThrottleStore
-from colloquy.store.sql.units import UnitStore
+``SqlStore`` is the flat ``Store`` protocol over repositories, one per area, each built on the
+one ``Database`` (``database``: engines, reads, the rule for writes). A new store method goes
+into the protocol and into the repository of its area, and is listed here; a difference between
+backends goes into ``Dialect`` (``dialects``), never into a repository as a test of the backend.
+"""
 
-__all__ = ["InsertFactory", "SqlStore"]
+from colloquy.store.sql.accounts import AccountRepository
+from colloquy.store.sql.archive import ArchiveRepository
+from colloquy.store.sql.audit import AuditRepository
+from colloquy.store.sql.counters import Counters
+from colloquy.store.sql.database import Database
+from colloquy.store.sql.quarantine import QuarantineRepository
+from colloquy.store.sql.review import ReviewRepository
+from colloquy.store.sql.throttle import ThrottleRepository
+from colloquy.store.sql.units import UnitRepository
+
+__all__ = ["SqlStore"]
 
 
-class SqlStore(
-    UnitStore,
-    ReviewStore,
-    AccountStore,
-    ArchiveStore,
-    AuditStore,
-    QuarantineStore,
-    HealthStore,
-    ThrottleStore,
-):
-    """Store over SQLAlchemy Core; see ``store.protocol.Store`` for the contract."""
+class SqlStore:
+    """Store over SQLAlchemy Core; see ``store.protocol.Store`` for the contract. Each method
+    is its repository's own (bound here once), so a call costs what a method call costs."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        """Below the seam only: for the backends' tools and the tests that look inside."""
+        counters = Counters(database.dialect)
+
+        self.ping = database.ping
+        self.close = database.close
+
+        units = UnitRepository(database, counters)
+        self.insert_unit = units.insert_unit
+        self.get_unit = units.get_unit
+        self.get_approved = units.get_approved
+        self.query = units.query
+        self.prepare_queries = units.prepare_queries
+        self.page_units = units.page_units
+        self.stats = units.stats
+        self.confirm = units.confirm
+        self.flag = units.flag
+
+        review = ReviewRepository(database, counters)
+        self.decide = review.decide
+        self.pending_page = review.pending_page
+        self.review_overview = review.review_overview
+        self.history = review.history
+
+        accounts = AccountRepository(database)
+        self.create_user = accounts.create_user
+        self.get_user = accounts.get_user
+        self.get_credential = accounts.get_credential
+        self.list_users = accounts.list_users
+        self.rehash_password = accounts.rehash_password
+        self.update_user = accounts.update_user
+        self.delete_user = accounts.delete_user
+        self.revoke_session = accounts.revoke_session
+        self.session_user = accounts.session_user
+        self.create_api_key = accounts.create_api_key
+        self.list_api_keys = accounts.list_api_keys
+        self.revoke_api_key = accounts.revoke_api_key
+        self.key_credential = accounts.key_credential
+        self.touch_api_key = accounts.touch_api_key
+
+        self.audit_page = AuditRepository(database).audit_page
+
+        throttles = ThrottleRepository(database)
+        self.count_attempt = throttles.count_attempt
+        self.settle_attempt = throttles.settle_attempt
+        self.take_rate = throttles.take_rate
+
+        archive = ArchiveRepository(database, counters)
+        self.export_units = archive.export_units
+        self.import_units = archive.import_units
+        self.export_users = archive.export_users
+        self.import_users = archive.import_users
+        self.export_keys = archive.export_keys
+        self.import_keys = archive.import_keys
+
+        quarantine = QuarantineRepository(database, counters)
+        self.check_units = quarantine.check_units
+        self.quarantine_unit = quarantine.quarantine_unit

@@ -34,7 +34,8 @@ from colloquy.store.protocol import (
     UserRecord,
 )
 from colloquy.store.sql import audit
-from colloquy.store.sql.base import SqlBase
+from colloquy.store.sql.database import Database
+from colloquy.store.sql.rows import api_key_values, to_api_key, to_user, user_values
 
 # The most keys one listing returns (the active ones are capped far below this).
 MAX_KEYS_LISTED = 200
@@ -67,7 +68,10 @@ async def _lock_for_change(
         where = or_(where, u.role == _ADMIN)
     rows = (
         await conn.execute(
-            select(u.id, u.username, u.role).where(where).order_by(u.id).with_for_update()
+            select(u.id, u.username, u.role, u.created_at)
+            .where(where)
+            .order_by(u.id)
+            .with_for_update()
         )
     ).all()
     target = next((r for r in rows if r.username == username), None)
@@ -77,7 +81,12 @@ async def _lock_for_change(
     return target
 
 
-class AccountStore(SqlBase):
+class AccountRepository:
+    """Users, their sessions and their API keys."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
     async def create_user(
         self,
         username: str,
@@ -89,7 +98,8 @@ class AccountStore(SqlBase):
         async def job(conn: AsyncConnection) -> UserRecord:
             given = role
             if given is None:
-                await self._lock_users(conn)
+                if self._db.dialect.users_lock is not None:
+                    await conn.execute(self._db.dialect.users_lock)
                 existing = (
                     await conn.execute(select(func.count()).select_from(t.users))
                 ).scalar_one()
@@ -97,62 +107,59 @@ class AccountStore(SqlBase):
             row = (
                 await conn.execute(
                     insert(t.users)
-                    .values(
-                        username=username,
-                        password_hash=password_hash,
-                        role=given.value,
-                        created_at=at,
-                    )
+                    .values(user_values(username, password_hash, given, at))
                     .returning(t.users)
                 )
             ).one()
             if actor is not None:
                 entry = AuditEntry("user_created", actor, username, at, {"role": given.value})
                 await audit.record(conn, entry)
-            return self._user(row)
+            return to_user(row)
 
         try:
-            return await self._write(job)
+            return await self._db.write(job)
         except IntegrityError as exc:
             raise UsernameTaken(username) from exc
 
     async def get_user(self, username: str) -> UserRecord | None:
-        async with self._reading() as conn:
+        async with self._db.read() as conn:
             row = (
                 await conn.execute(select(t.users).where(t.users.c.username == username))
             ).first()
-        return self._user(row) if row else None
+        return to_user(row) if row else None
 
     async def get_credential(self, username: str) -> UserCredential | None:
-        async with self._reading() as conn:
+        async with self._db.read() as conn:
             row = (
                 await conn.execute(select(t.users).where(t.users.c.username == username))
             ).first()
         if row is None:
             return None
-        return UserCredential(self._user(row), row.password_hash, row.session_generation)
+        return UserCredential(to_user(row), row.password_hash, row.session_generation)
 
     async def list_users(self, after: str | None, limit: int) -> Page[UserRecord]:
         stmt = select(t.users).order_by(t.users.c.username).limit(limit + 1)
         if after is not None:
             stmt = stmt.where(t.users.c.username > after)
-        async with self._reading() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(stmt)).all()
-        users = [self._user(r) for r in rows[:limit]]
+        users = [to_user(r) for r in rows[:limit]]
         more = len(rows) > limit
         return Page(items=users, next_cursor=users[-1].username if more and users else None)
 
-    async def rehash_password(self, username: str, password_hash: str) -> bool:
-        async def job(conn: AsyncConnection) -> bool:
-            result = await conn.execute(
-                update(t.users)
-                .where(t.users.c.username == username)
-                .values(password_hash=password_hash)
-                .returning(t.users.c.id)
-            )
-            return result.first() is not None
+    async def rehash_password(self, username: str, password_hash: str) -> UserRecord | None:
+        async def job(conn: AsyncConnection) -> UserRecord | None:
+            row = (
+                await conn.execute(
+                    update(t.users)
+                    .where(t.users.c.username == username)
+                    .values(password_hash=password_hash)
+                    .returning(t.users)
+                )
+            ).first()
+            return to_user(row) if row else None
 
-        return await self._write(job)
+        return await self._db.write(job)
 
     async def update_user(
         self, username: str, changes: UserChanges, actor: str, at: datetime
@@ -183,39 +190,39 @@ class AccountStore(SqlBase):
                 )
             row = (await conn.execute(stmt)).one()
             await audit.record(conn, *entries)
-            return self._user(row)
+            return to_user(row)
 
-        return await self._write(job)
+        return await self._db.write(job)
 
-    async def delete_user(self, username: str, actor: str, at: datetime) -> bool:
-        async def job(conn: AsyncConnection) -> bool:
+    async def delete_user(self, username: str, actor: str, at: datetime) -> UserRecord | None:
+        async def job(conn: AsyncConnection) -> UserRecord | None:
             target = await _lock_for_change(conn, username, True)
             if target is None:
-                return False
+                return None
             await conn.execute(delete(t.users).where(t.users.c.id == target.id))
             entry = AuditEntry("user_deleted", actor, username, at, {"role": target.role})
             await audit.record(conn, entry)
-            return True
+            return to_user(target)
 
-        return await self._write(job)
+        return await self._db.write(job)
 
     async def revoke_session(self, token_id: str, expires_at: datetime, at: datetime) -> None:
         r = t.revoked_sessions
 
         async def job(conn: AsyncConnection) -> None:
             await conn.execute(delete(r).where(r.c.expires_at < at))
-            stmt = self._upsert(r).values(token_id=token_id, expires_at=expires_at)
+            stmt = self._db.dialect.upsert(r).values(token_id=token_id, expires_at=expires_at)
             await conn.execute(stmt.on_conflict_do_nothing(index_elements=["token_id"]))
 
-        await self._write(job)
+        await self._db.write(job)
 
     async def session_user(
         self, username: str, token_id: str, generation: int = 0
     ) -> UserRecord | None:
-        async with self._reading() as conn:
+        async with self._db.read() as conn:
             params = {"username": username, "token_id": token_id, "generation": generation}
             row = (await conn.execute(_SESSION_USER, params)).first()
-        return self._user(row) if row else None
+        return to_user(row) if row else None
 
     # ------------------------------------------------------------ API keys
 
@@ -243,27 +250,17 @@ class AccountStore(SqlBase):
             row = (
                 await conn.execute(
                     insert(t.api_keys)
-                    .values(
-                        id=key.id,
-                        user_id=key.user_id,
-                        name=key.name,
-                        labels=key.labels,
-                        key_prefix=key.prefix,
-                        key_hash=key.key_hash,
-                        ttl=key.ttl,
-                        expires_at=key.expires_at,
-                        created_at=key.created_at,
-                    )
+                    .values(api_key_values(key, key.user_id, key.key_hash))
                     .returning(t.api_keys)
                 )
             ).one()
-            return self._key(row)
+            return to_api_key(row)
 
-        return await self._write(job)
+        return await self._db.write(job)
 
     async def list_api_keys(self, user_id: int) -> list[ApiKeyRecord]:
         k = t.api_keys.c
-        async with self._reading() as conn:
+        async with self._db.read() as conn:
             rows = (
                 await conn.execute(
                     select(t.api_keys)
@@ -272,36 +269,36 @@ class AccountStore(SqlBase):
                     .limit(MAX_KEYS_LISTED)
                 )
             ).all()
-        return [self._key(r) for r in rows]
+        return [to_api_key(r) for r in rows]
 
     async def revoke_api_key(
         self, user_id: int, key_id: str, at: datetime, actor: str | None = None
-    ) -> bool:
+    ) -> ApiKeyRecord | None:
         k = t.api_keys.c
 
-        async def job(conn: AsyncConnection) -> bool:
+        async def job(conn: AsyncConnection) -> ApiKeyRecord | None:
             row = (
                 await conn.execute(
                     update(t.api_keys)
                     .where(k.id == key_id, k.user_id == user_id)
                     .values(revoked_at=func.coalesce(k.revoked_at, at))
-                    .returning(k.name, k.revoked_at)
+                    .returning(t.api_keys)
                 )
             ).first()
             if row is None:
-                return False
+                return None
             if actor is not None and row.revoked_at == at:
                 owner = select(t.users.c.username).where(t.users.c.id == user_id)
                 detail = {"key_id": key_id, "name": row.name}
                 target = (await conn.execute(owner)).scalar_one()
                 await audit.record(conn, AuditEntry("key_revoked", actor, target, at, detail))
-            return True
+            return to_api_key(row)
 
-        return await self._write(job)
+        return await self._db.write(job)
 
     async def key_credential(self, key_id: str, at: datetime) -> ApiKeyCredential | None:
         k = t.api_keys.c
-        async with self._reading() as conn:
+        async with self._db.read() as conn:
             row = (
                 await conn.execute(
                     select(k.id.label("key_id"), k.key_hash, k.last_used_at, t.users)
@@ -315,7 +312,7 @@ class AccountStore(SqlBase):
             key_id=row.key_id,
             key_hash=row.key_hash,
             last_used_at=row.last_used_at,
-            user=self._user(row),
+            user=to_user(row),
         )
 
     async def touch_api_key(self, key_id: str, at: datetime) -> None:
@@ -324,4 +321,4 @@ class AccountStore(SqlBase):
         async def job(conn: AsyncConnection) -> None:
             await conn.execute(update(t.api_keys).where(k.id == key_id).values(last_used_at=at))
 
-        await self._write(job)
+        await self._db.write(job)

@@ -15,16 +15,32 @@ from colloquy.store.protocol import (
     UnitEvent,
     UserArchive,
 )
-from colloquy.store.sql.base import SqlBase
+from colloquy.store.sql.counters import Counters
+from colloquy.store.sql.database import Database
+from colloquy.store.sql.rows import (
+    api_key_values,
+    render,
+    to_api_key,
+    to_event,
+    to_user,
+    user_values,
+)
+from colloquy.store.sql.unit_writes import insert_units
 
 
-class ArchiveStore(SqlBase):
+class ArchiveRepository:
+    """Whole units, users and keys, out in pages and in again (what exists is skipped)."""
+
+    def __init__(self, db: Database, counters: Counters) -> None:
+        self._db = db
+        self._counters = counters
+
     async def export_units(self, after: str | None, limit: int) -> list[UnitArchive]:
         stmt = select(t.units).order_by(t.units.c.id).limit(limit)
         if after is not None:
             stmt = stmt.where(t.units.c.id > after)
-        async with self._reading() as conn:
-            items = await self._render(conn, (await conn.execute(stmt)).all())
+        async with self._db.read() as conn:
+            items = await render(conn, (await conn.execute(stmt)).all())
             ids = [i.unit.id for i in items]
             events: dict[str, list[UnitEvent]] = {}
             if ids:
@@ -33,9 +49,7 @@ class ArchiveStore(SqlBase):
                     select(t.events).where(e.unit_id.in_(ids)).order_by(e.id)
                 )
                 for r in result:
-                    events.setdefault(r.unit_id, []).append(
-                        UnitEvent(kind=r.kind, actor=r.actor, at=r.at, note=r.note)
-                    )
+                    events.setdefault(r.unit_id, []).append(to_event(r))
         return [UnitArchive(item=i, events=events.get(i.unit.id, [])) for i in items]
 
     async def import_units(self, units: Sequence[UnitArchive]) -> int:
@@ -48,18 +62,18 @@ class ArchiveStore(SqlBase):
             fresh = list(
                 {a.item.unit.id: a for a in units if a.item.unit.id not in present}.values()
             )
-            await self._insert_archives(conn, fresh)
+            await insert_units(conn, self._counters, fresh)
             return len(fresh)
 
-        return await self._write(job)
+        return await self._db.write(job)
 
     async def export_users(self, after: str | None, limit: int) -> list[UserArchive]:
         stmt = select(t.users).order_by(t.users.c.username).limit(limit)
         if after is not None:
             stmt = stmt.where(t.users.c.username > after)
-        async with self._reading() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(stmt)).all()
-        return [UserArchive(user=self._user(r), password_hash=r.password_hash) for r in rows]
+        return [UserArchive(user=to_user(r), password_hash=r.password_hash) for r in rows]
 
     async def import_users(self, users: Sequence[UserArchive]) -> int:
         names = [u.user.username for u in users]
@@ -77,18 +91,15 @@ class ArchiveStore(SqlBase):
                 await conn.execute(
                     insert(t.users),
                     [
-                        {
-                            "username": u.user.username,
-                            "password_hash": u.password_hash,
-                            "role": u.user.role.value,
-                            "created_at": u.user.created_at,
-                        }
+                        user_values(
+                            u.user.username, u.password_hash, u.user.role, u.user.created_at
+                        )
                         for u in fresh.values()
                     ],
                 )
             return len(fresh)
 
-        return await self._write(job)
+        return await self._db.write(job)
 
     async def export_keys(self, after: str | None, limit: int) -> list[KeyArchive]:
         k = t.api_keys.c
@@ -100,10 +111,10 @@ class ArchiveStore(SqlBase):
         )
         if after is not None:
             stmt = stmt.where(k.id > after)
-        async with self._reading() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(stmt)).all()
         return [
-            KeyArchive(key=self._key(r), username=r.username, key_hash=r.key_hash) for r in rows
+            KeyArchive(key=to_api_key(r), username=r.username, key_hash=r.key_hash) for r in rows
         ]
 
     async def import_keys(self, keys: Sequence[KeyArchive]) -> int:
@@ -126,23 +137,8 @@ class ArchiveStore(SqlBase):
             if fresh:
                 await conn.execute(
                     insert(t.api_keys),
-                    [
-                        {
-                            "id": a.key.id,
-                            "user_id": owners[a.username],
-                            "name": a.key.name,
-                            "labels": a.key.labels,
-                            "key_prefix": a.key.prefix,
-                            "key_hash": a.key_hash,
-                            "ttl": a.key.ttl,
-                            "expires_at": a.key.expires_at,
-                            "created_at": a.key.created_at,
-                            "last_used_at": a.key.last_used_at,
-                            "revoked_at": a.key.revoked_at,
-                        }
-                        for a in fresh.values()
-                    ],
+                    [api_key_values(a.key, owners[a.username], a.key_hash) for a in fresh.values()],
                 )
             return len(fresh)
 
-        return await self._write(job)
+        return await self._db.write(job)

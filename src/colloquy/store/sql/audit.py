@@ -6,7 +6,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from colloquy.store import tables as t
 from colloquy.store.protocol import AuditEntry, InvalidCursor, Page
-from colloquy.store.sql.base import SqlBase, decode_cursor, encode_cursor
+from colloquy.store.sql.cursors import decode_cursor, encode_cursor
+from colloquy.store.sql.database import Database
+from colloquy.store.sql.rows import audit_values, to_audit_entry
 
 _INSERT = insert(t.audit_log)
 _NEWEST = select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(bindparam("size"))
@@ -16,14 +18,15 @@ async def record(conn: AsyncConnection, *entries: AuditEntry) -> None:
     """Add ``entries`` inside the caller's transaction: actions and records commit together."""
     if not entries:
         return
-    rows = [
-        {"at": e.at, "actor": e.actor, "action": e.action, "target": e.target, "detail": e.detail}
-        for e in entries
-    ]
-    await conn.execute(_INSERT, rows)
+    await conn.execute(_INSERT, [audit_values(e) for e in entries])
 
 
-class AuditStore(SqlBase):
+class AuditRepository:
+    """Reads the audit trail; the actions audited write it (``record``)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
     async def audit_page(self, cursor: str | None, limit: int) -> Page[AuditEntry]:
         stmt = _NEWEST
         if cursor is not None:
@@ -34,12 +37,9 @@ class AuditStore(SqlBase):
             if len(parts[0]) > 18:
                 raise InvalidCursor(cursor)
             stmt = stmt.where(t.audit_log.c.id < int(parts[0]))
-        async with self._reading() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(stmt, {"size": limit + 1})).all()
-        entries = [
-            AuditEntry(action=r.action, actor=r.actor, target=r.target, at=r.at, detail=r.detail)
-            for r in rows[:limit]
-        ]
+        entries = [to_audit_entry(r) for r in rows[:limit]]
         more = len(rows) > limit
         return Page(
             items=entries, next_cursor=encode_cursor(str(rows[limit - 1].id)) if more else None

@@ -22,7 +22,10 @@ from colloquy.domain.normalize import normalize_pattern, normalize_tags
 from colloquy.store import ranking
 from colloquy.store import tables as t
 from colloquy.store.protocol import UnitCheck, UnitFinding
-from colloquy.store.sql.base import SqlBase, Tally, approved_keys, utc_day
+from colloquy.store.sql.counters import Counters, Tally, approved_keys, utc_day
+from colloquy.store.sql.database import Database
+from colloquy.store.sql.rows import render
+from colloquy.store.sql.unit_writes import add_event
 
 NOTE_PREFIX = "quarantined by colloquy doctor: "
 # Problems are described briefly: a path into deep extensions can be long.
@@ -80,12 +83,18 @@ def _note(problems: list[str], earlier: str | None) -> str:
     return note
 
 
-class QuarantineStore(SqlBase):
+class QuarantineRepository:
+    """Finds the units that break a bound, and quarantines them one at a time."""
+
+    def __init__(self, db: Database, counters: Counters) -> None:
+        self._db = db
+        self._counters = counters
+
     async def check_units(self, after: str | None, limit: int) -> UnitCheck:
         stmt = select(t.units).order_by(t.units.c.id).limit(limit)
         if after is not None:
             stmt = stmt.where(t.units.c.id > after)
-        async with self._reading() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(stmt)).all()
             problems = await self._problems(conn, rows)
         findings = [
@@ -99,7 +108,7 @@ class QuarantineStore(SqlBase):
     async def _problems(self, conn: AsyncConnection, rows: Sequence[Row[Any]]) -> list[list[str]]:
         """Each row's problems: rendered together, or one by one when one of them cannot be."""
         try:
-            items = await self._render(conn, rows)
+            items = await render(conn, rows)
             found = [bounds.unit_problems(i.unit, i.review_note, i.reviewed_by) for i in items]
         except Exception:
             if len(rows) == 1:
@@ -134,7 +143,7 @@ class QuarantineStore(SqlBase):
             await self._rerank(conn, unit_id, values)
             await self._repair_history(conn, unit_id)
             kind = ReviewStatus.REJECTED.value if decided else "quarantined"
-            await self._event(conn, unit_id, kind, actor, at, note)
+            await add_event(conn, unit_id, kind, actor, at, note)
             tally = Tally()
             if decided:
                 tally.units.update({f"status:{status.value}": -1, "status:rejected": 1})
@@ -143,14 +152,14 @@ class QuarantineStore(SqlBase):
                 # What approving it added, keyed as it was then.
                 tally.units.subtract(approved_keys(Tier(row.tier), row.confidence))
                 tally.domains.subtract(row.domains)
-            await self._bookkeep(conn, tally)
+            await self._counters.add(conn, tally)
             fresh = (await conn.execute(select(t.units).where(u.id == unit_id))).one()
             left = await self._row_problems(conn, fresh)
             if left:  # rolls the whole quarantine back
                 raise RuntimeError(f"unit {unit_id} still breaks a bound once repaired: {left}")
             return UnitFinding(unit_id=unit_id, status=status, problems=problems)
 
-        return await self._write(job)
+        return await self._db.write(job)
 
     async def _rerank(self, conn: AsyncConnection, unit_id: str, values: dict[str, Any]) -> None:
         """The unit's ranking rows, rebuilt from its repaired tags, outside every ranking range

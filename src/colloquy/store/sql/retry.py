@@ -3,7 +3,7 @@
 PostgreSQL aborts one transaction of a deadlock (SQLSTATE 40P01) and may refuse to commit one
 it cannot serialise (40001); SQLite answers "database is locked" when another process holds
 the write lock past the busy timeout. None of these says anything about the write itself: a
-moment later it goes through. The lock order (store/sql/base.py) makes them rare; this keeps
+moment later it goes through. The lock order (store/sql/database.py) makes them rare; this keeps
 the rare one from reaching the caller. Attempts are bounded and spaced by jittered, growing
 pauses, so that the transactions that collided do not collide again in step.
 """

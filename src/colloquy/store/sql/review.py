@@ -36,15 +36,19 @@ from colloquy.store.protocol import (
     ReviewOverview,
     UnitEvent,
 )
-from colloquy.store.sql.base import (
+from colloquy.store.sql.counters import (
     DAY_COLUMNS,
-    SqlBase,
+    Counters,
     Tally,
     approved_keys,
+    read_counter,
     stats_columns,
     stats_from,
     utc_day,
 )
+from colloquy.store.sql.database import Database
+from colloquy.store.sql.rows import render, to_event
+from colloquy.store.sql.unit_writes import add_event, sync_ranking
 
 
 @lru_cache(maxsize=4)
@@ -117,7 +121,13 @@ def _daily(packed: list[list[Any]] | None) -> list[DailyCount]:
     )
 
 
-class ReviewStore(SqlBase):
+class ReviewRepository:
+    """Review: decisions, the pending queue, the overview and units' history."""
+
+    def __init__(self, db: Database, counters: Counters) -> None:
+        self._db = db
+        self._counters = counters
+
     async def decide(
         self,
         unit_id: str,
@@ -125,10 +135,12 @@ class ReviewStore(SqlBase):
         reviewer: str,
         at: datetime,
         note: str | None = None,
-    ) -> Decision | AlreadyDecided | None:
+    ) -> Decision | None:
         u = t.units.c
 
-        async def job(conn: AsyncConnection) -> Decision | AlreadyDecided | None:
+        # Returns a refusal's current status rather than raising it: a job that raises rolls
+        # back the group it shares (``database``), though a refusal has written nothing.
+        async def job(conn: AsyncConnection) -> Decision | ReviewStatus | None:
             updated = await conn.execute(
                 update(t.units)
                 .where(u.id == unit_id, u.status == ReviewStatus.PENDING)
@@ -140,27 +152,28 @@ class ReviewStore(SqlBase):
                 current = (
                     await conn.execute(select(u.status).where(u.id == unit_id))
                 ).scalar_one_or_none()
-                return None if current is None else AlreadyDecided(ReviewStatus(current))
+                return None if current is None else ReviewStatus(current)
             # In the lock order: the unit (above), its unit_domains, its event, the counters.
-            await self._sync_ranking(
-                conn, unit_id, status, decided.confidence, decided.domain_count
-            )
-            await self._event(conn, unit_id, status.value, reviewer, at, note)
+            await sync_ranking(conn, unit_id, status, decided.confidence, decided.domain_count)
+            await add_event(conn, unit_id, status.value, reviewer, at, note)
             tally = Tally(units=Counter({"status:pending": -1, f"status:{status.value}": 1}))
             if status is ReviewStatus.APPROVED:
                 tally.units.update(approved_keys(Tier(decided.tier), decided.confidence))
                 tally.domains.update(decided.domains)
             tally.days[(utc_day(at), status.value)] += 1
-            await self._bookkeep(conn, tally)
+            await self._counters.add(conn, tally)
             return Decision(unit_id=unit_id, status=status, reviewed_by=reviewer, reviewed_at=at)
 
-        return await self._write(job)
+        outcome = await self._db.write(job)
+        if isinstance(outcome, ReviewStatus):
+            raise AlreadyDecided(outcome)
+        return outcome
 
     async def pending_page(self, limit: int, offset: int) -> tuple[list[ReviewItem], int]:
         u = t.units.c
         pending = u.status == ReviewStatus.PENDING
-        async with self._reading() as conn:
-            total = await self._counter(conn, f"status:{ReviewStatus.PENDING.value}")
+        async with self._db.read() as conn:
+            total = await read_counter(conn, f"status:{ReviewStatus.PENDING.value}")
             if limit == 0:
                 return [], total
             rows = (
@@ -172,12 +185,12 @@ class ReviewStore(SqlBase):
                     .offset(offset)
                 )
             ).all()
-            return await self._render(conn, rows), total
+            return await render(conn, rows), total
 
     async def review_overview(
         self, bucket_edges: Sequence[int], activity_limit: int, since: date
     ) -> ReviewOverview:
-        async with self._reading() as conn:
+        async with self._db.read() as conn:
             row = (await conn.execute(_overview_statement(activity_limit), {"since": since})).one()
         return ReviewOverview(
             stats=stats_from(row, bucket_edges),
@@ -187,10 +200,10 @@ class ReviewStore(SqlBase):
 
     async def history(self, unit_id: str, limit: int) -> list[UnitEvent]:
         e = t.events.c
-        async with self._reading() as conn:
+        async with self._db.read() as conn:
             rows = (
                 await conn.execute(
                     select(t.events).where(e.unit_id == unit_id).order_by(e.id).limit(limit)
                 )
             ).all()
-        return [UnitEvent(kind=r.kind, actor=r.actor, at=r.at, note=r.note) for r in rows]
+        return [to_event(r) for r in rows]

@@ -8,7 +8,6 @@ its transaction holds. Times are epoch microseconds (see ``tables``)."""
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
 from typing import Any
 
 from sqlalchemy import BigInteger, and_, bindparam, case, delete, select, tuple_, update
@@ -16,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from colloquy.store import tables as t
 from colloquy.store.protocol import Backoff, RateLimit, ThrottleKey
-from colloquy.store.sql.base import SqlBase
+from colloquy.store.sql.database import Database
+from colloquy.store.sql.dialects import InsertFactory
 
 # Expired rows deleted per sign-in attempt: a bounded amount of work that still outpaces the
 # rate at which any attacker can create rows.
@@ -63,7 +63,55 @@ def _key(key: ThrottleKey) -> dict[str, Any]:
     return {"k_scope": key.scope, "k_subject": key.subject}
 
 
-class ThrottleStore(SqlBase):
+def _count_statement(upsert: InsertFactory) -> Any:
+    """Count a failure unless the subject must wait (then no row); failures are forgotten
+    after a quiet spell."""
+    stmt = upsert(t.throttles).values(
+        scope=bindparam("k_scope"),
+        subject=bindparam("k_subject"),
+        count=1,
+        # No wait yet. Not ``now``: an attempt that took its time a moment before this
+        # one but reaches the row after it would be refused for no wait at all.
+        until_us=0,
+        expires_us=_us_param("forgotten"),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["scope", "subject"],
+        set_={
+            "count": case((_th.expires_us <= _now, 1), else_=_th.count + 1),
+            "expires_us": _us_param("forgotten"),
+        },
+        where=_th.until_us <= _now,
+    ).returning(_th.count)
+
+
+def _take_statement(upsert: InsertFactory) -> Any:
+    """Spend one interval of the allowance unless it is spent up to ``latest`` (then no
+    row); the row means nothing once the time it is spent up to has passed."""
+    spent = case((_th.until_us > _now, _th.until_us), else_=_now) + _us_param("interval")
+    stmt = upsert(t.throttles).values(
+        scope=bindparam("k_scope"),
+        subject=bindparam("k_subject"),
+        count=0,
+        until_us=_now + _us_param("interval"),
+        expires_us=_now + _us_param("interval"),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["scope", "subject"],
+        set_={"until_us": spent, "expires_us": spent},
+        where=_th.until_us <= _us_param("latest"),
+    ).returning(_th.until_us)
+
+
+class ThrottleRepository:
+    """Sign-in failures and write allowances, counted by every process on the database."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        # Built once per store: the upsert is the dialect's own.
+        self._count_stmt = _count_statement(db.dialect.upsert)
+        self._take_stmt = _take_statement(db.dialect.upsert)
+
     async def count_attempt(
         self, keys: Sequence[tuple[ThrottleKey, Backoff]], at: datetime
     ) -> timedelta | None:
@@ -80,8 +128,8 @@ class ThrottleStore(SqlBase):
             return None
 
         # Apart, so that the purge's row locks never meet the counting's.
-        await self._write(purge)
-        return await self._write(count)
+        await self._db.write(purge)
+        return await self._db.write(count)
 
     async def _count_failure(
         self, conn: AsyncConnection, key: ThrottleKey, backoff: Backoff, now: int
@@ -107,7 +155,7 @@ class ThrottleStore(SqlBase):
             for key in cleared:
                 await conn.execute(_CLEAR, _key(key))
 
-        await self._write(settle)
+        await self._db.write(settle)
 
     async def take_rate(self, key: ThrottleKey, limit: RateLimit, at: datetime) -> timedelta | None:
         now = epoch_us(at)
@@ -124,46 +172,4 @@ class ThrottleStore(SqlBase):
             until = (await conn.execute(_UNTIL, _key(key))).scalar_one()
             return timedelta(microseconds=max(until - latest, 1))
 
-        return await self._write(take)
-
-    # Statements built once per store (the upsert is the dialect's own).
-
-    @cached_property
-    def _count_stmt(self) -> Any:
-        """Count a failure unless the subject must wait (then no row); failures are forgotten
-        after a quiet spell."""
-        stmt = self._upsert(t.throttles).values(
-            scope=bindparam("k_scope"),
-            subject=bindparam("k_subject"),
-            count=1,
-            # No wait yet. Not ``now``: an attempt that took its time a moment before this
-            # one but reaches the row after it would be refused for no wait at all.
-            until_us=0,
-            expires_us=_us_param("forgotten"),
-        )
-        return stmt.on_conflict_do_update(
-            index_elements=["scope", "subject"],
-            set_={
-                "count": case((_th.expires_us <= _now, 1), else_=_th.count + 1),
-                "expires_us": _us_param("forgotten"),
-            },
-            where=_th.until_us <= _now,
-        ).returning(_th.count)
-
-    @cached_property
-    def _take_stmt(self) -> Any:
-        """Spend one interval of the allowance unless it is spent up to ``latest`` (then no
-        row); the row means nothing once the time it is spent up to has passed."""
-        spent = case((_th.until_us > _now, _th.until_us), else_=_now) + _us_param("interval")
-        stmt = self._upsert(t.throttles).values(
-            scope=bindparam("k_scope"),
-            subject=bindparam("k_subject"),
-            count=0,
-            until_us=_now + _us_param("interval"),
-            expires_us=_now + _us_param("interval"),
-        )
-        return stmt.on_conflict_do_update(
-            index_elements=["scope", "subject"],
-            set_={"until_us": spent, "expires_us": spent},
-            where=_th.until_us <= _us_param("latest"),
-        ).returning(_th.until_us)
+        return await self._db.write(take)

@@ -45,14 +45,11 @@ from colloquy.store.protocol import (
     UnitEvent,
     UnitFilter,
 )
-from colloquy.store.sql.base import (
-    SqlBase,
-    Tally,
-    decode_cursor,
-    encode_cursor,
-    stats_columns,
-    stats_from,
-)
+from colloquy.store.sql.counters import Counters, Tally, stats_columns, stats_from
+from colloquy.store.sql.cursors import decode_cursor, encode_cursor
+from colloquy.store.sql.database import Database
+from colloquy.store.sql.rows import flag_values, load, render
+from colloquy.store.sql.unit_writes import add_event, insert_units, sync_ranking
 
 # Query pruning: units seeded per query domain (at least the limit), and how fast the score
 # threshold comes down from the best possible score towards the seed's floor.
@@ -109,9 +106,15 @@ _FLAG = (
 _INSERT_FLAG = insert(t.flags)
 
 
-class UnitStore(SqlBase):
+class UnitRepository:
+    """Units: proposals, reads, the ranked query, browsing, statistics, and evidence."""
+
     _domain_sizes: Mapping[str, int] = MappingProxyType({})
     _sizes_read_at = -math.inf
+
+    def __init__(self, db: Database, counters: Counters) -> None:
+        self._db = db
+        self._counters = counters
 
     async def insert_unit(self, unit: NewUnit) -> KnowledgeUnit:
         created_at = unit.created_at.astimezone(UTC)
@@ -136,17 +139,17 @@ class UnitStore(SqlBase):
         )
         proposed = UnitEvent(kind="proposed", actor=unit.created_by, at=created_at)
         archive = UnitArchive(item=item, events=[proposed])
-        await self._write(lambda conn: self._insert_archives(conn, [archive]))
+        await self._db.write(lambda conn: insert_units(conn, self._counters, [archive]))
         # Stored exactly as built (the conformance suite reads it back to prove it).
         return item.unit
 
     async def get_unit(self, unit_id: str) -> ReviewItem | None:
-        async with self._reading() as conn:
-            return await self._load(conn, t.units.c.id == unit_id)
+        async with self._db.read() as conn:
+            return await load(conn, t.units.c.id == unit_id)
 
     async def get_approved(self, unit_id: str) -> KnowledgeUnit | None:
-        async with self._reading() as conn:
-            item = await self._load(
+        async with self._db.read() as conn:
+            item = await load(
                 conn, and_(t.units.c.id == unit_id, t.units.c.status == ReviewStatus.APPROVED)
             )
         return item.unit if item else None
@@ -162,7 +165,7 @@ class UnitStore(SqlBase):
         render; most queries need one.
         """
         size = max(SEED_PER_DOMAIN, spec.limit)
-        async with self._reading() as conn:
+        async with self._db.read() as conn:
             sizes = await self._sizes(conn)
             rounds = ranking.Rounds(spec, ranking.hit_allowance(spec.domains, sizes))
             dense = all(sizes.get(domain, 0) >= DENSE_DOMAIN_UNITS for domain in spec.domains)
@@ -173,7 +176,7 @@ class UnitStore(SqlBase):
                 small = sum(sizes.get(domain, 0) for domain in spec.domains) < SMALL_QUERY_UNITS
                 descent = 0.0 if small else THRESHOLD_DESCENT
                 rows = await self._prune(conn, spec, rounds, rows, threshold, descent)
-            return [item.unit for item in await self._render(conn, rows)]
+            return [item.unit for item in await render(conn, rows)]
 
     async def prepare_queries(self) -> None:
         """Build, compile and prepare the statements of the common query shapes, one shape at
@@ -184,7 +187,7 @@ class UnitStore(SqlBase):
         wait for either. The placeholder domain holds no units, so each statement is a handful
         of empty index probes.
         """
-        connections = self._read_engine.pool.size()  # type: ignore[attr-defined]
+        connections = self._db.read_engine.pool.size()  # type: ignore[attr-defined]
         for shape in itertools.product(
             range(1, PREPARED_DOMAINS + 1), (0, 1), (0, 1), (False, True)
         ):
@@ -199,7 +202,7 @@ class UnitStore(SqlBase):
             statements = [rounds.first(spec.limit, ranking.max_score(spec)), rounds.next(0.0)]
             async with contextlib.AsyncExitStack() as stack:
                 for _ in range(connections):
-                    conn = await stack.enter_async_context(self._reading())
+                    conn = await stack.enter_async_context(self._db.read())
                     for statement in statements:
                         if statement is not None:
                             await conn.execute(*statement)
@@ -265,7 +268,7 @@ class UnitStore(SqlBase):
         if filters.created_by is not None:
             conditions.append(u.created_by == filters.created_by)
         if filters.text and filters.text.strip():
-            conditions.append(self._text_match(filters.text.strip()))
+            conditions.append(self._db.dialect.text_match(filters.text.strip()))
         if cursor is not None:
             parts = decode_cursor(cursor, 2)
             if parts is None:
@@ -283,9 +286,9 @@ class UnitStore(SqlBase):
             .order_by(u.created_at.desc(), u.id.desc())
             .limit(limit + 1)
         )
-        async with self._reading() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(stmt)).all()
-            items = await self._render(conn, rows[:limit])
+            items = await render(conn, rows[:limit])
         next_cursor = None
         if len(rows) > limit and items:
             last = items[-1].unit
@@ -293,7 +296,7 @@ class UnitStore(SqlBase):
         return Page(items=items, next_cursor=next_cursor)
 
     async def stats(self, bucket_edges: Sequence[int]) -> KnowledgeStats:
-        async with self._reading() as conn:
+        async with self._db.read() as conn:
             return stats_from((await conn.execute(_STATS)).one(), bucket_edges)
 
     # ------------------------------------------------------------ evidence
@@ -304,14 +307,7 @@ class UnitStore(SqlBase):
     async def flag(
         self, unit_id: str, flag: FlagInput, actor: str, at: datetime
     ) -> KnowledgeUnit | None:
-        row = {
-            "unit_id": unit_id,
-            "reason": flag.reason.value,
-            "detail": flag.detail,
-            "duplicate_of": flag.duplicate_of,
-            "actor": actor,
-            "created_at": at,
-        }
+        row = flag_values(unit_id, flag, actor, at)
         return await self._evidence(
             unit_id, _FLAG, {}, "flagged", actor, at, flag_row=row, note=flag.reason.value
         )
@@ -338,16 +334,16 @@ class UnitStore(SqlBase):
             # In the lock order: the unit (above), its unit_domains, flag and event, counters.
             moved = updated.confidence != before
             if moved:
-                await self._sync_ranking(
+                await sync_ranking(
                     conn, unit_id, ReviewStatus.APPROVED, updated.confidence, updated.domain_count
                 )
             if flag_row is not None:
                 await conn.execute(_INSERT_FLAG, flag_row)
-            await self._event(conn, unit_id, kind, actor, at, note)
+            await add_event(conn, unit_id, kind, actor, at, note)
             if moved:
                 shift = {f"confidence:{before}": -1, f"confidence:{updated.confidence}": 1}
-                await self._bookkeep(conn, Tally(units=Counter(shift)))
-            (item,) = await self._render(conn, [updated])
+                await self._counters.add(conn, Tally(units=Counter(shift)))
+            (item,) = await render(conn, [updated])
             return item.unit
 
-        return await self._write(job)
+        return await self._db.write(job)

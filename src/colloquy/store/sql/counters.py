@@ -1,0 +1,147 @@
+"""The kept counters: what each write adds to them (a ``Tally``, added last in its transaction)
+and what the statistics make of them, so that the statistics cost the same at any size.
+
+``unit_counts`` holds one counter per key (``status:<status>`` for every unit; ``tier:<tier>``
+and ``confidence:<points>`` for approved ones), ``daily_counts`` the proposals and decisions
+per day, ``domain_counts`` the approved units per domain. The first two are spread over shards
+(``Dialect.counter_shards``) that reads sum; see ``database`` for why counters come last.
+"""
+
+import operator
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Label, Row, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from colloquy.domain.models import ReviewStatus, Tier
+from colloquy.store import tables as t
+from colloquy.store.dialect import JsonObjectAgg
+from colloquy.store.protocol import KnowledgeStats
+from colloquy.store.sql.dialects import Dialect
+
+# Domains listed by the statistics, most used first.
+STATS_DOMAIN_LIMIT = 500
+# The columns of a ``daily_counts`` row, one per kind of event counted.
+DAY_COLUMNS = ("proposed", "approved", "rejected")
+
+
+@dataclass
+class Tally:
+    """What one write transaction adds to the kept counters (``Counters.add``)."""
+
+    units: Counter[str] = field(default_factory=Counter)
+    domains: Counter[str] = field(default_factory=Counter)
+    days: Counter[tuple[date, str]] = field(default_factory=Counter)
+
+
+def utc_day(at: datetime) -> date:
+    return at.astimezone(UTC).date()
+
+
+def approved_keys(tier: Tier, points: int) -> list[str]:
+    """The counters an approved unit adds to."""
+    return [f"tier:{tier.value}", f"confidence:{points}"]
+
+
+class Counters:
+    """Adds tallies to the counters with the dialect's upsert, each into one shard."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._upsert = dialect.upsert
+        self._shards = dialect.counter_shards
+
+    async def add(self, conn: AsyncConnection, tally: Tally) -> None:
+        """Add ``tally`` to the kept counters: last in the transaction, in the lock order
+        (``database``), into one shard picked at random."""
+        shard = random.randrange(self._shards)  # noqa: S311 (spreads load; no secret)
+        units = [{"key": k, "shard": shard, "n": n} for k, n in sorted(tally.units.items()) if n]
+        await self._add_rows(conn, t.unit_counts, units, ("key", "shard"), ("n",))
+        per_day: dict[date, dict[str, Any]] = {}
+        for (day, column), n in sorted(tally.days.items()):
+            row = per_day.setdefault(
+                day, {"day": day, "shard": shard, **dict.fromkeys(DAY_COLUMNS, 0)}
+            )
+            row[column] += n
+        await self._add_rows(
+            conn, t.daily_counts, list(per_day.values()), ("day", "shard"), DAY_COLUMNS
+        )
+        domains = [{"domain": k, "approved": n} for k, n in sorted(tally.domains.items()) if n]
+        await self._add_rows(conn, t.domain_counts, domains, ("domain",), ("approved",))
+
+    async def _add_rows(
+        self,
+        conn: AsyncConnection,
+        table: t.Table,
+        rows: list[dict[str, Any]],
+        keys: Sequence[str],
+        columns: Sequence[str],
+    ) -> None:
+        """Insert ``rows``, or add their ``columns`` to the rows already there, in their order."""
+        if not rows:
+            return
+        stmt = self._upsert(table).values(rows)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={column: table.c[column] + stmt.excluded[column] for column in columns},
+        )
+        await conn.execute(stmt)
+
+
+async def read_counter(conn: AsyncConnection, key: str) -> int:
+    """One kept counter: the sum of its shards."""
+    c = t.unit_counts.c
+    result = await conn.execute(select(func.coalesce(func.sum(c.n), 0)).where(c.key == key))
+    return int(result.scalar_one())
+
+
+def stats_columns() -> list[Label[Any]]:
+    """Every kept counter and the most used domains, as two JSON objects (see ``stats_from``)."""
+    c, d = t.unit_counts.c, t.domain_counts.c
+    counters = select(c.key, func.sum(c.n).label("n")).group_by(c.key).subquery()
+    top_domains = (
+        select(d.domain, d.approved)
+        .where(d.approved > 0)
+        .order_by(d.approved.desc(), d.domain.desc())
+        .limit(STATS_DOMAIN_LIMIT)
+        .subquery()
+    )
+    return [
+        select(JsonObjectAgg(counters.c.key, counters.c.n)).scalar_subquery().label("counters"),
+        select(JsonObjectAgg(top_domains.c.domain, top_domains.c.approved))
+        .scalar_subquery()
+        .label("domains"),
+    ]
+
+
+_count_then_name = operator.itemgetter(1, 0)
+
+
+def stats_from(row: Row[Any], bucket_edges: Sequence[int]) -> KnowledgeStats:
+    """The statistics from a row holding ``stats_columns()``."""
+    edges = sorted(bucket_edges)
+    counts: dict[str, int] = row.counters or {}
+    # Most used first, ties by name descending: the order the dashboard lists them in.
+    domain_counts = dict(sorted((row.domains or {}).items(), key=_count_then_name, reverse=True))
+    buckets = dict.fromkeys(edges, 0)
+    tiers: dict[str, int] = {}
+    for key, n in counts.items():
+        kind, _, value = key.partition(":")
+        if kind == "tier" and n:
+            tiers[value] = n
+        elif kind == "confidence" and n:
+            points = int(value)
+            lower = max((edge for edge in edges if edge <= points), default=edges[0])
+            buckets[lower] += n
+    by_status = {status: counts.get(f"status:{status.value}", 0) for status in ReviewStatus}
+    return KnowledgeStats(
+        total_count=sum(by_status.values()),
+        status_counts=by_status,
+        tier_counts=tiers,
+        domain_counts=domain_counts,
+        confidence_points=buckets,
+    )

@@ -1,0 +1,212 @@
+"""Rows and records, mapped once: each table's row values from a record, and each record from
+a row, in one place per table, so that a column is renamed or added in one function."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from colloquy.domain import scoring
+from colloquy.domain.models import (
+    Context,
+    Evidence,
+    Flag,
+    FlagReason,
+    Insight,
+    KnowledgeUnit,
+    ReviewStatus,
+    Role,
+    Tier,
+)
+from colloquy.domain.normalize import normalize_pattern
+from colloquy.store import tables as t
+from colloquy.store.protocol import (
+    ApiKeyRecord,
+    AuditEntry,
+    FlagInput,
+    NewApiKey,
+    ReviewItem,
+    UnitEvent,
+    UserRecord,
+)
+
+# ---------------------------------------------------------------- units
+
+
+def unit_values(item: ReviewItem) -> dict[str, Any]:
+    """The ``units`` row of a unit in a given review state."""
+    unit = item.unit
+    return {
+        "id": unit.id,
+        "status": item.status.value,
+        "tier": unit.tier.value,
+        "version": unit.version,
+        "confidence": scoring.to_points(unit.evidence.confidence),
+        "confirmations": unit.evidence.confirmations,
+        "flag_count": len(unit.flags),
+        "created_at": unit.evidence.first_observed,
+        "last_confirmed": unit.evidence.last_confirmed,
+        "created_by": unit.created_by,
+        "reviewed_by": item.reviewed_by,
+        "reviewed_at": item.reviewed_at,
+        "review_note": item.review_note,
+        "summary": unit.insight.summary,
+        "detail": unit.insight.detail,
+        "action": unit.insight.action,
+        "domains": unit.domains,
+        "domain_count": len(unit.domains),
+        "languages": unit.context.languages,
+        "frameworks": unit.context.frameworks,
+        "pattern": unit.context.pattern,
+        "pattern_key": normalize_pattern(unit.context.pattern),
+        "extensions": unit.extensions,
+        "superseded_by": unit.superseded_by,
+    }
+
+
+async def render(conn: AsyncConnection, rows: Sequence[Row[Any]]) -> list[ReviewItem]:
+    """The units of ``units`` rows with their flags, which only flagged units read (one
+    statement for all of them)."""
+    flagged = [r.id for r in rows if r.flag_count]
+    flags_by_unit: dict[str, list[Flag]] = {}
+    if flagged:
+        result = await conn.execute(
+            select(t.flags).where(t.flags.c.unit_id.in_(flagged)).order_by(t.flags.c.id)
+        )
+        for f in result:
+            flags_by_unit.setdefault(f.unit_id, []).append(to_flag(f))
+    return [
+        ReviewItem(
+            unit=KnowledgeUnit(
+                id=r.id,
+                version=r.version,
+                domains=r.domains,
+                insight=Insight(summary=r.summary, detail=r.detail, action=r.action),
+                context=Context(languages=r.languages, frameworks=r.frameworks, pattern=r.pattern),
+                evidence=Evidence(
+                    confidence=scoring.from_points(r.confidence),
+                    confirmations=r.confirmations,
+                    first_observed=r.created_at,
+                    last_confirmed=r.last_confirmed,
+                ),
+                tier=Tier(r.tier),
+                created_by=r.created_by,
+                superseded_by=r.superseded_by,
+                extensions=r.extensions,
+                flags=flags_by_unit.get(r.id, []),
+            ),
+            status=ReviewStatus(r.status),
+            reviewed_by=r.reviewed_by,
+            reviewed_at=r.reviewed_at,
+            review_note=r.review_note,
+        )
+        for r in rows
+    ]
+
+
+async def load(conn: AsyncConnection, where: ColumnElement[bool]) -> ReviewItem | None:
+    """The one unit that ``where`` picks, rendered, or None."""
+    rows = (await conn.execute(select(t.units).where(where))).all()
+    items = await render(conn, rows)
+    return items[0] if items else None
+
+
+# ---------------------------------------------------------------- flags and events
+
+
+def flag_values(unit_id: str, flag: Flag | FlagInput, actor: str, at: datetime) -> dict[str, Any]:
+    return {
+        "unit_id": unit_id,
+        "reason": flag.reason.value,
+        "detail": flag.detail,
+        "duplicate_of": flag.duplicate_of,
+        "actor": actor,
+        "created_at": at,
+    }
+
+
+def to_flag(row: Row[Any]) -> Flag:
+    return Flag(
+        reason=FlagReason(row.reason),
+        timestamp=row.created_at,
+        detail=row.detail,
+        duplicate_of=row.duplicate_of,
+    )
+
+
+def event_values(
+    unit_id: str, kind: str, actor: str, at: datetime, note: str | None
+) -> dict[str, Any]:
+    return {"unit_id": unit_id, "kind": kind, "actor": actor, "at": at, "note": note}
+
+
+def to_event(row: Row[Any]) -> UnitEvent:
+    return UnitEvent(kind=row.kind, actor=row.actor, at=row.at, note=row.note)
+
+
+# ---------------------------------------------------------------- accounts
+
+
+def user_values(username: str, password_hash: str, role: Role, at: datetime) -> dict[str, Any]:
+    return {
+        "username": username,
+        "password_hash": password_hash,
+        "role": role.value,
+        "created_at": at,
+    }
+
+
+def to_user(row: Row[Any]) -> UserRecord:
+    return UserRecord(
+        id=row.id, username=row.username, role=Role(row.role), created_at=row.created_at
+    )
+
+
+def api_key_values(key: NewApiKey | ApiKeyRecord, user_id: int, key_hash: str) -> dict[str, Any]:
+    """A new key has been neither used nor revoked; an imported one keeps when it was."""
+    values = {
+        "id": key.id,
+        "user_id": user_id,
+        "name": key.name,
+        "labels": key.labels,
+        "key_prefix": key.prefix,
+        "key_hash": key_hash,
+        "ttl": key.ttl,
+        "expires_at": key.expires_at,
+        "created_at": key.created_at,
+    }
+    if isinstance(key, ApiKeyRecord):
+        values |= {"last_used_at": key.last_used_at, "revoked_at": key.revoked_at}
+    return values
+
+
+def to_api_key(row: Row[Any]) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        id=row.id,
+        name=row.name,
+        labels=row.labels,
+        prefix=row.key_prefix,
+        ttl=row.ttl,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def audit_values(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "at": entry.at,
+        "actor": entry.actor,
+        "action": entry.action,
+        "target": entry.target,
+        "detail": entry.detail,
+    }
+
+
+def to_audit_entry(row: Row[Any]) -> AuditEntry:
+    return AuditEntry(
+        action=row.action, actor=row.actor, target=row.target, at=row.at, detail=row.detail
+    )
