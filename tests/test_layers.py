@@ -35,6 +35,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "colloquy.store.factory",
     ),
     "colloquy.wiring": ("colloquy.api", "colloquy.web", "colloquy.store.sql"),
+    # The ranking's bounds and a unit's ranking rows are plain arithmetic and text, no SQL.
+    "colloquy.store.sql.ranking.bounds": ("sqlalchemy", "colloquy.store.tables"),
+    "colloquy.store.sql.ranking.unit_rows": ("sqlalchemy", "colloquy.store.tables"),
     # The dashboard and the API are siblings; the dashboard still borrows the API's request
     # models (``colloquy.api.schemas``), and nothing else of it.
     "colloquy.web": (

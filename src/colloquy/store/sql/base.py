@@ -63,7 +63,6 @@ from colloquy.domain.models import (
     Tier,
 )
 from colloquy.domain.normalize import normalize_pattern
-from colloquy.store import ranking
 from colloquy.store import tables as t
 from colloquy.store.dialect import JsonObjectAgg
 from colloquy.store.protocol import (
@@ -75,6 +74,7 @@ from colloquy.store.protocol import (
 )
 from colloquy.store.sql.faults import translated
 from colloquy.store.sql.group_commit import GroupCommit, Job, T
+from colloquy.store.sql.ranking import ranking_rows
 from colloquy.store.sql.retry import retried
 
 InsertFactory = Callable[[t.Table], Any]
@@ -423,7 +423,7 @@ class SqlBase:
             )
             rows[t.unit_domains] += [
                 {"unit_id": unit.id, **row, **columns}
-                for row in ranking.ranking_rows(
+                for row in ranking_rows(
                     unit.domains,
                     unit.context.languages,
                     unit.context.frameworks,

@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from colloquy.domain import bounds
 from colloquy.domain.models import ReviewStatus, Tier
 from colloquy.domain.normalize import normalize_pattern, normalize_tags
-from colloquy.store import ranking
 from colloquy.store import tables as t
 from colloquy.store.protocol import UnitCheck, UnitFinding
 from colloquy.store.sql.base import SqlBase, Tally, approved_keys, utc_day
+from colloquy.store.sql.ranking import ranking_rows
 
 NOTE_PREFIX = "quarantined by colloquy doctor: "
 # Problems are described briefly: a path into deep extensions can be long.
@@ -156,7 +156,7 @@ class QuarantineStore(SqlBase):
         """The unit's ranking rows, rebuilt from its repaired tags, outside every ranking range
         (it is rejected)."""
         await conn.execute(delete(t.unit_domains).where(t.unit_domains.c.unit_id == unit_id))
-        rows = ranking.ranking_rows(
+        rows = ranking_rows(
             values["domains"], values["languages"], values["frameworks"], values["pattern_key"]
         )
         await conn.execute(
