@@ -49,6 +49,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     # neither imports the other (the inputs both accept are in ``services.inputs``), nor the
     # app that installs it.
     "colloquy.api": ("colloquy.web", "colloquy.app", "colloquy.asgi", "colloquy.cli"),
+    # The ranking's bounds and a unit's ranking rows are plain arithmetic and text, no SQL.
+    "colloquy.store.sql.ranking.bounds": ("sqlalchemy", "colloquy.store.tables"),
+    "colloquy.store.sql.ranking.unit_rows": ("sqlalchemy", "colloquy.store.tables"),
     "colloquy.web": (
         "colloquy.api",
         "colloquy.app",

@@ -9,12 +9,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from colloquy.domain import scoring
 from colloquy.domain.models import Context, Evidence, Insight, KnowledgeUnit, ReviewStatus
 from colloquy.store.protocol import QuerySpec, ReviewItem, UnitArchive
-from colloquy.store.sql import units as unit_store
+from colloquy.store.sql import SqlStore
+from colloquy.store.sql.ranking import Planner
 
 VOCABULARY = ["python", "api", "db", "web", "async", "testing", "ci", "cache"]
 LANGUAGES = ["python", "go", "rust"]
 FRAMEWORKS = ["django", "gin", 'odd "quoted", name']
 PATTERNS = ["", "retry", "pool"]
+DENSE_DOMAIN_UNITS = Planner().dense_domain_units
+
+
+class FixedSizes:
+    """Domain sizes that never change: any, even wrong, must give the same answers."""
+
+    def __init__(self, sizes: dict[str, int]) -> None:
+        self._sizes = sizes
+
+    async def read(self, _conn: AsyncConnection) -> dict[str, int]:
+        return self._sizes
 
 
 def corpus(rng: random.Random, size: int) -> list[UnitArchive]:
@@ -78,31 +90,27 @@ def brute_force(archives: list[UnitArchive], spec: QuerySpec) -> list[str]:
 @pytest.mark.parametrize(
     ("seed_size", "dense_units", "sizes"),
     [
-        (64, unit_store.DENSE_DOMAIN_UNITS, "real"),
-        (1, unit_store.DENSE_DOMAIN_UNITS, "real"),
+        (64, DENSE_DOMAIN_UNITS, "real"),
+        (1, DENSE_DOMAIN_UNITS, "real"),
         (64, 1, "real"),
-        (1, unit_store.DENSE_DOMAIN_UNITS, "shuffled"),
+        (1, DENSE_DOMAIN_UNITS, "shuffled"),
     ],
 )
-async def test_pruned_query_matches_brute_force(store, monkeypatch, seed_size, dense_units, sizes):
+async def test_pruned_query_matches_brute_force(store, seed_size, dense_units, sizes):
     # A seed of one unit per domain sends nearly every query through the pruning rounds; a
     # dense threshold of one starts every query's first round at the best possible score;
     # shuffled domain sizes order the bounds at random (any order must give the same answer).
-    monkeypatch.setattr(unit_store, "SEED_PER_DOMAIN", seed_size)
-    monkeypatch.setattr(unit_store, "DENSE_DOMAIN_UNITS", dense_units)
+    planner = Planner(seed_per_domain=seed_size, dense_domain_units=dense_units)
+    fixed = None
     if sizes == "shuffled":
         order = random.Random(3).sample(range(10**6), len(VOCABULARY))
-        shuffled = dict(zip(VOCABULARY, order, strict=True))
-
-        async def shuffled_sizes(_self, _conn):
-            return shuffled
-
-        monkeypatch.setattr(unit_store.UnitRepository, "_sizes", shuffled_sizes)
+        fixed = FixedSizes(dict(zip(VOCABULARY, order, strict=True)))
+    store = SqlStore(store.database, planner, fixed)
     rng = random.Random(7)
     archives = corpus(rng, 600)
     assert await store.import_units(archives) == len(archives)
     for _ in range(80):
-        # Up to six features: past ranking.MAX_FEATURE_LISTS the query reads one loose bound.
+        # Up to six features: past bounds.MAX_FEATURE_LISTS the query reads one loose bound.
         spec = QuerySpec(
             domains=rng.sample(VOCABULARY, rng.choice([1, 1, 2, 2, 3, 7])),
             languages=rng.sample(LANGUAGES, rng.choice([0, 0, 1, 3])),
@@ -153,7 +161,7 @@ async def test_query_fetches_only_the_rows_it_returns(store, monkeypatch):
 @pytest.mark.parametrize("seed_size", [1, 64])
 async def test_one_domain_without_context_is_one_statement(store, monkeypatch, seed_size):
     """Ranked by the domain's seed alone: the seed's order is the score's order."""
-    monkeypatch.setattr(unit_store, "SEED_PER_DOMAIN", seed_size)
+    store = SqlStore(store.database, Planner(seed_per_domain=seed_size))
     archives = corpus(random.Random(13), 600)
     assert await store.import_units(archives) == len(archives)
     await store.query(QuerySpec(domains=["python"]))  # reads the domain sizes (every 30 s)

@@ -7,9 +7,10 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import create_engine
 
-from colloquy.store import migrate, ranking
+from colloquy.store import migrate
 from colloquy.store.factory import open_store
 from colloquy.store.protocol import QuerySpec, Store
+from colloquy.store.sql.ranking import Planner
 from tests.store.test_query_pruning import brute_force, corpus
 
 SPEC = QuerySpec(domains=["python", "api"], languages=["go"], frameworks=["gin"], pattern="retry")
@@ -26,11 +27,9 @@ def _migrate(path: Path, revision: str, down: bool = False) -> None:
 
 async def _ranking_reads(store: Store) -> list[str]:
     """How each round of ``SPEC`` reads ``unit_domains``, from SQLite's query plans."""
-    rounds = ranking.Rounds(SPEC, ranking.hit_allowance(SPEC.domains, {}))
-    statements = [rounds.first(64, ranking.max_score(SPEC)), rounds.next(0.0)]
     reads = []
     async with store.database.read() as conn:  # type: ignore[attr-defined]
-        for statement, params in filter(None, statements):
+        for statement, params in Planner().statements(SPEC):
             compiled = statement.compile(dialect=conn.dialect)
             values = compiled.construct_params(params)
             plan = await conn.exec_driver_sql(

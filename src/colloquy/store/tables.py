@@ -99,10 +99,10 @@ _SEED_PAYLOAD = ("domain_count", "confidence", *_TAG_SETS)
 _RANGE_PAYLOAD = ("unit_id", *_TAG_SETS)
 
 # One row per (unit, domain), and one per (unit, domain, language | framework | pattern) for
-# queries with those (see store/ranking.py): what lets the relevance formula run in SQL. Each
+# queries with those (see store/sql/ranking/): what lets the relevance formula run in SQL. Each
 # row carries everything ranking needs of its unit, so that a query reads only these rows, and
 # only for units that can make its answer: the unit's domains, languages and frameworks as
-# searchable text (``ranking.tag_set``) and its pattern, written once (they never change);
+# searchable text (``unit_rows.tag_set``) and its pattern, written once (they never change);
 # ``rank`` (confidence / domain_count) orders a domain's best units, and (domain, domain_count,
 # confidence) finds those above a score bound. Those two are NULL while the unit is not
 # approved, which keeps it out of every ranking range.

@@ -12,18 +12,29 @@ from colloquy.store.sql.audit import AuditRepository
 from colloquy.store.sql.counters import Counters
 from colloquy.store.sql.database import Database
 from colloquy.store.sql.quarantine import QuarantineRepository
+from colloquy.store.sql.ranking import DomainSizes, Planner
 from colloquy.store.sql.review import ReviewRepository
 from colloquy.store.sql.throttle import ThrottleRepository
 from colloquy.store.sql.units import UnitRepository
 
 __all__ = ["SqlStore"]
 
+# Frozen, so one serves every store.
+DEFAULT_PLANNER = Planner()
+
 
 class SqlStore:
     """Store over SQLAlchemy Core; see ``store.protocol.Store`` for the contract. Each method
     is its repository's own (bound here once), so a call costs what a method call costs."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self,
+        database: Database,
+        planner: Planner = DEFAULT_PLANNER,
+        domain_sizes: DomainSizes | None = None,
+    ) -> None:
+        """``planner`` and ``domain_sizes`` tune the ranked query (``ranking``); each store
+        keeps its own domain sizes unless given some."""
         self.database = database
         """Below the seam only: for the backends' tools and the tests that look inside."""
         counters = Counters(database.dialect)
@@ -31,7 +42,7 @@ class SqlStore:
         self.ping = database.ping
         self.close = database.close
 
-        units = UnitRepository(database, counters)
+        units = UnitRepository(database, counters, planner, domain_sizes or DomainSizes())
         self.insert_unit = units.insert_unit
         self.get_unit = units.get_unit
         self.get_approved = units.get_approved

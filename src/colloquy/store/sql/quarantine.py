@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from colloquy.domain import bounds
 from colloquy.domain.models import ReviewStatus, Tier
 from colloquy.domain.normalize import normalize_pattern, normalize_tags
-from colloquy.store import ranking
 from colloquy.store import tables as t
 from colloquy.store.protocol import UnitCheck, UnitFinding
 from colloquy.store.sql.counters import Counters, Tally, approved_keys, utc_day
 from colloquy.store.sql.database import Database
+from colloquy.store.sql.ranking import ranking_rows
 from colloquy.store.sql.rows import render
 from colloquy.store.sql.unit_writes import add_event
 
@@ -165,7 +165,7 @@ class QuarantineRepository:
         """The unit's ranking rows, rebuilt from its repaired tags, outside every ranking range
         (it is rejected)."""
         await conn.execute(delete(t.unit_domains).where(t.unit_domains.c.unit_id == unit_id))
-        rows = ranking.ranking_rows(
+        rows = ranking_rows(
             values["domains"], values["languages"], values["frameworks"], values["pattern_key"]
         )
         await conn.execute(

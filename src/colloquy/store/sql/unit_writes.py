@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from colloquy.domain import scoring
 from colloquy.domain.models import ReviewStatus
 from colloquy.domain.normalize import normalize_pattern
-from colloquy.store import ranking
 from colloquy.store import tables as t
 from colloquy.store.protocol import UnitArchive
 from colloquy.store.sql.counters import Counters, Tally, approved_keys, utc_day
+from colloquy.store.sql.ranking import ranking_rows
 from colloquy.store.sql.rows import event_values, flag_values, unit_values
 
 # Statements that most writes run, built once.
@@ -73,7 +73,7 @@ async def insert_units(
         columns = ranking_columns(item.status, points, len(unit.domains))
         values[t.unit_domains] += [
             {"unit_id": unit.id, **row, **columns}
-            for row in ranking.ranking_rows(
+            for row in ranking_rows(
                 unit.domains,
                 unit.context.languages,
                 unit.context.frameworks,

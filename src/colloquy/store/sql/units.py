@@ -1,18 +1,13 @@
 """Units: insert, fetch, ranked query, browsing, statistics, confirmations and flags."""
 
 import contextlib
-import itertools
-import math
-import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Row,
     Update,
     and_,
     bindparam,
@@ -31,7 +26,6 @@ from colloquy.domain.models import (
     KnowledgeUnit,
     ReviewStatus,
 )
-from colloquy.store import ranking
 from colloquy.store import tables as t
 from colloquy.store.protocol import (
     FlagInput,
@@ -48,32 +42,9 @@ from colloquy.store.protocol import (
 from colloquy.store.sql.counters import Counters, Tally, stats_columns, stats_from
 from colloquy.store.sql.cursors import decode_cursor, encode_cursor
 from colloquy.store.sql.database import Database
+from colloquy.store.sql.ranking import DomainSizes, Planner
 from colloquy.store.sql.rows import flag_values, load, render
 from colloquy.store.sql.unit_writes import add_event, insert_units, sync_ranking
-
-# Query pruning: units seeded per query domain (at least the limit), and how fast the score
-# threshold comes down from the best possible score towards the seed's floor.
-SEED_PER_DOMAIN = 64
-THRESHOLD_DESCENT = 0.8
-# Where the first round's threshold starts: most queries' best scores sit well below the best
-# possible, but when every query domain holds this many approved units, enough of their units
-# reach it (confidence steps make many ties at the top) that starting lower only reads more
-# rows.
-DENSE_DOMAIN_UNITS = 2_500
-# When the query's domains hold fewer approved units than this together, the round after the
-# first reads everything that can still beat its answer: one statement over a few hundred rows
-# costs less than several that each read a slice of them.
-SMALL_QUERY_UNITS = 1_000
-# Domain sizes order a query's bounds (ranking.hit_allowance) and tell dense domains. They are
-# re-read now and then, for the largest domains only: a stale or missing size costs speed,
-# never correctness.
-DOMAIN_SIZES_KEPT = 1_000
-DOMAIN_SIZES_REFRESH_SECONDS = 30.0
-# Query shapes compiled ahead (prepare_queries): up to this many domains, with or without each
-# of a language, a framework and a pattern. Domains are stored lower-cased, so no unit is in
-# this one.
-PREPARED_DOMAINS = 3
-PLACEHOLDER = "PREPARED"
 
 _STATS = select(*stats_columns())
 
@@ -109,12 +80,18 @@ _INSERT_FLAG = insert(t.flags)
 class UnitRepository:
     """Units: proposals, reads, the ranked query, browsing, statistics, and evidence."""
 
-    _domain_sizes: Mapping[str, int] = MappingProxyType({})
-    _sizes_read_at = -math.inf
-
-    def __init__(self, db: Database, counters: Counters) -> None:
+    def __init__(
+        self,
+        db: Database,
+        counters: Counters,
+        planner: Planner,
+        domain_sizes: DomainSizes,
+    ) -> None:
+        """``planner`` reads ranked queries, ordering their bounds by ``domain_sizes``."""
         self._db = db
         self._counters = counters
+        self._planner = planner
+        self._domain_sizes = domain_sizes
 
     async def insert_unit(self, unit: NewUnit) -> KnowledgeUnit:
         created_at = unit.created_at.astimezone(UTC)
@@ -155,27 +132,10 @@ class UnitRepository:
         return item.unit if item else None
 
     async def query(self, spec: QuerySpec) -> list[KnowledgeUnit]:
-        """Rank in SQL, reading only units that can make the top ``limit`` (store/ranking.py).
-
-        Each round scores the units whose bound reaches the round's threshold, which comes
-        down from the best possible score; once ``limit`` of them reach it, nothing else can.
-        The first round also scores a seed (each query domain's best units), so that every
-        round's answer is a floor that the threshold never has to go below. Each round is one
-        statement that reads only what the rounds before it did not, and returns the rows to
-        render; most queries need one.
-        """
-        size = max(SEED_PER_DOMAIN, spec.limit)
+        """Rank in SQL, reading only units that can make the top ``limit`` (store/sql/ranking)."""
         async with self._db.read() as conn:
-            sizes = await self._sizes(conn)
-            rounds = ranking.Rounds(spec, ranking.hit_allowance(spec.domains, sizes))
-            dense = all(sizes.get(domain, 0) >= DENSE_DOMAIN_UNITS for domain in spec.domains)
-            threshold = ranking.max_score(spec) * (1.0 if dense else THRESHOLD_DESCENT)
-            rows = (await conn.execute(*rounds.first(size, threshold))).all()
-            # Fewer than ``limit`` means the seed held every unit of the query's domains.
-            if not rounds.exact and len(rows) == spec.limit and rows[-1].score < threshold:
-                small = sum(sizes.get(domain, 0) for domain in spec.domains) < SMALL_QUERY_UNITS
-                descent = 0.0 if small else THRESHOLD_DESCENT
-                rows = await self._prune(conn, spec, rounds, rows, threshold, descent)
+            sizes = await self._domain_sizes.read(conn)
+            rows = await self._planner.rows(conn, spec, sizes)
             return [item.unit for item in await render(conn, rows)]
 
     async def prepare_queries(self) -> None:
@@ -184,64 +144,15 @@ class UnitRepository:
 
         Each shape costs tens of milliseconds the first time a process runs it, and each
         connection prepares each statement once; done ahead, the first agents to ask do not
-        wait for either. The placeholder domain holds no units, so each statement is a handful
-        of empty index probes.
+        wait for either.
         """
         connections = self._db.read_engine.pool.size()  # type: ignore[attr-defined]
-        for shape in itertools.product(
-            range(1, PREPARED_DOMAINS + 1), (0, 1), (0, 1), (False, True)
-        ):
-            domains, languages, frameworks, pattern = shape
-            spec = QuerySpec(
-                domains=[f"{PLACEHOLDER}{i}" for i in range(domains)],
-                languages=[PLACEHOLDER] * languages,
-                frameworks=[PLACEHOLDER] * frameworks,
-                pattern=PLACEHOLDER if pattern else "",
-            )
-            rounds = ranking.Rounds(spec, ranking.hit_allowance(spec.domains, {}))
-            statements = [rounds.first(spec.limit, ranking.max_score(spec)), rounds.next(0.0)]
+        for statements in self._planner.prepared():
             async with contextlib.AsyncExitStack() as stack:
                 for _ in range(connections):
                     conn = await stack.enter_async_context(self._db.read())
-                    for statement in statements:
-                        if statement is not None:
-                            await conn.execute(*statement)
-
-    async def _sizes(self, conn: AsyncConnection) -> Mapping[str, int]:
-        """Approved units of the ``DOMAIN_SIZES_KEPT`` largest domains, as of lately."""
-        if time.monotonic() - self._sizes_read_at > DOMAIN_SIZES_REFRESH_SECONDS:
-            d = t.domain_counts.c
-            largest = (
-                select(d.domain, d.approved)
-                .order_by(d.approved.desc(), d.domain.desc())
-                .limit(DOMAIN_SIZES_KEPT)
-            )
-            rows = await conn.execute(largest)
-            self._domain_sizes = MappingProxyType({domain: n for domain, n in rows})
-            self._sizes_read_at = time.monotonic()
-        return self._domain_sizes
-
-    async def _prune(
-        self,
-        conn: AsyncConnection,
-        spec: QuerySpec,
-        rounds: ranking.Rounds,
-        best: Sequence[Row[Any]],
-        threshold: float,
-        descent: float,
-    ) -> Sequence[Row[Any]]:
-        """The exact top ``limit``, given ``limit`` units found so far and the threshold that
-        did not yield them; each round's threshold is ``descent`` times the last (0: straight
-        to the floor)."""
-        # Every round's ``limit`` real units raise the floor that the answer is sure to reach.
-        while threshold > best[-1].score:
-            threshold *= descent
-            # Below a point nothing but a zero score is left to tell apart: go to the floor.
-            threshold = max(threshold if threshold >= 1 else 0.0, best[-1].score)
-            band = rounds.next(threshold)
-            if band is not None:
-                best = ranking.merged(best, (await conn.execute(*band)).all(), spec.limit)
-        return best
+                    for statement, params in statements:
+                        await conn.execute(statement, params)
 
     async def page_units(
         self, filters: UnitFilter, cursor: str | None, limit: int
