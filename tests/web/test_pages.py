@@ -76,6 +76,11 @@ async def test_a_form_needs_the_session_csrf_token(api, member_token):
     refused = await api.client.post("/keys", data={"name": "x"}, headers=session(member_token))
     assert refused.status_code == 403
     assert "Form check failed" in refused.text
+    # Text that is not ASCII is a wrong token like any other, not a fault.
+    wrong = {"name": "x", "csrf_token": "é" * 64}
+    refused = await api.client.post("/keys", data=wrong, headers=session(member_token))
+    assert refused.status_code == 403
+    assert "Form check failed" in refused.text
     token = CSRF.search((await get(api, "/keys", member_token)).text)
     assert token is not None
     form = {"name": "agent", "ttl": "30d", "labels": "", "csrf_token": token.group(1)}

@@ -30,7 +30,7 @@ class FormKeys:
     def check(self, purpose: str, value: str, presented: str | None) -> bool:
         if not value or not presented:
             return False
-        return hmac.compare_digest(self.token(purpose, value), presented)
+        return _same_text(self.token(purpose, value), presented)
 
 
 def form_keys(request: Request) -> FormKeys:
@@ -40,7 +40,13 @@ def form_keys(request: Request) -> FormKeys:
 
 def csrf_matches(presented: object, expected: str) -> bool:
     """Whether a submitted session CSRF token is the expected one (compared in constant time)."""
-    return isinstance(presented, str) and hmac.compare_digest(presented, expected)
+    return isinstance(presented, str) and _same_text(presented, expected)
+
+
+def _same_text(expected: str, presented: str) -> bool:
+    """Constant-time equality of any two strings: ``compare_digest`` refuses non-ASCII text
+    with a ``TypeError``, and a form field can hold anything."""
+    return hmac.compare_digest(expected.encode(), presented.encode())
 
 
 def session_binding(token_id: str, raw_token: str) -> str:
