@@ -116,6 +116,26 @@ def check_text(where: str, value: Any, max_length: int, problems: list[str]) -> 
     return value
 
 
+def check_identity(
+    where: str,
+    record: dict[str, Any],
+    pattern: re.Pattern[str],
+    example: str,
+    ids: set[str],
+    problems: list[str],
+) -> None:
+    """A record's id is well formed and unique, and none of its text is unstorable."""
+    record_id = record.get("id")
+    if not isinstance(record_id, str) or not pattern.match(record_id):
+        problems.append(f"{where}: id must look like {example}")
+    elif record_id in ids:
+        problems.append(f"{where}: duplicate id")
+    else:
+        ids.add(record_id)
+    if any(UNSTORABLE.search(s) for s in strings(record)):
+        problems.append(f"{where}: holds a NUL or a lone surrogate")
+
+
 def check_units(units: list[dict[str, Any]], problems: list[str]) -> set[str]:
     ids: set[str] = set()
     for unit in units:
@@ -123,14 +143,7 @@ def check_units(units: list[dict[str, Any]], problems: list[str]) -> set[str]:
         where = f"unit {uid!r}"
         if set(unit) != UNIT_KEYS:
             problems.append(f"{where}: keys must be exactly {sorted(UNIT_KEYS)}")
-        if not isinstance(uid, str) or not UNIT_ID.match(uid):
-            problems.append(f"{where}: id must look like ev-0001")
-        elif uid in ids:
-            problems.append(f"{where}: duplicate id")
-        else:
-            ids.add(uid)
-        if any(UNSTORABLE.search(s) for s in strings(unit)):
-            problems.append(f"{where}: holds a NUL or a lone surrogate")
+        check_identity(where, unit, UNIT_ID, "ev-0001", ids, problems)
         domains = check_tags(
             where, "domains", unit.get("domains"), DOMAINS_MAX_ITEMS, DOMAIN_MAX_LENGTH, problems
         )
@@ -189,14 +202,7 @@ def check_queries(
         if set(query) != QUERY_KEYS:
             problems.append(f"{where}: keys must be exactly {sorted(QUERY_KEYS)}")
             continue
-        if not isinstance(qid, str) or not QUERY_ID.match(qid):
-            problems.append(f"{where}: id must look like q-001")
-        elif qid in ids:
-            problems.append(f"{where}: duplicate id")
-        else:
-            ids.add(qid)
-        if any(UNSTORABLE.search(s) for s in strings(query)):
-            problems.append(f"{where}: holds a NUL or a lone surrogate")
+        check_identity(where, query, QUERY_ID, "q-001", ids, problems)
         domains = check_tags(
             where, "domains", query["domains"], DOMAINS_MAX_ITEMS, DOMAIN_MAX_LENGTH, problems
         )
