@@ -419,14 +419,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for run in runs:
             results.setdefault(run.mode, []).append(run)
 
+    hybrid = [m for m in modes if m in ("hybrid-tags", "hybrid-q")]
+    if hybrid and not ranking:
+        note = f"{NOT_AVAILABLE} (no CQ_RANKING setting)"
+        add(ModeResult(mode, available=False, note=note) for mode in hybrid)
+        hybrid = []
     for _ in range(args.repeats):
         if "cq" in modes:
             add(run_server(["cq"], {"CQ_RANKING": "cq"} if ranking else {}, units, queries))
-        hybrid = [m for m in modes if m in ("hybrid-tags", "hybrid-q")]
-        if hybrid and not ranking:
-            note = f"{NOT_AVAILABLE} (no CQ_RANKING setting)"
-            add(ModeResult(mode, available=False, note=note) for mode in hybrid)
-            break
         if hybrid:
             add(run_server(hybrid, {"CQ_RANKING": "hybrid"}, units, queries))
     if "bm25-tags" in modes:
