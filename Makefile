@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 
-.PHONY: install run test lint format clean bench
+.PHONY: install run test lint format clean bench bench-retrieval
 
 $(UV):
 	python3 -m pip install --quiet --user uv
@@ -53,6 +53,15 @@ bench: install
 			--duration $(BENCH_DURATION) --concurrency $(BENCH_CONCURRENCY); \
 	fi
 	$(VENV)/bin/python -m benchmarks.report
+
+# Retrieval quality on the labelled set (benchmarks/retrieval/README.md): a real server on a fresh
+# SQLite data directory, nDCG@5 / recall@5 / MRR per ranking mode beside an offline BM25 baseline.
+# Under a minute; JSON lands in benchmarks/results/retrieval.json. BENCH_RETRIEVAL_MODES picks modes.
+BENCH_RETRIEVAL_MODES ?= cq,hybrid-tags,hybrid-q,bm25-tags,bm25-q
+
+bench-retrieval: install
+	$(UV) sync --frozen --quiet --group bench
+	$(VENV)/bin/python -m benchmarks.retrieval.evaluate --mode $(BENCH_RETRIEVAL_MODES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output

@@ -151,10 +151,21 @@ def credentials(server: LiveServer) -> tuple[str, str]:
 
 
 @contextmanager
-def serve(data_dir: Path, database_url: str, workers: int = 1) -> Iterator[LiveServer]:
-    """``colloquy serve --no-migrate`` (the database is migrated by the loader) until exit."""
+def serve(
+    data_dir: Path,
+    database_url: str,
+    workers: int = 1,
+    settings: dict[str, str] | None = None,
+) -> Iterator[LiveServer]:
+    """``colloquy serve --no-migrate`` (the database is migrated by the loader) until exit;
+    ``settings`` are extra ``CQ_*`` variables for the server and its CLI."""
     # Warning level: an access-log line per request would load the server being measured.
     with live_server(
-        data_dir, database_url, workers, extra_args=("--no-migrate",), log_level="warning"
+        data_dir,
+        database_url,
+        workers,
+        extra_args=("--no-migrate",),
+        log_level="warning",
+        settings=settings,
     ) as server:
         yield server

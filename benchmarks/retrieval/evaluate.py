@@ -1,0 +1,460 @@
+"""Retrieval quality on the labelled set: nDCG@5, recall@5 and MRR per ranking mode.
+
+    python -m benchmarks.retrieval.evaluate                      # every mode
+    python -m benchmarks.retrieval.evaluate --mode cq,bm25-tags  # some of them
+
+Server modes load ``units.jsonl`` into a real ``colloquy serve`` (fresh SQLite data directory,
+``benchmarks/server.py``): every unit is proposed over HTTP with an API key and approved with
+a reviewer's session, keeping a map from the set's ids (``ev-0001``) to the server's. Then every
+query of ``queries.jsonl`` is sent as ``GET /api/v1/knowledge`` with its ``domains``,
+``languages`` and ``frameworks`` and ``limit=5`` (plus ``q`` in ``hybrid-q``), and the answer is
+mapped back and scored. Offline modes rank the same units with BM25, standard library only.
+
+Modes:
+
+- ``cq``: the server's ranking as cq defines it (``CQ_RANKING=cq`` where the server has that
+  setting; today's server has no other ranking).
+- ``hybrid-tags``: ``CQ_RANKING=hybrid`` (issue 13), the same request as ``cq``. Available only
+  when the server's settings have a ``ranking`` field.
+- ``hybrid-q``: ``CQ_RANKING=hybrid`` with the query's ``q`` sent too. Available only when the
+  server accepts ``q`` without ``domains`` (today's server answers 422: ``domains`` is
+  required, and an unknown ``q`` beside ``domains`` would be silently ignored, so that request
+  cannot tell).
+- ``bm25-tags``: BM25 over summary + detail + action on the query's tag words (domains,
+  languages, frameworks).
+- ``bm25-q``: BM25 on the query's ``q`` plus its tag words.
+
+A mode that the server does not support is reported as "not available on this server"; no
+figure is made up for it.
+
+Metrics (each query, then the mean over queries; a query counts in every kind it carries):
+
+- nDCG@5: gains are the grades (3, 2, 1; unlisted units 0), discount ``log2(rank + 1)``; the
+  ideal is the query's own judgements sorted by grade, cut at 5.
+- recall@5: of the units graded 2 or 3, the share in the top 5, over ``min(5, how many)`` so
+  that a perfect ranking scores 1.
+- MRR: ``1 / rank`` of the first grade-3 unit within the top 5, else 0.
+
+A query the server answers with an error (or not at all) scores 0 on every metric and is listed
+under ``errors``. Results: a Markdown table on stdout, JSON in
+``benchmarks/results/retrieval.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.server import credentials, serve
+from colloquy.config import Settings
+from colloquy.store import migrate
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE.parent / "results" / "retrieval.json"
+K = 5
+KINDS = ("mismatch", "flood", "error", "plain")
+SERVER_MODES = ("cq", "hybrid-tags", "hybrid-q")
+OFFLINE_MODES = ("bm25-tags", "bm25-q")
+MODES = SERVER_MODES + OFFLINE_MODES
+BM25_K1 = 1.2
+BM25_B = 0.75
+NOT_AVAILABLE = "not available on this server"
+
+
+# --- the set ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Query:
+    id: str
+    kinds: tuple[str, ...]
+    domains: tuple[str, ...]
+    languages: tuple[str, ...]
+    frameworks: tuple[str, ...]
+    q: str
+    relevant: dict[str, int]
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self.domains + self.languages + self.frameworks
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def load_queries(path: Path) -> list[Query]:
+    return [
+        Query(
+            id=row["id"],
+            kinds=tuple(row["kind"]),
+            domains=tuple(row["domains"]),
+            languages=tuple(row.get("languages", [])),
+            frameworks=tuple(row.get("frameworks", [])),
+            q=row.get("q", ""),
+            relevant={unit: int(grade) for unit, grade in row["relevant"].items()},
+        )
+        for row in read_jsonl(path)
+    ]
+
+
+# --- metrics ---------------------------------------------------------------------------------
+
+
+def ndcg(ranked: Sequence[str], relevant: dict[str, int], k: int = K) -> float:
+    dcg = sum(relevant.get(unit, 0) / math.log2(i + 2) for i, unit in enumerate(ranked[:k]))
+    ideal_gains = sorted(relevant.values(), reverse=True)[:k]
+    ideal = sum(g / math.log2(i + 2) for i, g in enumerate(ideal_gains))
+    return dcg / ideal if ideal > 0 else 0.0
+
+
+def recall(ranked: Sequence[str], relevant: dict[str, int], k: int = K) -> float:
+    useful = {unit for unit, grade in relevant.items() if grade >= 2}
+    if not useful:
+        return 0.0
+    return len(useful & set(ranked[:k])) / min(k, len(useful))
+
+
+def reciprocal_rank(ranked: Sequence[str], relevant: dict[str, int], k: int = K) -> float:
+    for i, unit in enumerate(ranked[:k]):
+        if relevant.get(unit, 0) == 3:
+            return 1.0 / (i + 1)
+    return 0.0
+
+
+@dataclass
+class ModeResult:
+    mode: str
+    available: bool = True
+    note: str = ""
+    rankings: dict[str, list[str]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def summarise(result: ModeResult, queries: Sequence[Query]) -> dict[str, Any]:
+    """Mean metrics overall and per kind; errored queries count as zero."""
+    per_query: dict[str, dict[str, float]] = {}
+    for query in queries:
+        ranked = [] if query.id in result.errors else result.rankings.get(query.id, [])
+        per_query[query.id] = {
+            "ndcg@5": ndcg(ranked, query.relevant),
+            "recall@5": recall(ranked, query.relevant),
+            "mrr": reciprocal_rank(ranked, query.relevant),
+        }
+    groups: dict[str, list[Query]] = {"all": list(queries)}
+    for kind in KINDS:
+        groups[kind] = [query for query in queries if kind in query.kinds]
+    summary: dict[str, Any] = {}
+    for name, members in groups.items():
+        summary[name] = {"queries": len(members)} | {
+            metric: round(sum(per_query[m.id][metric] for m in members) / len(members), 4)
+            if members
+            else 0.0
+            for metric in ("ndcg@5", "recall@5", "mrr")
+        }
+    return {
+        "mode": result.mode,
+        "available": True,
+        "seconds": round(result.seconds, 2),
+        "errors": result.errors,
+        "metrics": summary,
+        "per_query": per_query,
+        "rankings": result.rankings,
+    }
+
+
+def summarise_runs(runs: Sequence[ModeResult], queries: Sequence[Query]) -> dict[str, Any]:
+    """One mode over several loads (server modes with ``--repeats``): metrics are the mean over
+    the loads, and each load's overall figures are kept. Today's ranking breaks ties by the
+    unit's id, which the server draws at random, so two loads of the same set can differ."""
+    summaries = [summarise(run, queries) for run in runs]
+    if len(summaries) == 1:
+        return summaries[0]
+    first = summaries[0]
+    metrics = {
+        group: {"queries": figures["queries"]}
+        | {
+            metric: round(sum(s["metrics"][group][metric] for s in summaries) / len(runs), 4)
+            for metric in ("ndcg@5", "recall@5", "mrr")
+        }
+        for group, figures in first["metrics"].items()
+    }
+    errors: dict[str, str] = {}
+    for summary in summaries:
+        errors |= summary["errors"]
+    return first | {
+        "metrics": metrics,
+        "errors": errors,
+        "seconds": round(sum(s["seconds"] for s in summaries), 2),
+        "repeats": [s["metrics"]["all"] for s in summaries],
+    }
+
+
+# --- BM25 (offline baseline) -----------------------------------------------------------------
+
+
+def tokenise(text: str) -> list[str]:
+    """The one tokeniser: lower-case, split on anything that is not a letter or a digit."""
+    return [token for token in re.split(r"[^0-9a-z]+", text.lower()) if token]
+
+
+class BM25:
+    """Okapi BM25 (Lucene's non-negative idf) over summary + detail + action of each unit."""
+
+    def __init__(
+        self, units: Sequence[dict[str, Any]], k1: float = BM25_K1, b: float = BM25_B
+    ) -> None:
+        self.k1, self.b = k1, b
+        self.ids = [unit["id"] for unit in units]
+        self.docs = [Counter(tokenise(self.text(unit))) for unit in units]
+        self.lengths = [sum(doc.values()) for doc in self.docs]
+        self.avg_length = sum(self.lengths) / len(self.lengths)
+        frequency: Counter[str] = Counter()
+        for doc in self.docs:
+            frequency.update(doc.keys())
+        n = len(self.docs)
+        self.idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in frequency.items()}
+
+    @staticmethod
+    def text(unit: dict[str, Any]) -> str:
+        insight = unit["insight"]
+        return f"{insight['summary']} {insight['detail']} {insight['action']}"
+
+    def rank(self, text: str, k: int = K) -> list[str]:
+        """The ``k`` best units for the distinct words of ``text`` (ties: set order)."""
+        terms = set(tokenise(text))
+        scores: list[tuple[float, int]] = []
+        for i, doc in enumerate(self.docs):
+            norm = self.k1 * (1 - self.b + self.b * self.lengths[i] / self.avg_length)
+            score = 0.0
+            for term in terms:
+                tf = doc.get(term, 0)
+                if tf:
+                    score += self.idf[term] * tf * (self.k1 + 1) / (tf + norm)
+            if score > 0:
+                scores.append((-score, i))
+        return [self.ids[i] for _, i in sorted(scores)[:k]]
+
+
+def tag_words(query: Query) -> str:
+    return " ".join(query.tags)
+
+
+def q_and_tag_words(query: Query) -> str:
+    return " ".join((query.q, *query.tags))
+
+
+def run_bm25(
+    mode: str,
+    units: Sequence[dict[str, Any]],
+    queries: Sequence[Query],
+    text: Callable[[Query], str],
+) -> ModeResult:
+    started = time.monotonic()
+    index = BM25(units)
+    result = ModeResult(mode)
+    for query in queries:
+        result.rankings[query.id] = index.rank(text(query))
+    result.seconds = time.monotonic() - started
+    return result
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+def server_has_ranking_setting() -> bool:
+    """Issue 13 adds ``CQ_RANKING``; unknown ``CQ_*`` variables are ignored, so ask the code."""
+    return "ranking" in Settings.model_fields
+
+
+def accepts_q(http: httpx.Client, base_url: str, headers: dict[str, str]) -> bool:
+    """``q`` without ``domains``: 422 where ``q`` is unknown (``domains`` is required)."""
+    answer = http.get(
+        f"{base_url}/api/v1/knowledge", params={"q": "probe", "limit": 1}, headers=headers
+    )
+    return answer.status_code == 200
+
+
+def load_units(
+    http: httpx.Client, base_url: str, api_key: str, token: str, units: Iterable[dict[str, Any]]
+) -> dict[str, str]:
+    """Propose and approve every unit; the server's id for each of the set's ids."""
+    key_auth = {"Authorization": f"Bearer {api_key}"}
+    reviewer = {"Authorization": f"Bearer {token}"}
+    ids: dict[str, str] = {}
+    for unit in units:
+        body = {k: unit[k] for k in ("domains", "insight", "context")}
+        proposed = http.post(f"{base_url}/api/v1/knowledge", json=body, headers=key_auth)
+        if proposed.status_code != 201:
+            raise RuntimeError(f"{unit['id']}: propose {proposed.status_code} {proposed.text}")
+        server_id = proposed.json()["id"]
+        approved = http.post(f"{base_url}/api/v1/review/{server_id}/approve", headers=reviewer)
+        if approved.status_code != 200:
+            raise RuntimeError(f"{unit['id']}: approve {approved.status_code} {approved.text}")
+        ids[server_id] = unit["id"]
+    return ids
+
+
+def run_server(
+    modes: Sequence[str],
+    settings: dict[str, str],
+    units: Sequence[dict[str, Any]],
+    queries: Sequence[Query],
+) -> list[ModeResult]:
+    """One fresh server with ``settings``, the set loaded, then each of ``modes``'s queries."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="colloquy-retrieval-") as tmp:
+        data_dir = Path(tmp)
+        url = f"sqlite:///{data_dir / 'colloquy.db'}"
+        asyncio.run(migrate.upgrade(url))
+        with serve(data_dir, url, settings=settings) as server, httpx.Client(timeout=30) as http:
+            api_key, token = credentials(server)
+            headers = {"Authorization": f"Bearer {api_key}"}
+            started = time.monotonic()
+            to_set = load_units(http, server.base_url, api_key, token, units)
+            print(
+                f"loaded {len(to_set)} units in {time.monotonic() - started:.1f}s ({settings})",
+                file=sys.stderr,
+            )
+            for mode in modes:
+                if mode == "hybrid-q" and not accepts_q(http, server.base_url, headers):
+                    results.append(
+                        ModeResult(mode, available=False, note=f"{NOT_AVAILABLE} (q is 422)")
+                    )
+                    continue
+                result = ModeResult(mode)
+                started = time.monotonic()
+                for query in queries:
+                    params: list[tuple[str, str | int]] = [("domains", d) for d in query.domains]
+                    params += [("languages", lang) for lang in query.languages]
+                    params += [("frameworks", fw) for fw in query.frameworks]
+                    params.append(("limit", K))
+                    if mode == "hybrid-q":
+                        params.append(("q", query.q))
+                    try:
+                        answer = http.get(
+                            f"{server.base_url}/api/v1/knowledge", params=params, headers=headers
+                        )
+                    except httpx.HTTPError as error:
+                        result.errors[query.id] = f"transport: {error!r}"
+                        continue
+                    if answer.status_code != 200:
+                        result.errors[query.id] = f"{answer.status_code} {answer.text[:200]}"
+                        continue
+                    result.rankings[query.id] = [
+                        to_set.get(unit["id"], unit["id"]) for unit in answer.json()["data"]
+                    ]
+                result.seconds = time.monotonic() - started
+                results.append(result)
+    return results
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def table(summaries: Sequence[dict[str, Any]]) -> str:
+    groups = ("all", *KINDS)
+    counts = next((s["metrics"] for s in summaries if s["available"]), None)
+    header = ["mode", "metric"] + [f"{g} ({counts[g]['queries']})" if counts else g for g in groups]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for summary in summaries:
+        if not summary["available"]:
+            lines.append(f"| {summary['mode']} | {summary['note']} |" + " |" * len(groups))
+            continue
+        for metric in ("ndcg@5", "recall@5", "mrr"):
+            cells = [f"{summary['metrics'][g][metric]:.3f}" for g in groups]
+            lines.append(f"| {summary['mode']} | {metric} | " + " | ".join(cells) + " |")
+    for summary in summaries:
+        if len(summary.get("repeats", [])) > 1:
+            figures = [run["ndcg@5"] for run in summary["repeats"]]
+            lines.append(
+                f"\n{summary['mode']}: mean of {len(figures)} loads; overall nDCG@5 per load "
+                + ", ".join(f"{f:.3f}" for f in figures)
+            )
+    errored = [f"{s['mode']}: {len(s['errors'])}" for s in summaries if s.get("errors")]
+    lines.append("")
+    lines.append("query errors: " + (", ".join(errored) if errored else "none"))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", default=",".join(MODES), help=f"comma list of {MODES}")
+    parser.add_argument("--units", type=Path, default=HERE / "units.jsonl")
+    parser.add_argument("--queries", type=Path, default=HERE / "queries.jsonl")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="fresh loads per server mode; figures are their mean (ties fall to random ids)",
+    )
+    args = parser.parse_args(argv)
+    modes = [m.strip() for m in args.mode.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        parser.error(f"unknown modes {unknown}; choose from {MODES}")
+
+    units = read_jsonl(args.units)
+    queries = load_queries(args.queries)
+    ranking = server_has_ranking_setting()
+    results: dict[str, list[ModeResult]] = {}
+
+    def add(runs: Iterable[ModeResult]) -> None:
+        for run in runs:
+            results.setdefault(run.mode, []).append(run)
+
+    hybrid = [m for m in modes if m in ("hybrid-tags", "hybrid-q")]
+    if hybrid and not ranking:
+        note = f"{NOT_AVAILABLE} (no CQ_RANKING setting)"
+        add(ModeResult(mode, available=False, note=note) for mode in hybrid)
+        hybrid = []
+    for _ in range(args.repeats):
+        if "cq" in modes:
+            add(run_server(["cq"], {"CQ_RANKING": "cq"} if ranking else {}, units, queries))
+        if hybrid:
+            add(run_server(hybrid, {"CQ_RANKING": "hybrid"}, units, queries))
+    if "bm25-tags" in modes:
+        add([run_bm25("bm25-tags", units, queries, tag_words)])
+    if "bm25-q" in modes:
+        add([run_bm25("bm25-q", units, queries, q_and_tag_words)])
+
+    summaries = [
+        summarise_runs(results[m], queries)
+        if results[m][0].available
+        else {"mode": m, "available": False, "note": results[m][0].note}
+        for m in modes
+    ]
+    print(table(summaries))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "units": len(units),
+        "queries": len(queries),
+        "k": K,
+        "bm25": {"k1": BM25_K1, "b": BM25_B},
+        "repeats": args.repeats,
+        "modes": summaries,
+    }
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"\nwrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
