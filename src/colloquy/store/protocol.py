@@ -22,6 +22,7 @@ How an outcome other than success comes back, the same for every method:
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from colloquy.domain.models import (
@@ -57,15 +58,28 @@ class UnitArchive:
     events: list["UnitEvent"]
 
 
+class Ranking(StrEnum):
+    """How a query is ranked (``CQ_RANKING``). ``cq``: the cq reference's order, exactly
+    (Jaccard of the tags, context boosts, confidence). ``hybrid``: that, fused with tag words
+    that survive wording (``domain.tags``) and full-text relevance of the units' text."""
+
+    CQ = "cq"
+    HYBRID = "hybrid"
+
+
 @dataclass(frozen=True)
 class QuerySpec:
-    """A ranked query; ``domains`` are normalised and non-empty, ``limit`` already capped."""
+    """A ranked query; ``domains`` are normalised and non-empty unless ``q`` (free text, at
+    most 1,000 characters) is given; ``limit`` is already capped. The service picks
+    ``ranking`` from the settings; ``cq`` ranking ignores ``q``."""
 
     domains: list[str]
     languages: list[str] = field(default_factory=list)
     frameworks: list[str] = field(default_factory=list)
     pattern: str = ""
     limit: int = 5
+    q: str = ""
+    ranking: Ranking = Ranking.CQ
 
 
 @dataclass(frozen=True)
