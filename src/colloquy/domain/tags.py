@@ -19,15 +19,24 @@ MAX_ALIAS_LENGTH = 64
 
 _SEPARATORS = re.compile(r"[\s\-_./:]+")
 # A version suffix after a stem of at least four characters: ``python3.11``, ``django4``,
-# ``oauth2``, ``node-18``. Shorter stems keep their digits (``s3``, ``utf8``, ``ipv6``, ``es2015``).
-_VERSIONED = re.compile(r"^(?P<stem>[a-z][a-z+#]{3,})[-_. ]?v?\d+(?:[._]\d+)*$")
-# Words whose final ``s`` is not a plural.
+# ``oauth2``, ``node-18``. Shorter stems keep their digits (``s3``, ``utf8``, ``ipv6``, ``es2015``,
+# ``arm64``, ``win32``), except the few below that only ever carry a version (``css3``, ``py3``).
+_VERSIONED = re.compile(r"^(?P<stem>[a-z][a-z+#]{1,})[-_. ]?v?\d+(?:[._]\d+)*$")
+_SHORT_VERSIONED = frozenset({"css", "gcc", "go", "jdk", "npm", "php", "py", "ssl", "tls", "vue"})
+# Words whose final ``s`` is not a plural (their own plural ends in ``es``: ``aliases``).
 _NOT_PLURAL = frozenset(
     {
-        "aws", "bus", "cors", "css", "dns", "https", "ios", "js", "k8s", "kubernetes", "macos",
-        "nginx", "os", "postgres", "redis", "sass", "status", "tls", "ts", "windows", "yes",
+        "alias", "atlas", "aws", "axios", "bias", "bus", "canvas", "chaos", "cors", "css", "dns",
+        "https", "ios", "iris", "jenkins", "js", "k8s", "kubernetes", "lens", "macos", "news",
+        "nginx", "os", "pandas", "postgres", "redis", "sass", "series", "species", "status",
+        "tls", "ts", "windows", "yes",
     }
 )  # fmt: skip
+# Plurals the rules below would get wrong, each mapped to its singular.
+_IRREGULAR = {
+    "caches": "cache", "cookies": "cookie", "cpus": "cpu", "gpus": "gpu", "indices": "index",
+    "menus": "menu", "movies": "movie",
+}  # fmt: skip
 
 # Shipped aliases: a word agents use -> the word colloquy files it under.
 DEFAULT_ALIASES: Mapping[str, str] = MappingProxyType(
@@ -51,7 +60,6 @@ DEFAULT_ALIASES: Mapping[str, str] = MappingProxyType(
         "mongo": "mongodb",
         "rb": "ruby",
         "rs": "rust",
-        "sqlite3": "sqlite",
         "utf8": "utf",
         "env": "environment",
         "config": "configuration",
@@ -60,20 +68,25 @@ DEFAULT_ALIASES: Mapping[str, str] = MappingProxyType(
         "authz": "authorization",
         "db": "database",
         "repo": "repository",
-        "deps": "dependency",
+        "dep": "dependency",
     }
 )
 
 
 def singular(word: str) -> str:
     """English plural to singular for the regular cases tags use; anything else unchanged."""
-    if len(word) <= 3 or word in _NOT_PLURAL or not word.endswith("s"):
+    if len(word) <= 3 or word in _NOT_PLURAL or not word.endswith("s") or word.endswith("js"):
         return word
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if word.endswith("es") and word[:-2] in _NOT_PLURAL:
+        return word[:-2]
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
     if word.endswith(("sses", "xes", "ches", "shes", "zes")):
         return word[:-2]
-    if word.endswith(("ss", "us", "is")):
+    # ``analysis`` and ``status`` are singular; ``apis`` is not.
+    if word.endswith(("ss", "us", "sis")):
         return word
     return word[:-1]
 
@@ -83,7 +96,7 @@ def tag_words(tag: str) -> list[str]:
     a version suffix, each singular; in order, without repeats."""
     text = tag.strip().lower()
     versioned = _VERSIONED.match(text)
-    if versioned:
+    if versioned and (len(versioned["stem"]) > 3 or versioned["stem"] in _SHORT_VERSIONED):
         text = versioned["stem"]
     return list(dict.fromkeys(singular(w) for w in _SEPARATORS.split(text) if w))
 

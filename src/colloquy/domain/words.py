@@ -13,7 +13,8 @@ MAX_QUERY_WORDS = 48
 # Longer runs are not words an index helps with (hashes, base64).
 MAX_WORD_LENGTH = 40
 
-_WORD = re.compile(r"\w+")
+# Letters and digits; ``_`` separates words, as the engines' tokenizers split at it.
+_WORD = re.compile(r"[^\W_]+")
 # English function words, and words every pitfall write-up uses.
 _STOP_TEXT = """
     a about above after again against all also am an and any are as at be because been
@@ -35,7 +36,7 @@ def text_words(text: str, limit: int = MAX_QUERY_WORDS) -> list[str]:
     words: dict[str, None] = {}
     for match in _WORD.finditer(text.lower()):
         word = match.group()
-        if word in STOP_WORDS or not 1 < len(word) <= MAX_WORD_LENGTH or not word.strip("_"):
+        if word in STOP_WORDS or not 1 < len(word) <= MAX_WORD_LENGTH:
             continue
         words.setdefault(word, None)
         if len(words) == limit:
