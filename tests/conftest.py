@@ -11,12 +11,18 @@ from pydantic import SecretStr
 
 from colloquy.app import create_app
 from colloquy.config import Settings
+from colloquy.domain.tags import DEFAULT_ALIASES
 from colloquy.store import migrate, tables
 from colloquy.store.factory import open_store
 from colloquy.store.protocol import Store
 from tests.support.pgserver import PostgresServer
 
 BACKENDS = ["sqlite", "postgres"]
+# What migration 0007 seeds, put back after emptying the tables: a fresh database has it.
+SEED_ALIASES = "INSERT INTO tag_aliases VALUES " + ", ".join(
+    f"('{alias}', '{canonical}', 'colloquy', CURRENT_TIMESTAMP)"
+    for alias, canonical in DEFAULT_ALIASES.items()
+)
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +63,9 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
     server: PostgresServer = request.getfixturevalue("pg_server")
     url: str = request.getfixturevalue("pg_database")
     names = ", ".join(table.name for table in tables.metadata.sorted_tables)
-    server.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE", database="colloquy_tests")
+    server.execute_sql(
+        f"TRUNCATE {names} RESTART IDENTITY CASCADE; {SEED_ALIASES}", database="colloquy_tests"
+    )
     yield url
 
 

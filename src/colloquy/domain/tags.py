@@ -16,6 +16,8 @@ from types import MappingProxyType
 
 # Longest alias or canonical word an admin may store.
 MAX_ALIAS_LENGTH = 64
+# Most aliases the table holds: every ranked query reads it whole (from a short-lived copy).
+MAX_ALIASES = 1_000
 
 _SEPARATORS = re.compile(r"[\s\-_./:]+")
 # A version suffix after a stem of at least four characters: ``python3.11``, ``django4``,

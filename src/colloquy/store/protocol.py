@@ -218,7 +218,13 @@ class UserChanges:
 
 
 AuditAction = Literal[
-    "user_created", "role_changed", "password_reset", "user_deleted", "key_revoked"
+    "user_created",
+    "role_changed",
+    "password_reset",
+    "user_deleted",
+    "key_revoked",
+    "alias_added",
+    "alias_removed",
 ]
 
 
@@ -230,7 +236,7 @@ class AuditEntry:
     actor: str
     """A username, or ``cli:<os user>`` for the command line."""
     target: str
-    """The account acted on, by name (kept after it is deleted)."""
+    """The account acted on, by name (kept after it is deleted), or the alias word."""
     at: datetime
     detail: dict[str, str]
 
@@ -300,6 +306,20 @@ class UnitCheck:
     checked: int
     findings: list[UnitFinding]
     next_after: str | None
+
+
+# ---------------------------------------------------------------- tag aliases
+
+
+@dataclass(frozen=True)
+class AliasRecord:
+    """One alias of tag wording (``domain.tags``): ``alias`` stands for ``canonical``."""
+
+    alias: str
+    canonical: str
+    added_by: str
+    """A username, ``cli:<os user>``, or ``colloquy`` for the shipped defaults."""
+    added_at: datetime
 
 
 # ---------------------------------------------------------------- throttles
@@ -372,6 +392,22 @@ class UsernameTaken(Conflict):
 
 class LastAdmin(Conflict):
     """The change would leave no admin."""
+
+
+class AliasExists(Conflict):
+    """The alias is stored already, naming ``canonical``."""
+
+    def __init__(self, alias: str, canonical: str) -> None:
+        super().__init__(f"{alias!r} is already an alias of {canonical!r}")
+        self.canonical = canonical
+
+
+class AliasChain(Conflict):
+    """With the aliases stored, the new one would make a chain (``domain.tags.check_alias``)."""
+
+
+class AliasLimitReached(Conflict):
+    """The table holds the most aliases it may (``domain.tags.MAX_ALIASES``)."""
 
 
 class StoreFault(Exception):
@@ -506,6 +542,22 @@ class Store(Protocol):
 
     # the audit trail of admin actions, newest first
     async def audit_page(self, cursor: str | None, limit: int) -> Page[AuditEntry]: ...
+
+    # tag aliases (``domain.tags``): a small table, capped, edited by admins, audited
+    async def list_aliases(self) -> list[AliasRecord]:
+        """Every alias, by alias (at most ``domain.tags.MAX_ALIASES``)."""
+        ...
+
+    async def add_alias(self, alias: str, canonical: str, actor: str, at: datetime) -> AliasRecord:
+        """Store an alias, both words as tag words (``domain.tags.alias_word``: ValueError for
+        text that is not one word; callers check first). Raises ``AliasExists``,
+        ``AliasChain`` (checked against the stored table in the same transaction; an alias of
+        itself too) or ``AliasLimitReached``."""
+        ...
+
+    async def remove_alias(self, alias: str, actor: str, at: datetime) -> AliasRecord | None:
+        """The alias as it was, or None: no such alias."""
+        ...
 
     # throttles (shared by every process on the database)
     async def count_attempt(

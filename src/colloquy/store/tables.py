@@ -257,6 +257,17 @@ audit_log = Table(
     Column("detail", _json(), nullable=False),
 )
 
+# The alias table of tag wording (``domain.tags``): an alias word -> the canonical word it
+# stands for, edited by admins. Small (capped in ``store.sql.aliases``) and read whole.
+tag_aliases = Table(
+    "tag_aliases",
+    metadata,
+    Column("alias", String(64), primary_key=True),
+    Column("canonical", String(64), nullable=False),
+    Column("added_by", String(256), nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+)
+
 # Throttles shared by every process: failed sign-ins per username and per client address, and
 # each API key's write allowance. ``subject`` is a keyed digest of the name (a mistyped
 # password in a username field is never kept). Times are epoch microseconds, so that waits are

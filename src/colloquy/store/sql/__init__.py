@@ -7,6 +7,7 @@ backends goes into ``Dialect`` (``dialects``), never into a repository as a test
 """
 
 from colloquy.store.sql.accounts import AccountRepository
+from colloquy.store.sql.aliases import AliasRepository
 from colloquy.store.sql.archive import ArchiveRepository
 from colloquy.store.sql.audit import AuditRepository
 from colloquy.store.sql.counters import Counters
@@ -41,6 +42,13 @@ class SqlStore:
 
         self.ping = database.ping
         self.close = database.close
+
+        aliases = AliasRepository(database)
+        self.list_aliases = aliases.list_aliases
+        self.add_alias = aliases.add_alias
+        self.remove_alias = aliases.remove_alias
+        self.current_aliases = aliases.current
+        """Below the seam: the alias table as ranked queries read it (``sql.aliases``)."""
 
         units = UnitRepository(database, counters, planner, domain_sizes or DomainSizes())
         self.insert_unit = units.insert_unit

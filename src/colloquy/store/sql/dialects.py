@@ -40,6 +40,10 @@ class Dialect:
     users_lock: Executable | None
     """Run before "is this the first user?" so that concurrent first sign-ups take turns; None
     where write transactions already run one at a time."""
+    aliases_lock: Executable | None
+    """Run before an alias is checked against the stored ones and added, so that two
+    concurrent additions cannot make a chain between them; None where write transactions
+    already run one at a time."""
     one_writer: bool
     """One write transaction at a time: concurrent writes are grouped into one
     (``group_commit``)."""
@@ -78,6 +82,7 @@ SQLITE = Dialect(
     upsert=sqlite_insert,
     text_match=_fts5_match,
     users_lock=None,
+    aliases_lock=None,
     one_writer=True,
     counter_shards=1,
     lost_lock_race=sqlite_lost_lock_race,
@@ -88,6 +93,8 @@ POSTGRESQL = Dialect(
     text_match=_tsvector_match,
     # Concurrent inserts would each see an empty table; this lock admits one at a time.
     users_lock=text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"),
+    # Admits one alias writer at a time; readers of the table never wait for it.
+    aliases_lock=text("LOCK TABLE tag_aliases IN SHARE ROW EXCLUSIVE MODE"),
     one_writer=False,
     counter_shards=POSTGRES_COUNTER_SHARDS,
     lost_lock_race=postgres_lost_lock_race,
