@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from colloquy.config import Settings
 from colloquy.services.accounts import AccountService
+from colloquy.services.aliases import AliasService
 from colloquy.services.knowledge import KnowledgeService
 from colloquy.services.review import ReviewService
 from colloquy.services.throttle import LoginThrottle, WriteAction, WriteLimits
@@ -23,6 +24,7 @@ class Services:
     review: ReviewService
     accounts: AccountService
     limits: WriteLimits
+    aliases: AliasService
     # CQ_PUBLIC_READ: anyone may query and read the statistics, as on the reference server.
     public_read: bool = False
 
@@ -51,6 +53,7 @@ def build_services(settings: Settings, store: Store) -> Services:
         ),
         public_read=settings.public_read,
         limits=WriteLimits(store, limits),
+        aliases=AliasService(store),
     )
 
 

@@ -183,3 +183,17 @@ def test_alias_of_the_longest_length_is_accepted():
 )
 def test_every_default_alias_is_reached_from_its_tag(tag, canonical):
     assert Aliases().query_words([tag]) == [Aliases().variants(canonical)]
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "kubes8s", "python3s", "Caches2", "node-18s", "apis3", "k8s", "queries", "statuses",
+        "oauth2", "py3", "utf8s", "aliases", "x", "gpus", "ipv6s", "sqlite3",
+    ],
+)  # fmt: skip
+def test_a_tag_word_is_its_own_tag_word(tag):
+    """Stored words are read back and checked again: each must map to itself."""
+    for word in tag_words(tag):
+        assert tag_words(word) == [word]
+        assert alias_word(word) == word

@@ -5,7 +5,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from colloquy.api import accounts, audit, docs, knowledge, meta, review
+from colloquy.api import accounts, aliases, audit, docs, knowledge, meta, review
 from colloquy.domain.bounds import replace_unstorable_in
 from colloquy.services.errors import ServiceError
 
@@ -27,6 +27,6 @@ def install(app: FastAPI) -> None:
     """Add the API's routes, its docs pages and its error answers to ``app``."""
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
-    for module in (meta, accounts, audit, knowledge, review):
+    for module in (meta, accounts, audit, aliases, knowledge, review):
         app.include_router(module.router)
     docs.install(app)

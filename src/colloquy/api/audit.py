@@ -23,7 +23,7 @@ def audit_body(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-@router.get("/audit", summary="Admin actions on accounts, newest first (admins)")
+@router.get("/audit", summary="Admin actions on accounts and aliases, newest first (admins)")
 async def audit(
     user: Admin,
     svc: ServicesDep,

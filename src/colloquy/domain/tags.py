@@ -93,14 +93,28 @@ def singular(word: str) -> str:
     return word[:-1]
 
 
+def _unversioned(text: str) -> str:
+    versioned = _VERSIONED.match(text)
+    if versioned and (len(versioned["stem"]) > 3 or versioned["stem"] in _SHORT_VERSIONED):
+        return versioned["stem"]
+    return text
+
+
+def _word(word: str) -> str:
+    """``word`` without a version suffix, singular, until neither changes it (``kubes8s``
+    -> ``kubes8`` -> ``kube``), so that a stored word maps to itself."""
+    while True:
+        done = singular(_unversioned(word))
+        if done == word:
+            return word
+        word = done  # shorter each time: this ends
+
+
 def tag_words(tag: str) -> list[str]:
     """The words a tag stands for, before aliases: lower case, split at separators, without
     a version suffix, each singular; in order, without repeats."""
-    text = tag.strip().lower()
-    versioned = _VERSIONED.match(text)
-    if versioned and (len(versioned["stem"]) > 3 or versioned["stem"] in _SHORT_VERSIONED):
-        text = versioned["stem"]
-    return list(dict.fromkeys(singular(w) for w in _SEPARATORS.split(text) if w))
+    text = _unversioned(tag.strip().lower())  # ``python 3.11``: before the space splits it
+    return list(dict.fromkeys(_word(w) for w in _SEPARATORS.split(text) if w))
 
 
 def alias_word(text: str) -> str:

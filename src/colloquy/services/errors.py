@@ -108,3 +108,15 @@ class Throttled(ServiceError):
         super().__init__(detail)
         self.retry_after = retry_after
         self.headers = {"Retry-After": str(retry_after)}
+
+
+class AliasNotFound(ServiceError):
+    status_code = 404
+    detail = "Alias not found"
+
+
+class AliasConflict(ServiceError):
+    """The stored aliases refuse the new one (it exists, would make a chain, or the table is
+    full)."""
+
+    status_code = 409

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from colloquy.domain import bounds
 from colloquy.domain.models import Role
+from colloquy.domain.tags import MAX_ALIAS_LENGTH
 from colloquy.services.accounts import USERNAME_MAX_LENGTH
 
 Label = Annotated[str, StringConstraints(max_length=64)]
@@ -42,3 +43,9 @@ class UserCreateRequest(RequestBody):
 class UserUpdateRequest(RequestBody):
     role: Role | None = None
     password: str | None = Field(default=None, min_length=1, max_length=1024)
+
+
+class AliasRequest(RequestBody):
+    """The word an alias stands for (the alias itself is the path or the form's other field)."""
+
+    canonical: str = Field(min_length=1, max_length=MAX_ALIAS_LENGTH)

@@ -21,6 +21,8 @@ ACTIONS = {
     "password_reset": "Password reset",
     "user_deleted": "User deleted",
     "key_revoked": "API key revoked",
+    "alias_added": "Alias added",
+    "alias_removed": "Alias removed",
 }
 
 
