@@ -59,6 +59,13 @@ async def test_an_admin_adds_and_removes_an_alias_and_both_are_audited(api, admi
     ]
 
 
+@pytest.mark.parametrize("alias", ["nul%00", "%ED%A0%80", "a" * 65, "never"])
+async def test_removing_what_was_never_stored_is_404(api, admin_token, alias):
+    response = await api.client.delete(f"{ALIASES}/{alias}", headers=bearer(admin_token))
+    assert response.status_code in (404, 422), response.text
+    assert await listed(api, admin_token) == dict(DEFAULT_ALIASES)
+
+
 async def test_an_alias_is_removed_by_any_spelling_of_its_word(api, admin_token):
     response = await api.client.delete(f"{ALIASES}/K8S", headers=bearer(admin_token))
     assert response.status_code == 200

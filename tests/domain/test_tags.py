@@ -165,6 +165,8 @@ def test_check_alias_stores_both_as_tag_words():
         ("x", "error-handling", {}, "one word"),
         ("", "x", {}, "one word"),
         ("x", "--", {}, "one word"),
+        ("nul\x00", "x", {}, "NUL"),
+        ("x", "\ud800", {}, "surrogates"),
     ],
 )
 def test_check_alias_refuses(alias, canonical, table, message):

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from colloquy.domain.bounds import text_problem
+
 # Longest alias or canonical word an admin may store.
 MAX_ALIAS_LENGTH = 64
 # Most aliases the table holds: every ranked query reads it whole (from a short-lived copy).
@@ -122,6 +124,9 @@ def alias_word(text: str) -> str:
     for text that is empty, too long, or more than one word."""
     if len(text) > MAX_ALIAS_LENGTH:
         raise ValueError(f"an alias must be at most {MAX_ALIAS_LENGTH} characters")
+    problem = text_problem(text)
+    if problem is not None:
+        raise ValueError(f"an alias {problem}")
     words = tag_words(text)
     if len(words) != 1:
         raise ValueError(f"an alias must be one word, not {text!r}")

@@ -5,6 +5,7 @@ this process and within a few seconds in others (``store.sql.aliases``)."""
 from dataclasses import dataclass
 
 from colloquy.clock import now
+from colloquy.domain.bounds import text_problem
 from colloquy.domain.tags import MAX_ALIAS_LENGTH, alias_word, check_alias
 from colloquy.services.errors import AliasConflict, AliasNotFound, InvalidInput
 from colloquy.store.protocol import AliasExists, AliasRecord, Conflict, Store
@@ -44,7 +45,9 @@ class AliasService:
     async def remove(self, alias: str, actor: str) -> AliasRecord:
         """The alias as written, else as a tag word (``K8S`` is ``k8s``); 404 if neither is
         stored. As written first: a word stored under older wording rules stays removable."""
-        removed = await self._store.remove_alias(alias[:MAX_ALIAS_LENGTH], actor, now())
+        if len(alias) > MAX_ALIAS_LENGTH or text_problem(alias) is not None:
+            raise AliasNotFound()  # never stored
+        removed = await self._store.remove_alias(alias, actor, now())
         if removed is None:
             try:
                 word = alias_word(alias)
