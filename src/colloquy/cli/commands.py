@@ -39,8 +39,10 @@ app = App(
 app.callback()(take_root_options)
 user_app = App(help="Manage users (reviewers and admins).", no_args_is_help=True)
 key_app = App(help="Manage API keys (agent credentials).", no_args_is_help=True)
+alias_app = App(help="Manage tag aliases (k8s -> kubernetes) for ranking.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="key")
+app.add_typer(alias_app, name="alias")
 
 log = logging.getLogger("colloquy")
 WORKER_STARTUP_SECONDS = 120
@@ -273,6 +275,35 @@ def key_revoke(
 
     _with_services(settings, work)
     typer.echo(f"revoked {key_id}")
+
+
+@alias_app.command("list")
+def alias_list(ctx: typer.Context) -> None:
+    """List the tag aliases, with who added each and when."""
+    settings = _settings(ctx)
+    aliases = _with_services(settings, lambda s: s.aliases.list())
+    typer.echo("alias\tcanonical\tadded_by\tadded_at")
+    for a in aliases:
+        typer.echo(f"{a.alias}\t{a.canonical}\t{a.added_by}\t{iso(a.added_at)}")
+
+
+@alias_app.command("add")
+def alias_add(ctx: typer.Context, alias: str, canonical: str) -> None:
+    """Make ALIAS a tag word for CANONICAL (recorded in the audit trail). Running servers use
+    it within a few seconds; stored units need no re-index."""
+    settings = _settings(ctx)
+    added = _with_services(settings, lambda s: s.aliases.add(alias, canonical, _actor()))
+    record = added.record
+    verb = "added" if added.created else "already stored:"
+    typer.echo(f"{verb} {record.alias} -> {record.canonical}")
+
+
+@alias_app.command("remove")
+def alias_remove(ctx: typer.Context, alias: str) -> None:
+    """Remove a tag alias (recorded in the audit trail)."""
+    settings = _settings(ctx)
+    removed = _with_services(settings, lambda s: s.aliases.remove(alias, _actor()))
+    typer.echo(f"removed {removed.alias} -> {removed.canonical}")
 
 
 @app.command("export")
