@@ -22,6 +22,9 @@ NOTICES = {
     "role_changed": "Role changed.",
     "password_reset": "Password reset.",
     "user_deleted": "User deleted.",
+    "alias_added": "Alias added. Queries use it at once.",
+    "alias_kept": "That alias was stored already.",
+    "alias_removed": "Alias removed.",
 }
 WARNINGS = frozenset({"taken", "gone", "ended"})
 

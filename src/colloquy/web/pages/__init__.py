@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from colloquy.web.pages import audit, browse, keys, review, session, users
+from colloquy.web.pages import aliases, audit, browse, keys, review, session, users
 
 
 def routers() -> list[APIRouter]:
-    return [module.router for module in (session, review, browse, keys, users, audit)]
+    return [module.router for module in (session, review, browse, keys, users, aliases, audit)]
