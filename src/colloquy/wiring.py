@@ -43,7 +43,7 @@ def build_services(settings: Settings, store: Store) -> Services:
     return Services(
         store=store,
         knowledge=KnowledgeService(store),
-        review=ReviewService(store),
+        review=ReviewService(store, settings.ranking),
         accounts=AccountService(
             store,
             settings.jwt_secret.get_secret_value(),

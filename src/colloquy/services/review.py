@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from colloquy.clock import now
 from colloquy.domain import scoring
-from colloquy.domain.models import ReviewStatus
+from colloquy.domain.models import KnowledgeUnit, ReviewStatus
 from colloquy.services.errors import AlreadyReviewed, InvalidInput, UnitNotFound
 from colloquy.services.views import ReviewStatsView, confidence_buckets
 from colloquy.store.protocol import (
@@ -12,6 +12,8 @@ from colloquy.store.protocol import (
     Decision,
     InvalidCursor,
     Page,
+    QuerySpec,
+    Ranking,
     ReviewItem,
     Store,
     UnitEvent,
@@ -23,9 +25,16 @@ TREND_DAYS = 30
 HISTORY_LIMIT = 200
 
 
+# Most units the dashboard's ranked search lists (as many as one agent query may ask for).
+SEARCH_LIMIT = 50
+
+
 class ReviewService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, ranking: Ranking = Ranking.HYBRID) -> None:
+        """``ranking``: how agents' queries are ranked (``CQ_RANKING``); with ``hybrid`` the
+        dashboard's text search ranks the same way."""
         self._store = store
+        self.ranks_text = ranking is Ranking.HYBRID
 
     async def queue(self, limit: int, offset: int) -> tuple[list[ReviewItem], int]:
         return await self._store.pending_page(limit, offset)
@@ -55,6 +64,12 @@ class ReviewService:
             return await self._store.page_units(filters, cursor, limit)
         except InvalidCursor as exc:
             raise InvalidInput("cursor is not one this server issued") from exc
+
+    async def search(self, text: str) -> list[KnowledgeUnit]:
+        """The approved units that best answer ``text``, ranked as an agent's query with that
+        free text ``q`` is (hybrid ranking), at most ``SEARCH_LIMIT``."""
+        spec = QuerySpec(domains=[], q=text, ranking=Ranking.HYBRID, limit=SEARCH_LIMIT)
+        return await self._store.query(spec)
 
     async def stats(self) -> ReviewStatsView:
         today = now().date()

@@ -1,5 +1,6 @@
 """The dashboard, the unit list and a unit's page."""
 
+from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -11,13 +12,13 @@ from colloquy.services.accounts import REVIEW_ROLES
 from colloquy.services.errors import ServiceError, UnitNotFound
 from colloquy.services.review import TREND_DAYS
 from colloquy.services.unit_filters import FORM_READER, parse_unit_filters
-from colloquy.store.protocol import ReviewItem
+from colloquy.store.protocol import ReviewItem, UnitFilter
 from colloquy.web import charts
 from colloquy.web.auth import ViewerDep, require
 from colloquy.web.errors import PageError
 from colloquy.web.navigation import pending_reviews
 from colloquy.web.templating import render
-from colloquy.wiring import ServicesDep
+from colloquy.wiring import Services, ServicesDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,6 +87,14 @@ async def dashboard(request: Request, me: ViewerDep, svc: ServicesDep) -> HTMLRe
 # ---------------------------------------------------------------- units
 
 
+def ranks_text(filters: UnitFilter, svc: Services) -> bool:
+    """Whether the unit list is a ranked text search: hybrid ranking, a text, and no filter but
+    (at most) approved units; other filters page through units as before."""
+    others = replace(filters, text=None, status=None) != UnitFilter()
+    approved = filters.status in (None, ReviewStatus.APPROVED)
+    return svc.review.ranks_text and bool(filters.text) and approved and not others
+
+
 @router.get("/units")
 async def units(
     request: Request,
@@ -105,12 +114,22 @@ async def units(
     )
     errors = list(parsed.problems)
     filters = parsed.filters
-    try:
-        page = await svc.review.units(filters, cursor[:512] or None, UNITS_PAGE_SIZE)
-    except ServiceError as exc:
-        errors.append(exc.detail)
-        page = await svc.review.units(filters, None, UNITS_PAGE_SIZE)
+    next_cursor = None
+    ranked = ranks_text(filters, svc) and not errors
+    if ranked:
+        # The approved units, as an agent's query with this text would rank them.
+        found = await svc.review.search(filters.text or "")
+        rows = [(unit, ReviewStatus.APPROVED) for unit in found]
         cursor = ""
+    else:
+        try:
+            page = await svc.review.units(filters, cursor[:512] or None, UNITS_PAGE_SIZE)
+        except ServiceError as exc:
+            errors.append(exc.detail)
+            page = await svc.review.units(filters, None, UNITS_PAGE_SIZE)
+            cursor = ""
+        rows = [(item.unit, item.status) for item in page.items]
+        next_cursor = page.next_cursor
     shown = {
         "q": filters.text or "",
         "status": filters.status.value if filters.status else "",
@@ -127,11 +146,12 @@ async def units(
         {
             "title": f"Units: {described}" if filtered else "Units",
             "nav": "units",
-            "items": page.items,
+            "rows": rows,
+            "ranked": ranked,
             "filters": shown,
             "filtered": filtered,
             "errors": errors,
-            "next_link": units_link(**shown, cursor=page.next_cursor) if page.next_cursor else None,
+            "next_link": units_link(**shown, cursor=next_cursor) if next_cursor else None,
             "first_link": units_link(**shown) if cursor else None,
             "statuses": [s.value for s in ReviewStatus],
         },
