@@ -13,11 +13,9 @@ without aliases, so no edit needs a re-index.
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from colloquy.domain.tags import MAX_ALIASES, Aliases, alias_word, check_alias
@@ -32,6 +30,7 @@ from colloquy.store.protocol import (
 )
 from colloquy.store.sql import audit
 from colloquy.store.sql.database import Database
+from colloquy.store.sql.rows import alias_values, to_alias
 
 # How long a process may rank with an alias table another process has since edited.
 ALIASES_TTL = 5.0
@@ -42,10 +41,6 @@ _WORDS = select(_a.alias, _a.canonical).limit(MAX_ALIASES + 1)
 _LIST = select(t.tag_aliases).order_by(_a.alias).limit(MAX_ALIASES)
 _INSERT = insert(t.tag_aliases)
 _DELETE = delete(t.tag_aliases).where(_a.alias == bindparam("alias")).returning(t.tag_aliases)
-
-
-def _record(row: Row[Any]) -> AliasRecord:
-    return AliasRecord(row.alias, row.canonical, row.added_by, row.added_at)
 
 
 class AliasRepository:
@@ -78,7 +73,7 @@ class AliasRepository:
 
     async def list_aliases(self) -> list[AliasRecord]:
         async with self._db.read() as conn:
-            return [_record(r) for r in await conn.execute(_LIST)]
+            return [to_alias(r) for r in await conn.execute(_LIST)]
 
     async def add_alias(self, alias: str, canonical: str, actor: str, at: datetime) -> AliasRecord:
         lock = self._db.dialect.aliases_lock
@@ -97,7 +92,7 @@ class AliasRepository:
             except ValueError as exc:
                 return AliasChain(str(exc))
             record = AliasRecord(alias, canonical, actor, at)
-            await conn.execute(_INSERT, [asdict(record)])
+            await conn.execute(_INSERT, [alias_values(record)])
             detail = {"canonical": record.canonical}
             entry = AuditEntry("alias_added", actor, record.alias, at, detail)
             await audit.record(conn, entry)
@@ -117,7 +112,7 @@ class AliasRepository:
                 return None
             entry = AuditEntry("alias_removed", actor, alias, at, {"canonical": row.canonical})
             await audit.record(conn, entry)
-            return _record(row)
+            return to_alias(row)
 
         removed = await self._db.write(job)
         if removed is not None:

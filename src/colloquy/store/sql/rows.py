@@ -23,6 +23,7 @@ from colloquy.domain.models import (
 from colloquy.domain.normalize import normalize_pattern
 from colloquy.store import tables as t
 from colloquy.store.protocol import (
+    AliasRecord,
     ApiKeyRecord,
     AuditEntry,
     FlagInput,
@@ -210,3 +211,16 @@ def to_audit_entry(row: Row[Any]) -> AuditEntry:
     return AuditEntry(
         action=row.action, actor=row.actor, target=row.target, at=row.at, detail=row.detail
     )
+
+
+def alias_values(record: AliasRecord) -> dict[str, Any]:
+    return {
+        "alias": record.alias,
+        "canonical": record.canonical,
+        "added_by": record.added_by,
+        "added_at": record.added_at,
+    }
+
+
+def to_alias(row: Row[Any]) -> AliasRecord:
+    return AliasRecord(row.alias, row.canonical, row.added_by, row.added_at)
