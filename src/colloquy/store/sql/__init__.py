@@ -43,12 +43,13 @@ class SqlStore:
         self.ping = database.ping
         self.close = database.close
 
-        aliases = AliasRepository(database)
-        self.list_aliases = aliases.list_aliases
-        self.add_alias = aliases.add_alias
-        self.remove_alias = aliases.remove_alias
-        self.current_aliases = aliases.current
-        """Below the seam: the alias table as ranked queries read it (``sql.aliases``)."""
+        alias_table = AliasRepository(database)
+        self.list_aliases = alias_table.list_aliases
+        self.add_alias = alias_table.add_alias
+        self.remove_alias = alias_table.remove_alias
+        self.current_aliases = alias_table.current
+        """Below the seam: the alias table as hybrid ranking reads it, ``async (conn) ->
+        Aliases`` from a copy at most a few seconds old (``sql.aliases``)."""
 
         units = UnitRepository(database, counters, planner, domain_sizes or DomainSizes())
         self.insert_unit = units.insert_unit
