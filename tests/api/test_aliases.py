@@ -82,6 +82,7 @@ async def test_an_alias_is_removed_by_any_spelling_of_its_word(api, admin_token)
         ("x", "---", "must be one word"),
         ("x", "a" * 65, None),
         ("a" * 65, "x", None),
+        ("\u0130" * 64, "x", "at most 64"),  # 64 characters, 128 once lower-cased
         ("x", "", None),
         ("x", "nul\x00", None),
     ],

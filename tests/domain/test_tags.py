@@ -161,6 +161,7 @@ def test_check_alias_stores_both_as_tag_words():
         ("kubernetes", "orchestrator", {"k8s": "kubernetes"}, "has aliases of its own"),
         ("a" * (MAX_ALIAS_LENGTH + 1), "b", {}, "at most 64"),
         ("b", "a" * (MAX_ALIAS_LENGTH + 1), {}, "at most 64"),
+        ("\u0130" * MAX_ALIAS_LENGTH, "x", {}, "at most 64"),  # twice as long in lower case
         ("two words", "x", {}, "one word"),
         ("x", "error-handling", {}, "one word"),
         ("", "x", {}, "one word"),

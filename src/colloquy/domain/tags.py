@@ -130,6 +130,8 @@ def alias_word(text: str) -> str:
     words = tag_words(text)
     if len(words) != 1:
         raise ValueError(f"an alias must be one word, not {text!r}")
+    if len(words[0]) > MAX_ALIAS_LENGTH:  # lower case can be longer: ``İ`` is two characters
+        raise ValueError(f"an alias must be at most {MAX_ALIAS_LENGTH} characters")
     return words[0]
 
 
