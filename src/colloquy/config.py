@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from colloquy.domain.ranking import Ranking
+
 log = logging.getLogger(__name__)
 
 SECRETS_FILE = "secrets.json"
@@ -46,6 +48,8 @@ class Settings(BaseSettings):
     rate_limit_propose: int = Field(default=60, ge=0, le=1_000_000)
     rate_limit_confirm: int = Field(default=600, ge=0, le=1_000_000)
     rate_limit_flag: int = Field(default=600, ge=0, le=1_000_000)
+    # How GET /api/v1/knowledge ranks (README "Ranking"): ``cq`` is the reference's exact order.
+    ranking: Ranking = Ranking.HYBRID
 
     def resolved_database_url(self) -> str:
         """The URL to open: ``CQ_DATABASE_URL``, else ``CQ_DB_PATH``, else the data directory."""

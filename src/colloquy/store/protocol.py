@@ -22,7 +22,6 @@ How an outcome other than success comes back, the same for every method:
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from colloquy.domain.models import (
@@ -33,6 +32,7 @@ from colloquy.domain.models import (
     ReviewStatus,
     Role,
 )
+from colloquy.domain.ranking import Ranking as Ranking  # part of a query's spec
 
 # ---------------------------------------------------------------- units
 
@@ -56,15 +56,6 @@ class UnitArchive:
 
     item: "ReviewItem"
     events: list["UnitEvent"]
-
-
-class Ranking(StrEnum):
-    """How a query is ranked (``CQ_RANKING``). ``cq``: the cq reference's order, exactly
-    (Jaccard of the tags, context boosts, confidence). ``hybrid``: that, fused with tag words
-    that survive wording (``domain.tags``) and full-text relevance of the units' text."""
-
-    CQ = "cq"
-    HYBRID = "hybrid"
 
 
 @dataclass(frozen=True)

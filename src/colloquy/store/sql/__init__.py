@@ -13,6 +13,7 @@ from colloquy.store.sql.counters import Counters
 from colloquy.store.sql.database import Database
 from colloquy.store.sql.quarantine import QuarantineRepository
 from colloquy.store.sql.ranking import DomainSizes, Planner
+from colloquy.store.sql.ranking.hybrid import AliasSource, HybridRanker, default_aliases
 from colloquy.store.sql.review import ReviewRepository
 from colloquy.store.sql.throttle import ThrottleRepository
 from colloquy.store.sql.units import UnitRepository
@@ -21,6 +22,7 @@ __all__ = ["SqlStore"]
 
 # Frozen, so one serves every store.
 DEFAULT_PLANNER = Planner()
+DEFAULT_HYBRID = HybridRanker()
 
 
 class SqlStore:
@@ -32,9 +34,12 @@ class SqlStore:
         database: Database,
         planner: Planner = DEFAULT_PLANNER,
         domain_sizes: DomainSizes | None = None,
+        hybrid: HybridRanker = DEFAULT_HYBRID,
+        aliases: AliasSource = default_aliases,
     ) -> None:
-        """``planner`` and ``domain_sizes`` tune the ranked query (``ranking``); each store
-        keeps its own domain sizes unless given some."""
+        """``planner``, ``domain_sizes`` and ``hybrid`` tune the ranked query (``ranking``);
+        each store keeps its own domain sizes unless given some. ``aliases`` gives the alias
+        table of hybrid ranking."""
         self.database = database
         """Below the seam only: for the backends' tools and the tests that look inside."""
         counters = Counters(database.dialect)
@@ -42,7 +47,9 @@ class SqlStore:
         self.ping = database.ping
         self.close = database.close
 
-        units = UnitRepository(database, counters, planner, domain_sizes or DomainSizes())
+        units = UnitRepository(
+            database, counters, planner, domain_sizes or DomainSizes(), hybrid, aliases
+        )
         self.insert_unit = units.insert_unit
         self.get_unit = units.get_unit
         self.get_approved = units.get_approved

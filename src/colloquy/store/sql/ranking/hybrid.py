@@ -1,0 +1,245 @@
+"""Hybrid ranking: the cq score fused with full-text relevance of the query's words, in SQL.
+
+A query's words are its tags' words with every alias variant (``Aliases.query_words``: so
+``postgres`` asks for ``postgresql``, ``k8s-probes`` for ``kubernetes`` and ``probe``) and the
+words of its free text ``q`` (``text_words``), one group per meaning. They are matched with
+the database's own full-text engine against each unit's summary, detail, action and tag words
+(``text_search``), weighted so that rare words count more than flood tags. One statement then
+scores a bounded set of candidates, the best units by text and the cq planner's best by tags:
+
+    score = (text_weight · t / max t + tag_weight · cq relevance) · (floor + (1 - floor) · c)
+
+where ``t`` is a unit's text relevance, the cq relevance is Jaccard of the exact domains plus
+the language, framework and pattern boosts, and ``c`` its confidence.
+
+Bounded reads: a word group held by ``word_cap`` units or more is left out of the match (its
+cost grows with its count, and so many units share it that it tells them apart no better than
+the tags do: it counts through the cq relevance), and so are the commonest groups once the
+ones kept hold ``posting_budget`` index entries in all.
+"""
+
+import functools
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Float, Integer, Row, String, TextClause, bindparam, column, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.selectable import TextualSelect
+
+from colloquy.domain import scoring
+from colloquy.domain.models import ReviewStatus
+from colloquy.domain.tags import Aliases, singular
+from colloquy.domain.words import text_words
+from colloquy.store import tables as t
+from colloquy.store.protocol import QuerySpec
+from colloquy.store.sql.ranking.planner import Planner
+from colloquy.store.sql.ranking.unit_rows import feature_key
+from colloquy.store.sql.ranking.word_counts import WordCounts
+from colloquy.store.sql.text_search import TextSearch
+
+AliasSource = Callable[[AsyncConnection], Awaitable[Aliases]]
+"""Where a query's alias table comes from (the shipped defaults, or an admin-edited table)."""
+
+_DEFAULTS = Aliases()
+
+
+async def default_aliases(_conn: AsyncConnection) -> Aliases:
+    """The shipped alias table (``DEFAULT_ALIASES``)."""
+    return _DEFAULTS
+
+
+def word_groups(spec: QuerySpec, aliases: Aliases) -> list[frozenset[str]]:
+    """The query's words, one group (its variants) per meaning: the words of its domains,
+    languages and frameworks, then those of ``q``."""
+    meanings: dict[str, frozenset[str]] = {}
+    for group in aliases.query_words([*spec.domains, *spec.languages, *spec.frameworks]):
+        meanings[aliases.resolve(next(iter(group)))] = group
+    for word in text_words(spec.q):
+        base = singular(word)
+        key = aliases.resolve(base)
+        meanings[key] = meanings.get(key, frozenset()) | aliases.variants(base) | {word}
+    return list(meanings.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """The group queries a ranked statement matches, with each one's document count."""
+
+    queries: tuple[str, ...]
+    counts: tuple[int, ...]
+
+
+async def searchable_terms(
+    conn: AsyncConnection,
+    search: TextSearch,
+    counts: WordCounts,
+    groups: Sequence[frozenset[str]],
+    posting_budget: int,
+) -> Terms:
+    """The groups worth matching: held by some unit and by fewer than ``counts.cap``, rarest
+    first while their counts add up to at most ``posting_budget``."""
+    queries = list(dict.fromkeys(q for q in (search.group_query(sorted(g)) for g in groups) if q))
+    found = sorted(zip(await counts.counts(conn, queries), queries, strict=True))
+    kept: list[tuple[int, str]] = []
+    spent = 0
+    for count, query in found:
+        if count == 0:
+            continue
+        if count >= counts.cap or spent + count > posting_budget:
+            break
+        kept.append((count, query))
+        spent += count
+    return Terms(tuple(q for _, q in kept), tuple(c for c, _ in kept))
+
+
+async def text_candidates(
+    conn: AsyncConnection,
+    search: TextSearch,
+    counts: WordCounts,
+    terms: Terms,
+    statuses: Sequence[ReviewStatus],
+    limit: int,
+) -> list[tuple[str, float]]:
+    """The ids of the units of ``statuses`` that best match ``terms``, with their text
+    relevance (higher is better), best first: at most ``limit``."""
+    if not terms.queries:
+        return []
+    statement = _candidates(search, search.slots(len(terms.queries)))
+    params = await _text_params(conn, search, counts, terms)
+    params |= {"statuses": [s.value for s in statuses], "text_limit": limit}
+    return [(row.cid, row.t) for row in await conn.execute(statement, params)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HybridRanker:
+    """Reads hybrid-ranked queries; its fields are the knobs (tuned on the labelled set,
+    benchmarks/retrieval, and the latency corpora, benchmarks/)."""
+
+    # The score's two parts: text relevance (scaled to the best candidate's) and cq relevance.
+    text_weight: float = 0.6
+    tag_weight: float = 0.4
+    # Confidence scales the score from this floor (confidence 0) up to 1 (confidence 1).
+    confidence_floor: float = 0.5
+    # Candidates scored: the best this many units by text, and the planner's best this many.
+    text_limit: int = 200
+    planned: int = 20
+    # Word groups held by this many units or more are not matched (see the module docstring).
+    word_cap: int = 5_000
+    posting_budget: int = 20_000
+
+    async def rows(
+        self,
+        conn: AsyncConnection,
+        spec: QuerySpec,
+        aliases: Aliases,
+        planner: Planner,
+        sizes: Mapping[str, int],
+        search: TextSearch,
+        counts: WordCounts,
+    ) -> Sequence[Row[Any]]:
+        """The best ``spec.limit`` rows of ``units`` with their score, best first (ties by id
+        descending)."""
+        terms = await searchable_terms(
+            conn, search, counts, word_groups(spec, aliases), self.posting_budget
+        )
+        planned: list[str] = []
+        if spec.domains:
+            wider = replace(spec, limit=max(spec.limit, self.planned))
+            planned = [row.id for row in await planner.rows(conn, wider, sizes)]
+        if not (terms.queries or planned):
+            return []
+        slots = search.slots(len(terms.queries))
+        statement = _hybrid(self, search, bool(terms.queries), slots)
+        params: dict[str, Any] = {
+            "planned": planned,
+            "domains": spec.domains,
+            "n_domains": len(spec.domains),
+            "languages": [feature_key("language", v) for v in spec.languages],
+            "frameworks": [feature_key("framework", v) for v in spec.frameworks],
+            "pattern": spec.pattern,
+            "limit": spec.limit,
+        }
+        if terms.queries:
+            params |= await _text_params(conn, search, counts, terms)
+            params |= {"statuses": [ReviewStatus.APPROVED.value], "text_limit": self.text_limit}
+        return (await conn.execute(statement, params)).all()
+
+
+async def _text_params(
+    conn: AsyncConnection, search: TextSearch, counts: WordCounts, terms: Terms
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"match": search.any_query(terms.queries)}
+    if search.per_group:
+        units = await counts.units(conn)
+        for g, (query, count) in enumerate(zip(terms.queries, terms.counts, strict=True)):
+            params[f"g{g}"] = query
+            params[f"i{g}"] = counts.idf(count, units)
+    return params
+
+
+def _text_binds(clause: TextClause) -> TextClause:
+    return clause.bindparams(
+        bindparam("statuses", expanding=True), bindparam("text_limit", type_=Integer())
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _candidates(search: TextSearch, slots: int) -> TextualSelect:
+    return _text_binds(text(search.candidates(slots))).columns(
+        column("cid", String()), column("t", Float())
+    )
+
+
+_UNIT_COLUMNS = ", ".join(f"units.{c.name}" for c in t.units.columns)
+_REAL = "DOUBLE PRECISION"  # a float type name both SQLite and PostgreSQL know
+
+
+@functools.lru_cache(maxsize=128)
+def _hybrid(ranker: HybridRanker, search: TextSearch, matched: bool, slots: int) -> TextualSelect:
+    """The statement of one shape: with or without text terms, with ``slots`` per-group
+    parameters (``TextSearch.slots``)."""
+    text_part = (
+        f"text_hits AS ({search.candidates(slots)}), "  # noqa: S608
+        "pooled AS (SELECT cid, t FROM text_hits UNION ALL "
+        if matched
+        else "pooled AS ("
+    )
+    floor = ranker.confidence_floor
+    # Constants only: every value is a bound parameter.
+    sql = (
+        f"WITH {text_part}"  # noqa: S608
+        f"SELECT units.id AS cid, CAST(0 AS {_REAL}) AS t FROM units "
+        "WHERE units.id IN :planned), "
+        "candidates AS (SELECT cid, max(t) AS t FROM pooled GROUP BY cid), "
+        "tagged AS (SELECT candidates.cid, candidates.t, units.confidence, units.domain_count, "
+        "(SELECT count(*) FROM unit_domains WHERE unit_domains.unit_id = candidates.cid "
+        "AND unit_domains.feature = '' AND unit_domains.domain IN :domains) AS hits, "
+        f"(CASE WHEN EXISTS (SELECT 1 FROM unit_domains WHERE unit_domains.unit_id = "
+        f"candidates.cid AND unit_domains.feature IN :languages) "
+        f"THEN {scoring.LANGUAGE_PERCENT} ELSE 0 END "
+        f"+ CASE WHEN EXISTS (SELECT 1 FROM unit_domains WHERE unit_domains.unit_id = "
+        f"candidates.cid AND unit_domains.feature IN :frameworks) "
+        f"THEN {scoring.FRAMEWORK_PERCENT} ELSE 0 END "
+        f"+ CASE WHEN :pattern <> '' AND units.pattern_key = :pattern "
+        f"THEN {scoring.PATTERN_PERCENT} ELSE 0 END) AS context "
+        "FROM candidates JOIN units ON units.id = candidates.cid), "
+        "scored AS (SELECT cid, "
+        f"({ranker.text_weight} * coalesce(t / nullif(max(t) OVER (), 0), 0) "
+        f"+ {ranker.tag_weight} * ({scoring.DOMAIN_PERCENT} * CAST(hits AS {_REAL}) "
+        "/ (domain_count + :n_domains - hits) + context) / 100.0) "
+        f"* ({floor} + {1 - floor} * confidence / {float(scoring.SCALE)}) AS score "
+        "FROM tagged) "
+        f"SELECT {_UNIT_COLUMNS}, scored.score FROM scored JOIN units ON units.id = scored.cid "
+        "ORDER BY scored.score DESC, units.id DESC LIMIT :limit"
+    )
+    clause = text(sql).bindparams(
+        *(bindparam(name, expanding=True) for name in ("planned", "domains")),
+        *(bindparam(name, expanding=True) for name in ("languages", "frameworks")),
+        bindparam("n_domains", type_=Integer()),
+        bindparam("pattern", type_=String()),
+        bindparam("limit", type_=Integer()),
+    )
+    if matched:
+        clause = _text_binds(clause)
+    return clause.columns(*t.units.columns, column("score", Float()))
