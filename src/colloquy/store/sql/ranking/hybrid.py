@@ -7,9 +7,11 @@ the database's own full-text engine against each unit's summary, detail, action 
 (``text_search``), weighted so that rare words count more than flood tags. One statement then
 scores a bounded set of candidates, the best units by text and the cq planner's best by tags:
 
-    score = (text_weight · t / max t + tag_weight · cq relevance) · (floor + (1 - floor) · c)
+    score = (text_weight · r · t / max t + tag_weight · cq relevance) · (floor + (1 - floor) · c)
 
-where ``t`` is a unit's text relevance, the cq relevance is Jaccard of the exact domains plus
+where ``t`` is a unit's text relevance, ``r`` how rare the query's rarest matched word is (its
+IDF over that of a word one unit holds: a query of flood words only leaves the order to the
+tags), the cq relevance is Jaccard of the exact domains plus
 the language, framework and pattern boosts, and ``c`` its confidence.
 
 Bounded reads: a word group held by ``word_cap`` units or more is left out of the match (its
@@ -116,9 +118,10 @@ class HybridRanker:
     """Reads hybrid-ranked queries; its fields are the knobs (tuned on the labelled set,
     benchmarks/retrieval, and the latency corpora, benchmarks/)."""
 
-    # The score's two parts: text relevance (scaled to the best candidate's) and cq relevance.
-    text_weight: float = 0.6
-    tag_weight: float = 0.4
+    # The score's two parts: text relevance (scaled to the best candidate's, and by how rare
+    # the query's rarest matched word is) and cq relevance.
+    text_weight: float = 0.5
+    tag_weight: float = 0.5
     # Confidence scales the score from this floor (confidence 0) up to 1 (confidence 1).
     confidence_floor: float = 0.5
     # Candidates scored: the best this many units by text, and the planner's best this many.
@@ -160,7 +163,12 @@ class HybridRanker:
             "pattern": spec.pattern,
             "limit": spec.limit,
         }
+        params["text_share"] = 0.0
         if terms.queries:
+            units = await counts.units(conn)
+            # The text part counts as much as its rarest word tells units apart: fully for a
+            # word only one unit holds, little when every word matched is a common one.
+            params["text_share"] = counts.idf(min(terms.counts), units) / counts.idf(1, units)
             params |= await _text_params(conn, search, counts, terms)
             params |= {"statuses": [ReviewStatus.APPROVED.value], "text_limit": self.text_limit}
         return (await conn.execute(statement, params)).all()
@@ -225,7 +233,7 @@ def _hybrid(ranker: HybridRanker, search: TextSearch, matched: bool, slots: int)
         f"THEN {scoring.PATTERN_PERCENT} ELSE 0 END) AS context "
         "FROM candidates JOIN units ON units.id = candidates.cid), "
         "scored AS (SELECT cid, "
-        f"({ranker.text_weight} * coalesce(t / nullif(max(t) OVER (), 0), 0) "
+        f"({ranker.text_weight} * :text_share * coalesce(t / nullif(max(t) OVER (), 0), 0) "
         f"+ {ranker.tag_weight} * ({scoring.DOMAIN_PERCENT} * CAST(hits AS {_REAL}) "
         "/ (domain_count + :n_domains - hits) + context) / 100.0) "
         f"* ({floor} + {1 - floor} * confidence / {float(scoring.SCALE)}) AS score "
@@ -237,6 +245,7 @@ def _hybrid(ranker: HybridRanker, search: TextSearch, matched: bool, slots: int)
         *(bindparam(name, expanding=True) for name in ("planned", "domains")),
         *(bindparam(name, expanding=True) for name in ("languages", "frameworks")),
         bindparam("n_domains", type_=Integer()),
+        bindparam("text_share", type_=Float()),
         bindparam("pattern", type_=String()),
         bindparam("limit", type_=Integer()),
     )
