@@ -188,7 +188,8 @@ async def _text_params(
 
 def _text_binds(clause: TextClause) -> TextClause:
     return clause.bindparams(
-        bindparam("statuses", expanding=True), bindparam("text_limit", type_=Integer())
+        bindparam("statuses", expanding=True, type_=String()),
+        bindparam("text_limit", type_=Integer()),
     )
 
 
@@ -242,8 +243,10 @@ def _hybrid(ranker: HybridRanker, search: TextSearch, matched: bool, slots: int)
         "ORDER BY scored.score DESC, units.id DESC LIMIT :limit"
     )
     clause = text(sql).bindparams(
-        *(bindparam(name, expanding=True) for name in ("planned", "domains")),
-        *(bindparam(name, expanding=True) for name in ("languages", "frameworks")),
+        *(
+            bindparam(name, expanding=True, type_=String())
+            for name in ("planned", "domains", "languages", "frameworks")
+        ),
         bindparam("n_domains", type_=Integer()),
         bindparam("text_share", type_=Float()),
         bindparam("pattern", type_=String()),
