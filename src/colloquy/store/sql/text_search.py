@@ -52,6 +52,8 @@ class TextSearch:
     count: str
     candidates: Callable[[int], str]
     per_group: bool
+    position: str
+    """The SQL function of where a needle is in a text, 0 when absent: ``f(text, needle)``."""
 
     def group_query(self, words: Sequence[str]) -> str:
         """One group as the engine's query text; empty when no word of it can be indexed."""
@@ -112,6 +114,7 @@ FTS5 = TextSearch(
     ),
     candidates=_fts5_candidates,
     per_group=False,
+    position="instr",
 )
 
 TSVECTOR = TextSearch(
@@ -125,4 +128,5 @@ TSVECTOR = TextSearch(
     ),
     candidates=_tsvector_candidates,
     per_group=True,
+    position="strpos",
 )

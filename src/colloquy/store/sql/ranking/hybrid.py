@@ -40,6 +40,10 @@ from colloquy.store.sql.ranking.unit_rows import feature_key
 from colloquy.store.sql.ranking.word_counts import WordCounts
 from colloquy.store.sql.text_search import TextSearch
 
+# Bounds of the word-for-word tag comparison (``tag_groups``): a query has at most 48 tags.
+MAX_TAG_GROUPS = 24
+MAX_VARIANTS = 8
+
 AliasSource = Callable[[AsyncConnection], Awaitable[Aliases]]
 """Where a query's alias table comes from (the shipped defaults, or an admin-edited table)."""
 
@@ -49,6 +53,14 @@ _DEFAULTS = Aliases()
 async def default_aliases(_conn: AsyncConnection) -> Aliases:
     """The shipped alias table (``DEFAULT_ALIASES``)."""
     return _DEFAULTS
+
+
+def tag_groups(spec: QuerySpec, aliases: Aliases) -> list[tuple[str, ...]]:
+    """The words of the query's tags, a group of variants per meaning, bounded (the most
+    ``MAX_TAG_GROUPS`` groups of ``MAX_VARIANTS`` variants each): what a unit's tag words are
+    compared with, word for word."""
+    groups = aliases.query_words([*spec.domains, *spec.languages, *spec.frameworks])
+    return [tuple(sorted(g)[:MAX_VARIANTS]) for g in groups[:MAX_TAG_GROUPS]]
 
 
 def word_groups(spec: QuerySpec, aliases: Aliases) -> list[frozenset[str]]:
@@ -124,6 +136,8 @@ class HybridRanker:
     tag_weight: float = 0.5
     # Confidence scales the score from this floor (confidence 0) up to 1 (confidence 1).
     confidence_floor: float = 0.5
+    # The tag part's Jaccard: of the exact tags (cq's) and, this share, of the tag words.
+    word_share: float = 0.5
     # Candidates scored: the best this many units by text, and the planner's best this many.
     text_limit: int = 200
     planned: int = 20
@@ -153,14 +167,19 @@ class HybridRanker:
         if not (terms.queries or planned):
             return []
         slots = search.slots(len(terms.queries))
-        statement = _hybrid(self, search, bool(terms.queries), slots)
+        tags = tag_groups(spec, aliases)
+        statement = _hybrid(self, search, bool(terms.queries), slots, tuple(map(len, tags)))
         params: dict[str, Any] = {
+            f"w{g}_{v}": f" {word} " for g, group in enumerate(tags) for v, word in enumerate(group)
+        }
+        params |= {
             "planned": planned,
             "domains": spec.domains,
             "n_domains": len(spec.domains),
             "languages": [feature_key("language", v) for v in spec.languages],
             "frameworks": [feature_key("framework", v) for v in spec.frameworks],
             "pattern": spec.pattern,
+            "n_tag_words": len(tags),
             "limit": spec.limit,
         }
         params["text_share"] = 0.0
@@ -204,10 +223,29 @@ _UNIT_COLUMNS = ", ".join(f"units.{c.name}" for c in t.units.columns)
 _REAL = "DOUBLE PRECISION"  # a float type name both SQLite and PostgreSQL know
 
 
-@functools.lru_cache(maxsize=128)
-def _hybrid(ranker: HybridRanker, search: TextSearch, matched: bool, slots: int) -> TextualSelect:
+def _word_hits(search: TextSearch, variants: tuple[int, ...]) -> str:
+    """How many of the query's tag word groups (``variants``: each one's number of variants)
+    a unit's tag words hold, each word as `` word `` in `` tag_text ``."""
+    padded = "(' ' || units.tag_text || ' ')"
+    hits = [
+        "CASE WHEN "
+        + " OR ".join(f"{search.position}({padded}, :w{g}_{v}) > 0" for v in range(count))
+        + " THEN 1 ELSE 0 END"
+        for g, count in enumerate(variants)
+    ]
+    return " + ".join(hits) or "0"
+
+
+@functools.lru_cache(maxsize=256)
+def _hybrid(
+    ranker: HybridRanker,
+    search: TextSearch,
+    matched: bool,
+    slots: int,
+    variants: tuple[int, ...],
+) -> TextualSelect:
     """The statement of one shape: with or without text terms, with ``slots`` per-group
-    parameters (``TextSearch.slots``)."""
+    parameters (``TextSearch.slots``), and tag word groups of ``variants`` variants each."""
     text_part = (
         f"text_hits AS ({search.candidates(slots)}), "  # noqa: S608
         "pooled AS (SELECT cid, t FROM text_hits UNION ALL "
@@ -232,11 +270,17 @@ def _hybrid(ranker: HybridRanker, search: TextSearch, matched: bool, slots: int)
         f"THEN {scoring.FRAMEWORK_PERCENT} ELSE 0 END "
         f"+ CASE WHEN :pattern <> '' AND units.pattern_key = :pattern "
         f"THEN {scoring.PATTERN_PERCENT} ELSE 0 END) AS context "
+        f", {_word_hits(search, variants)} AS word_hits, "
+        "CASE WHEN units.tag_text = '' THEN 0 ELSE length(units.tag_text) "
+        "- length(replace(units.tag_text, ' ', '')) + 1 END AS words "
         "FROM candidates JOIN units ON units.id = candidates.cid), "
         "scored AS (SELECT cid, "
         f"({ranker.text_weight} * :text_share * coalesce(t / nullif(max(t) OVER (), 0), 0) "
-        f"+ {ranker.tag_weight} * ({scoring.DOMAIN_PERCENT} * CAST(hits AS {_REAL}) "
-        "/ (domain_count + :n_domains - hits) + context) / 100.0) "
+        f"+ {ranker.tag_weight} * ({scoring.DOMAIN_PERCENT} * ("
+        f"{1 - ranker.word_share} * CAST(hits AS {_REAL}) / (domain_count + :n_domains - hits) "
+        f"+ {ranker.word_share} * CAST(word_hits AS {_REAL}) "
+        "/ nullif(words + :n_tag_words - word_hits, 0)"
+        ") + context) / 100.0) "
         f"* ({floor} + {1 - floor} * confidence / {float(scoring.SCALE)}) AS score "
         "FROM tagged) "
         f"SELECT {_UNIT_COLUMNS}, scored.score FROM scored JOIN units ON units.id = scored.cid "
@@ -248,6 +292,7 @@ def _hybrid(ranker: HybridRanker, search: TextSearch, matched: bool, slots: int)
             for name in ("planned", "domains", "languages", "frameworks")
         ),
         bindparam("n_domains", type_=Integer()),
+        bindparam("n_tag_words", type_=Integer()),
         bindparam("text_share", type_=Float()),
         bindparam("pattern", type_=String()),
         bindparam("limit", type_=Integer()),
