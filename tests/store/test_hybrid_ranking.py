@@ -6,6 +6,8 @@ import pytest
 
 from colloquy.domain.models import ReviewStatus
 from colloquy.store.protocol import QuerySpec, Ranking
+from colloquy.store.sql import SqlStore
+from colloquy.store.sql.ranking.hybrid import HybridRanker
 from tests.store.factories import add_unit
 
 APPROVED = ReviewStatus.APPROVED
@@ -114,3 +116,20 @@ async def test_cq_ranking_ignores_q_and_keeps_its_order(store):
     spec = QuerySpec(domains=["web"], q="deadlock")
     assert await ids(store, spec) == [a.id, b.id]  # Jaccard 1 before 1/2, text ignored
     assert await ids(store, hybrid(["web"], q="deadlock")) == [b.id, a.id]
+
+
+async def test_flood_words_leave_the_match_and_count_through_the_tags(store):
+    """Words held by ``word_cap`` units or more are not matched as text (bounded reads);
+    units tagged with a variant of such a word are still found, by the planner."""
+    ranker = HybridRanker(word_cap=3, posting_budget=10)
+    narrow = SqlStore(store.database, hybrid=ranker)
+    tagged = [
+        await add_unit(store, APPROVED, domains=["postgresql"], summary=f"Note {n}")
+        for n in range(4)
+    ]
+    rare = await add_unit(store, APPROVED, domains=["db"], summary="Postgresql vacuum wraparound")
+    found = await ids(narrow, hybrid(["postgres"], limit=10))
+    assert set(found) == {u.id for u in tagged}  # by the tag variant, not by text
+    assert rare.id in await ids(store, hybrid(["postgres"], limit=10))  # text, under no cap
+    # a rare word is still matched as text
+    assert await ids(narrow, hybrid(q="wraparound")) == [rare.id]
