@@ -8,6 +8,8 @@ from colloquy.domain.models import ReviewStatus
 from colloquy.store.protocol import QuerySpec, Ranking
 from colloquy.store.sql import SqlStore
 from colloquy.store.sql.ranking.hybrid import HybridRanker
+from colloquy.store.sql.ranking.text_candidates import searchable_terms, text_candidates
+from colloquy.store.sql.ranking.word_counts import WordCounts
 from tests.store.factories import add_unit
 
 APPROVED = ReviewStatus.APPROVED
@@ -133,3 +135,26 @@ async def test_flood_words_leave_the_match_and_count_through_the_tags(store):
     assert rare.id in await ids(store, hybrid(["postgres"], limit=10))  # text, under no cap
     # a rare word is still matched as text
     assert await ids(narrow, hybrid(q="wraparound")) == [rare.id]
+
+
+async def test_text_candidates_of_given_statuses(store):
+    """The reusable text half: words to the best matching units of the statuses asked for."""
+    pending = await add_unit(store, ReviewStatus.PENDING, summary="Celery tasks lost on restart")
+    approved = await add_unit(store, APPROVED, summary="Celery retries and acks late")
+    await add_unit(store, APPROVED, summary="Unrelated note")
+    db = store.database
+    search = db.dialect.text_search
+    counts = WordCounts(search, cap=1_000)
+    async with db.read() as conn:
+        groups = [frozenset({"celery"}), frozenset({"restart", "restarts"})]
+        terms = await searchable_terms(conn, search, counts, groups, posting_budget=100)
+        assert terms.counts == (1, 2)  # rarest first: "restart" is in one unit, celery two
+        both = await text_candidates(
+            conn, search, counts, terms, [ReviewStatus.PENDING, APPROVED], limit=10
+        )
+        assert [unit_id for unit_id, _ in both] == [pending.id, approved.id]
+        assert both[0][1] > both[1][1] > 0
+        only = await text_candidates(conn, search, counts, terms, [APPROVED], limit=10)
+        assert [unit_id for unit_id, _ in only] == [approved.id]
+        nothing = await searchable_terms(conn, search, counts, [frozenset({"***"})], 100)
+        assert await text_candidates(conn, search, counts, nothing, [APPROVED], 10) == []

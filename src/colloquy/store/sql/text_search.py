@@ -40,8 +40,8 @@ class TextSearch:
     """One backend's full-text search.
 
     ``count`` is the statement of one query's document count, at most ``:cap``;
-    ``candidates(groups)`` the SQL of ``(cid, t)`` rows: the best ``:text_limit`` units of the
-    statuses ``:statuses`` (expanding) that match ``:match``, with their text relevance ``t``
+    ``candidates(groups)`` the SQL of ``(cid, relevance)`` rows: the best ``:text_limit`` units
+    of the statuses ``:statuses`` (expanding) that match ``:match``, with their text relevance
     (> 0, higher is better). Where ``per_group``, that SQL also takes each group's query text
     ``:g<i>`` and IDF ``:i<i>``.
     """
@@ -81,10 +81,10 @@ def _fts5_candidates(_groups: int) -> str:
     weights = ", ".join(map(str, FTS5_WEIGHTS))
     # Constants only: every value is a bound parameter.
     return (
-        f"SELECT units.id AS cid, -bm25(units_fts, {weights}) AS t "  # noqa: S608
+        f"SELECT units.id AS cid, -bm25(units_fts, {weights}) AS relevance "  # noqa: S608
         "FROM units_fts JOIN units ON units.rowid = units_fts.rowid "
         "WHERE units_fts MATCH :match AND units.status IN :statuses "
-        "ORDER BY t DESC LIMIT :text_limit"
+        "ORDER BY relevance DESC LIMIT :text_limit"
     )
 
 
@@ -98,10 +98,10 @@ def _tsvector_candidates(groups: int) -> str:
     )
     # Constants only: every value is a bound parameter.
     return (
-        f"SELECT units.id AS cid, CAST({ranks or '0'} AS float8) AS t FROM units "  # noqa: S608
+        f"SELECT units.id AS cid, CAST({ranks or '0'} AS float8) AS relevance FROM units "  # noqa: S608
         "WHERE (units.search @@ to_tsquery('english', :match) "
         "OR units.tag_search @@ to_tsquery('english', :match)) "
-        "AND units.status IN :statuses ORDER BY t DESC LIMIT :text_limit"
+        "AND units.status IN :statuses ORDER BY relevance DESC LIMIT :text_limit"
     )
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import cq_schema
-from sqlalchemy import Float, Integer, Row, String, TextClause, bindparam, column, text
+from sqlalchemy import Float, Integer, Row, String, bindparam, column, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.selectable import TextualSelect
 
@@ -37,6 +37,12 @@ from colloquy.domain.words import text_words
 from colloquy.store import tables as t
 from colloquy.store.protocol import QuerySpec
 from colloquy.store.sql.ranking.planner import Planner
+from colloquy.store.sql.ranking.text_candidates import (
+    Terms,
+    searchable_terms,
+    text_binds,
+    text_params,
+)
 from colloquy.store.sql.ranking.unit_rows import feature_key
 from colloquy.store.sql.ranking.word_counts import WordCounts
 from colloquy.store.sql.text_search import TextSearch
@@ -77,14 +83,6 @@ def word_groups(spec: QuerySpec, aliases: Aliases) -> list[frozenset[str]]:
     return list(meanings.values())
 
 
-@dataclass(frozen=True, slots=True)
-class Terms:
-    """The group queries a ranked statement matches, with each one's document count."""
-
-    queries: tuple[str, ...]
-    counts: tuple[int, ...]
-
-
 def planned_domains(
     spec: QuerySpec, aliases: Aliases, search: TextSearch, matched: Terms
 ) -> list[str]:
@@ -96,47 +94,6 @@ def planned_domains(
         if len(group) > 1 and search.group_query(sorted(group)) not in matched.queries:
             domains.update(dict.fromkeys(sorted(group)))
     return list(domains)[: cq_schema.DOMAINS_MAX_ITEMS]
-
-
-async def searchable_terms(
-    conn: AsyncConnection,
-    search: TextSearch,
-    counts: WordCounts,
-    groups: Sequence[frozenset[str]],
-    posting_budget: int,
-) -> Terms:
-    """The groups worth matching: held by some unit and by fewer than ``counts.cap``, rarest
-    first while their counts add up to at most ``posting_budget``."""
-    queries = list(dict.fromkeys(q for q in (search.group_query(sorted(g)) for g in groups) if q))
-    found = sorted(zip(await counts.counts(conn, queries), queries, strict=True))
-    kept: list[tuple[int, str]] = []
-    spent = 0
-    for count, query in found:
-        if count == 0:
-            continue
-        if count >= counts.cap or spent + count > posting_budget:
-            break
-        kept.append((count, query))
-        spent += count
-    return Terms(tuple(q for _, q in kept), tuple(c for c, _ in kept))
-
-
-async def text_candidates(
-    conn: AsyncConnection,
-    search: TextSearch,
-    counts: WordCounts,
-    terms: Terms,
-    statuses: Sequence[ReviewStatus],
-    limit: int,
-) -> list[tuple[str, float]]:
-    """The ids of the units of ``statuses`` that best match ``terms``, with their text
-    relevance (higher is better), best first: at most ``limit``."""
-    if not terms.queries:
-        return []
-    statement = _candidates(search, search.slots(len(terms.queries)))
-    params = await _text_params(conn, search, counts, terms)
-    params |= {"statuses": [s.value for s in statuses], "text_limit": limit}
-    return [(row.cid, row.t) for row in await conn.execute(statement, params)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -205,35 +162,9 @@ class HybridRanker:
             # The text part counts as much as its rarest word tells units apart: fully for a
             # word only one unit holds, little when every word matched is a common one.
             params["text_share"] = counts.idf(min(terms.counts), units) / counts.idf(1, units)
-            params |= await _text_params(conn, search, counts, terms)
+            params |= await text_params(conn, search, counts, terms)
             params |= {"statuses": [ReviewStatus.APPROVED.value], "text_limit": self.text_limit}
         return (await conn.execute(statement, params)).all()
-
-
-async def _text_params(
-    conn: AsyncConnection, search: TextSearch, counts: WordCounts, terms: Terms
-) -> dict[str, Any]:
-    params: dict[str, Any] = {"match": search.any_query(terms.queries)}
-    if search.per_group:
-        units = await counts.units(conn)
-        for g, (query, count) in enumerate(zip(terms.queries, terms.counts, strict=True)):
-            params[f"g{g}"] = query
-            params[f"i{g}"] = counts.idf(count, units)
-    return params
-
-
-def _text_binds(clause: TextClause) -> TextClause:
-    return clause.bindparams(
-        bindparam("statuses", expanding=True, type_=String()),
-        bindparam("text_limit", type_=Integer()),
-    )
-
-
-@functools.lru_cache(maxsize=64)
-def _candidates(search: TextSearch, slots: int) -> TextualSelect:
-    return _text_binds(text(search.candidates(slots))).columns(
-        column("cid", String()), column("t", Float())
-    )
 
 
 _UNIT_COLUMNS = ", ".join(f"units.{c.name}" for c in t.units.columns)
@@ -265,7 +196,7 @@ def _hybrid(
     parameters (``TextSearch.slots``), and tag word groups of ``variants`` variants each."""
     text_part = (
         f"text_hits AS ({search.candidates(slots)}), "  # noqa: S608
-        "pooled AS (SELECT cid, t FROM text_hits UNION ALL "
+        "pooled AS (SELECT cid, relevance FROM text_hits UNION ALL "
         if matched
         else "pooled AS ("
     )
@@ -273,10 +204,11 @@ def _hybrid(
     # Constants only: every value is a bound parameter.
     sql = (
         f"WITH {text_part}"  # noqa: S608
-        f"SELECT units.id AS cid, CAST(0 AS {_REAL}) AS t FROM units "
+        f"SELECT units.id AS cid, CAST(0 AS {_REAL}) AS relevance FROM units "
         "WHERE units.id IN :planned), "
-        "candidates AS (SELECT cid, max(t) AS t FROM pooled GROUP BY cid), "
-        "tagged AS (SELECT candidates.cid, candidates.t, units.confidence, units.domain_count, "
+        "candidates AS (SELECT cid, max(relevance) AS relevance FROM pooled GROUP BY cid), "
+        "tagged AS (SELECT candidates.cid, candidates.relevance, units.confidence, "
+        "units.domain_count, "
         "(SELECT count(*) FROM unit_domains WHERE unit_domains.unit_id = candidates.cid "
         "AND unit_domains.feature = '' AND unit_domains.domain IN :domains) AS hits, "
         f"(CASE WHEN EXISTS (SELECT 1 FROM unit_domains WHERE unit_domains.unit_id = "
@@ -292,7 +224,8 @@ def _hybrid(
         "- length(replace(units.tag_text, ' ', '')) + 1 END AS words "
         "FROM candidates JOIN units ON units.id = candidates.cid), "
         "scored AS (SELECT cid, "
-        f"({ranker.text_weight} * :text_share * coalesce(t / nullif(max(t) OVER (), 0), 0) "
+        f"({ranker.text_weight} * :text_share "
+        "* coalesce(relevance / nullif(max(relevance) OVER (), 0), 0) "
         f"+ {ranker.tag_weight} * ({scoring.DOMAIN_PERCENT} * ("
         f"{1 - ranker.word_share} * CAST(hits AS {_REAL}) / (domain_count + :n_domains - hits) "
         f"+ {ranker.word_share} * CAST(word_hits AS {_REAL}) "
@@ -315,5 +248,5 @@ def _hybrid(
         bindparam("limit", type_=Integer()),
     )
     if matched:
-        clause = _text_binds(clause)
+        clause = text_binds(clause)
     return clause.columns(*t.units.columns, column("score", Float()))
