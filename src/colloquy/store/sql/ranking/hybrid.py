@@ -83,17 +83,17 @@ def word_groups(spec: QuerySpec, aliases: Aliases) -> list[frozenset[str]]:
     return list(meanings.values())
 
 
-def planned_domains(
+def variant_domains(
     spec: QuerySpec, aliases: Aliases, search: TextSearch, matched: Terms
 ) -> list[str]:
-    """The domains the cq planner finds candidates by: the query's, then the variants of its
-    words that are too common to be matched as text (``postgres`` also finds units tagged
-    ``postgresql`` then), at most as many as a query may have."""
-    domains = dict.fromkeys(spec.domains)
+    """Tags whose best units are candidates besides the planner's: the variants of the query's
+    domain words that are too common to be matched as text (``postgres`` then still finds
+    units tagged ``postgresql``), at most as many as a query may have domains."""
+    variants: dict[str, None] = {}
     for group in aliases.query_words(spec.domains):
         if len(group) > 1 and search.group_query(sorted(group)) not in matched.queries:
-            domains.update(dict.fromkeys(sorted(group)))
-    return list(domains)[: cq_schema.DOMAINS_MAX_ITEMS]
+            variants.update(dict.fromkeys(w for w in sorted(group) if w not in spec.domains))
+    return list(variants)[: cq_schema.DOMAINS_MAX_ITEMS]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,20 +134,24 @@ class HybridRanker:
             conn, search, counts, word_groups(spec, aliases), self.posting_budget
         )
         planned: list[str] = []
+        variants: list[str] = []
         if spec.domains:
-            domains = planned_domains(spec, aliases, search, terms)
-            wider = replace(spec, domains=domains, limit=max(spec.limit, self.planned))
+            wider = replace(spec, limit=max(spec.limit, self.planned))
             planned = [row.id for row in await planner.rows(conn, wider, sizes)]
-        if not (terms.queries or planned):
+            variants = variant_domains(spec, aliases, search, terms)
+        if not (terms.queries or planned or variants):
             return []
         slots = search.slots(len(terms.queries))
         tags = tag_groups(spec, aliases)
-        statement = _hybrid(self, search, bool(terms.queries), slots, tuple(map(len, tags)))
+        statement = _hybrid(
+            self, search, bool(terms.queries), slots, tuple(map(len, tags)), len(variants)
+        )
         params: dict[str, Any] = {
             f"w{g}_{v}": f" {word} " for g, group in enumerate(tags) for v, word in enumerate(group)
         }
         params |= {
             "planned": planned,
+            **{f"v{i}": domain for i, domain in enumerate(variants)},
             "domains": spec.domains,
             "n_domains": len(spec.domains),
             "languages": [feature_key("language", v) for v in spec.languages],
@@ -156,6 +160,8 @@ class HybridRanker:
             "n_tag_words": len(tags),
             "limit": spec.limit,
         }
+        if variants:
+            params["per_variant"] = self.planned
         params["text_share"] = 0.0
         if terms.queries:
             units = await counts.units(conn)
@@ -169,6 +175,18 @@ class HybridRanker:
 
 _UNIT_COLUMNS = ", ".join(f"units.{c.name}" for c in t.units.columns)
 _REAL = "DOUBLE PRECISION"  # a float type name both SQLite and PostgreSQL know
+
+
+def _variant_seeds(tags: int) -> str:
+    """``UNION ALL`` parts: each variant tag's best ``:per_variant`` approved units by rank
+    (the planner's seed read, on its index)."""
+    return "".join(
+        f" UNION ALL SELECT cid, CAST(0 AS {_REAL}) AS relevance FROM (SELECT "  # noqa: S608
+        "unit_domains.unit_id AS cid FROM unit_domains WHERE unit_domains.domain = "
+        f":v{i} AND unit_domains.feature = '' AND unit_domains.rank IS NOT NULL ORDER BY "
+        f"unit_domains.rank DESC, unit_domains.unit_id DESC LIMIT :per_variant) AS seed{i}"
+        for i in range(tags)
+    )
 
 
 def _word_hits(search: TextSearch, variants: tuple[int, ...]) -> str:
@@ -191,9 +209,11 @@ def _hybrid(
     matched: bool,
     slots: int,
     variants: tuple[int, ...],
+    variant_tags: int,
 ) -> TextualSelect:
     """The statement of one shape: with or without text terms, with ``slots`` per-group
-    parameters (``TextSearch.slots``), and tag word groups of ``variants`` variants each."""
+    parameters (``TextSearch.slots``), tag word groups of ``variants`` variants each, and the
+    best units of ``variant_tags`` tags (``variant_domains``) as candidates too."""
     text_part = (
         f"text_hits AS ({search.candidates(slots)}), "  # noqa: S608
         "pooled AS (SELECT cid, relevance FROM text_hits UNION ALL "
@@ -205,7 +225,7 @@ def _hybrid(
     sql = (
         f"WITH {text_part}"  # noqa: S608
         f"SELECT units.id AS cid, CAST(0 AS {_REAL}) AS relevance FROM units "
-        "WHERE units.id IN :planned), "
+        f"WHERE units.id IN :planned{_variant_seeds(variant_tags)}), "
         "candidates AS (SELECT cid, max(relevance) AS relevance FROM pooled GROUP BY cid), "
         "tagged AS (SELECT candidates.cid, candidates.relevance, units.confidence, "
         "units.domain_count, "
@@ -249,4 +269,6 @@ def _hybrid(
     )
     if matched:
         clause = text_binds(clause)
+    if variant_tags:
+        clause = clause.bindparams(bindparam("per_variant", type_=Integer()))
     return clause.columns(*t.units.columns, column("score", Float()))
