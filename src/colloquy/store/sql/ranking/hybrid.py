@@ -5,14 +5,16 @@ A query's words are its tags' words with every alias variant (``Aliases.query_wo
 words of its free text ``q`` (``text_words``), one group per meaning. They are matched with
 the database's own full-text engine against each unit's summary, detail, action and tag words
 (``text_search``), weighted so that rare words count more than flood tags. One statement then
-scores a bounded set of candidates, the best units by text and the cq planner's best by tags:
+scores a bounded set of candidates (the best units by text, the cq planner's best by tags, and
+the best units of the alias variants of flood words as tags):
 
-    score = (text_weight · r · t / max t + tag_weight · cq relevance) · (floor + (1 - floor) · c)
+    score = (text_weight · r · t / max t + tag_weight · tag relevance) · (floor + (1 - floor) · c)
 
 where ``t`` is a unit's text relevance, ``r`` how rare the query's rarest matched word is (its
 IDF over that of a word one unit holds: a query of flood words only leaves the order to the
-tags), the cq relevance is Jaccard of the exact domains plus
-the language, framework and pattern boosts, and ``c`` its confidence.
+tags), the tag relevance is cq's (Jaccard of the domains plus the language, framework and
+pattern boosts) with ``word_share`` of its Jaccard taken over tag words (with aliases) instead
+of exact tags, and ``c`` the unit's confidence.
 
 Bounded reads: a word group held by ``word_cap`` units or more is left out of the match (its
 cost grows with its count, and so many units share it that it tells them apart no better than
