@@ -113,7 +113,7 @@ class HybridRanker:
     word_share: float = 0.5
     # Candidates scored: the best this many units by text, and the planner's best this many.
     text_limit: int = 100
-    planned: int = 10
+    planned: int = 5
     # Word groups held by this many units or more are not matched (see the module docstring).
     # Matching costs about 2 µs per index entry on SQLite (measured at 100k units): these keep
     # a query's text part to a few milliseconds at any size.
