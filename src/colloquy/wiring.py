@@ -42,7 +42,7 @@ def build_services(settings: Settings, store: Store) -> Services:
     }
     return Services(
         store=store,
-        knowledge=KnowledgeService(store),
+        knowledge=KnowledgeService(store, settings.ranking),
         review=ReviewService(store, settings.ranking),
         accounts=AccountService(
             store,

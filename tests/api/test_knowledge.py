@@ -8,12 +8,19 @@ import pytest
 
 from colloquy.app import create_app
 from colloquy.domain.models import Context, Insight, ReviewStatus, Role
-from colloquy.store.protocol import NewUnit
+from colloquy.store.protocol import NewUnit, Ranking
 from tests.api.conftest import API, bearer, now
 from tests.support.schemas import assert_ku
 
 NOT_FOUND = {"detail": "Knowledge unit not found"}
 EMPTY_BUCKETS = {"0.0-0.3": 0, "0.3-0.5": 0, "0.5-0.7": 0, "0.7-1.0": 0}
+
+
+@pytest.fixture
+def settings(settings):
+    """These tests pin the cq reference's exact order: ``CQ_RANKING=cq`` (hybrid ranking's
+    wire behaviour is tests/api/test_hybrid_query.py)."""
+    return settings.model_copy(update={"ranking": Ranking.CQ})
 
 
 def insight(summary="s", detail="d", action="a"):

@@ -17,11 +17,21 @@ SPEC = QuerySpec(domains=["python", "api"], languages=["go"], frameworks=["gin"]
 
 
 def _migrate(path: Path, revision: str, down: bool = False) -> None:
+    """Migrate to ``revision``. Below head, ``units`` is given the column today's statements
+    read that later migrations add (``tag_text``, 0008), so that only the indexes differ."""
     engine = create_engine(f"sqlite:///{path}")
     config = migrate.alembic_config()
     with engine.begin() as connection:
+        names = "SELECT name FROM pragma_table_info('units')"
+        columns = connection.exec_driver_sql(names).scalars().all()
+        if not down and "tag_text" in columns:
+            connection.exec_driver_sql("ALTER TABLE units DROP COLUMN tag_text")
         config.attributes["connection"] = connection
         (command.downgrade if down else command.upgrade)(config, revision)
+        if down:
+            connection.exec_driver_sql(
+                "ALTER TABLE units ADD COLUMN tag_text TEXT NOT NULL DEFAULT ''"
+            )
     engine.dispose()
 
 

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 import cq_schema
 from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import StringConstraints
 
@@ -11,7 +12,7 @@ from colloquy.api.deps import Reader, key_writer
 from colloquy.api.schemas import FlagRequest, ProposeRequest
 from colloquy.domain.bounds import MAX_INT_PARAM
 from colloquy.domain.models import Context, Insight
-from colloquy.services.knowledge import Proposal
+from colloquy.services.knowledge import MAX_QUERY_TEXT, Proposal
 from colloquy.services.throttle import WriteAction
 from colloquy.services.views import KnowledgeStatsView
 from colloquy.store.protocol import UserRecord
@@ -37,17 +38,45 @@ def stats_body(stats: KnowledgeStatsView) -> dict[str, Any]:
     }
 
 
+DOMAINS_HELP = "The task's tags. Required, unless q is given and the server ranks `hybrid`."
+Q_HELP = (
+    "Free text: a description of the agent's task or the error message it met (at most "
+    f"{MAX_QUERY_TEXT:,} characters). Ranked by its words as plain words: quotes and search "
+    "operators in it have no meaning. With q, domains may be left out. A server whose "
+    "CQ_RANKING is `cq` ignores q (and then requires domains)."
+)
+
+
+def missing_domains() -> RequestValidationError:
+    """The 422 of a query with neither ``domains`` nor a ``q`` that counts."""
+    return RequestValidationError(
+        [
+            {
+                "type": "missing",
+                "loc": ("query", "domains"),
+                "msg": "Field required: give domains, or q where the server ranks hybrid",
+                "input": None,
+            }
+        ]
+    )
+
+
 @router.get("", summary="Ranked query over approved units")
 async def query(
     svc: ServicesDep,
     _reader: Reader,
-    domains: Annotated[list[QueryTag], Query(max_length=MAX_QUERY_TAGS)],
+    domains: Annotated[
+        list[QueryTag] | None, Query(max_length=MAX_QUERY_TAGS, description=DOMAINS_HELP)
+    ] = None,
     languages: Annotated[list[QueryTag], Query(max_length=MAX_QUERY_TAGS)] = [],  # noqa: B006
     frameworks: Annotated[list[QueryTag], Query(max_length=MAX_QUERY_TAGS)] = [],  # noqa: B006
     pattern: Annotated[str, Query(max_length=cq_schema.PATTERN_MAX_LENGTH)] = "",
     limit: Annotated[int, Query(gt=0, le=MAX_INT_PARAM, description="Capped at 50.")] = 5,
+    q: Annotated[str, Query(max_length=MAX_QUERY_TEXT, description=Q_HELP)] = "",
 ) -> JSONResponse:
-    units = await svc.knowledge.query(domains, languages, frameworks, pattern, limit)
+    if domains is None and not (q.strip() and svc.knowledge.takes_text()):
+        raise missing_domains()
+    units = await svc.knowledge.query(domains or [], languages, frameworks, pattern, limit, q)
     return JSONResponse({"data": [unit.for_agents() for unit in units]})
 
 

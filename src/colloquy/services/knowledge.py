@@ -12,9 +12,11 @@ from colloquy.domain.models import Context, FlagReason, Insight, KnowledgeUnit
 from colloquy.domain.normalize import new_unit_id, normalize_pattern, normalize_tags
 from colloquy.services.errors import InvalidDomain, InvalidInput, UnitNotFound, bounded
 from colloquy.services.views import KnowledgeStatsView, confidence_buckets
-from colloquy.store.protocol import FlagInput, NewUnit, QuerySpec, Store
+from colloquy.store.protocol import FlagInput, NewUnit, QuerySpec, Ranking, Store
 
 MAX_QUERY_LIMIT = 50
+# Longest free text ``q`` a query may carry: an agent's task or error message.
+MAX_QUERY_TEXT = 1_000
 MAX_EXTENSIONS = 20
 EXTENSION_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*:\S+$")
 
@@ -48,8 +50,14 @@ def normalized_domains(domains: list[str]) -> list[str]:
 
 
 class KnowledgeService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, ranking: Ranking = Ranking.HYBRID) -> None:
+        """``ranking``: how queries are ranked (``CQ_RANKING``)."""
         self._store = store
+        self.ranking = ranking
+
+    def takes_text(self) -> bool:
+        """Whether a query's free text ``q`` counts (cq ranking ignores it)."""
+        return self.ranking is Ranking.HYBRID
 
     async def propose(self, proposal: Proposal, proposer: str) -> KnowledgeUnit:
         insight, context = proposal.insight, proposal.context
@@ -77,10 +85,16 @@ class KnowledgeService:
         frameworks: list[str],
         pattern: str,
         limit: int,
+        q: str = "",
     ) -> list[KnowledgeUnit]:
+        """The best approved units for the tags and, in hybrid ranking, the free text ``q``
+        (at most ``MAX_QUERY_TEXT`` characters; ignored by cq ranking)."""
+        if len(q) > MAX_QUERY_TEXT:
+            raise InvalidInput(f"q must be at most {MAX_QUERY_TEXT} characters")
+        q = q.strip() if self.takes_text() else ""
         with bounded():
             normalized = normalized_domains(domains)
-        if not normalized:
+        if not (normalized or q):
             return []
         spec = QuerySpec(
             domains=normalized,
@@ -88,6 +102,8 @@ class KnowledgeService:
             frameworks=list(dict.fromkeys(frameworks)),
             pattern=normalize_pattern(pattern),
             limit=min(limit, MAX_QUERY_LIMIT),
+            q=q,
+            ranking=self.ranking,
         )
         return await self._store.query(spec)
 

@@ -85,6 +85,14 @@ units = Table(
     Column("pattern_key", Text, nullable=False, doc="lower-cased pattern, for matching"),
     Column("extensions", _json()),
     Column("superseded_by", String(35)),
+    Column(
+        "tag_text",
+        Text,
+        nullable=False,
+        server_default="",
+        doc="the words of its domains, languages and frameworks (domain/tag_text.py), indexed "
+        "for full-text search beside its text",
+    ),
     Index(None, "status", "created_at", "id"),
     Index(None, "created_at", "id"),
     Index(None, "created_by", "created_at"),

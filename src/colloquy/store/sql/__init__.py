@@ -14,6 +14,7 @@ from colloquy.store.sql.counters import Counters
 from colloquy.store.sql.database import Database
 from colloquy.store.sql.quarantine import QuarantineRepository
 from colloquy.store.sql.ranking import DomainSizes, Planner
+from colloquy.store.sql.ranking.hybrid import AliasSource, HybridRanker
 from colloquy.store.sql.review import ReviewRepository
 from colloquy.store.sql.throttle import ThrottleRepository
 from colloquy.store.sql.units import UnitRepository
@@ -22,6 +23,7 @@ __all__ = ["SqlStore"]
 
 # Frozen, so one serves every store.
 DEFAULT_PLANNER = Planner()
+DEFAULT_HYBRID = HybridRanker()
 
 
 class SqlStore:
@@ -33,9 +35,12 @@ class SqlStore:
         database: Database,
         planner: Planner = DEFAULT_PLANNER,
         domain_sizes: DomainSizes | None = None,
+        hybrid: HybridRanker = DEFAULT_HYBRID,
+        aliases: AliasSource | None = None,
     ) -> None:
-        """``planner`` and ``domain_sizes`` tune the ranked query (``ranking``); each store
-        keeps its own domain sizes unless given some."""
+        """``planner``, ``domain_sizes`` and ``hybrid`` tune the ranked query (``ranking``);
+        each store keeps its own domain sizes unless given some. ``aliases`` gives the alias
+        table of hybrid ranking: by default the stored one that admins edit."""
         self.database = database
         """Below the seam only: for the backends' tools and the tests that look inside."""
         counters = Counters(database.dialect)
@@ -51,7 +56,14 @@ class SqlStore:
         """Below the seam: the alias table as hybrid ranking reads it, ``async (conn) ->
         Aliases`` from a copy at most a few seconds old (``sql.aliases``)."""
 
-        units = UnitRepository(database, counters, planner, domain_sizes or DomainSizes())
+        units = UnitRepository(
+            database,
+            counters,
+            planner,
+            domain_sizes or DomainSizes(),
+            hybrid,
+            aliases or alias_table.current,
+        )
         self.insert_unit = units.insert_unit
         self.get_unit = units.get_unit
         self.get_approved = units.get_approved

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from colloquy.store.sql.retry import driver_error
+from colloquy.store.sql.text_search import FTS5, TSVECTOR, TextSearch
 
 # ``insert(table)`` of the backend's dialect, which has ``on_conflict_do_update`` (the two
 # backends' Insert classes share no base that declares it).
@@ -37,6 +38,8 @@ class Dialect:
     upsert: InsertFactory
     text_match: Callable[[str], ColumnElement[bool]]
     """Units whose summary, detail or action contain every word of the query (browse search)."""
+    text_search: TextSearch
+    """Ranked full-text search over the units' text and tag words (hybrid ranking)."""
     users_lock: Executable | None
     """Run before "is this the first user?" so that concurrent first sign-ups take turns; None
     where write transactions already run one at a time."""
@@ -67,8 +70,10 @@ def postgres_lost_lock_race(error: BaseException) -> bool:
 
 
 def _fts5_match(query: str) -> ColumnElement[bool]:
-    # Each word quoted: user input is never FTS5 syntax; quoted words are ANDed.
-    words = " ".join('"' + word.replace('"', '""') + '"' for word in query.split())
+    # Each word quoted: user input is never FTS5 syntax; quoted words are ANDed, in the text
+    # columns only (not the tag words that hybrid ranking also searches).
+    quoted = " ".join('"' + word.replace('"', '""') + '"' for word in query.split())
+    words = "{summary detail action} : (" + quoted + ")"
     return text(
         "units.rowid IN (SELECT rowid FROM units_fts WHERE units_fts MATCH :words)"
     ).bindparams(words=words)
@@ -81,6 +86,7 @@ def _tsvector_match(query: str) -> ColumnElement[bool]:
 SQLITE = Dialect(
     upsert=sqlite_insert,
     text_match=_fts5_match,
+    text_search=FTS5,
     users_lock=None,
     aliases_lock=None,
     one_writer=True,
@@ -91,6 +97,7 @@ SQLITE = Dialect(
 POSTGRESQL = Dialect(
     upsert=postgres_insert,
     text_match=_tsvector_match,
+    text_search=TSVECTOR,
     # Concurrent inserts would each see an empty table; this lock admits one at a time.
     users_lock=text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"),
     # Admits one alias writer at a time; readers of the table never wait for it.

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from colloquy.domain import bounds
 from colloquy.domain.models import ReviewStatus, Tier
 from colloquy.domain.normalize import normalize_pattern, normalize_tags
+from colloquy.domain.tag_text import unit_tag_text
 from colloquy.store import tables as t
 from colloquy.store.protocol import UnitCheck, UnitFinding
 from colloquy.store.sql.counters import Counters, Tally, approved_keys, utc_day
@@ -65,11 +66,14 @@ def repaired(row: Row[Any]) -> dict[str, Any]:
     values = {name: _text(getattr(row, name)) for name in _TEXT_COLUMNS}
     domains = _cut(normalize_tags(_list(row.domains)), cq_schema.DOMAIN_MAX_LENGTH) or [NO_DOMAIN]
     pattern = _text(row.pattern) or ""
+    languages = _cut(_list(row.languages), cq_schema.LANGUAGE_MAX_LENGTH)
+    frameworks = _cut(_list(row.frameworks), cq_schema.FRAMEWORK_MAX_LENGTH)
     return values | {
         "domains": domains,
         "domain_count": len(domains),
-        "languages": _cut(_list(row.languages), cq_schema.LANGUAGE_MAX_LENGTH),
-        "frameworks": _cut(_list(row.frameworks), cq_schema.FRAMEWORK_MAX_LENGTH),
+        "languages": languages,
+        "frameworks": frameworks,
+        "tag_text": unit_tag_text(domains, languages, frameworks),
         "pattern": pattern,
         "pattern_key": normalize_pattern(pattern),
         "extensions": _extensions(row.extensions),

@@ -21,6 +21,7 @@ from colloquy.domain.models import (
     Tier,
 )
 from colloquy.domain.normalize import normalize_pattern
+from colloquy.domain.tag_text import unit_tag_text
 from colloquy.store import tables as t
 from colloquy.store.protocol import (
     AliasRecord,
@@ -64,6 +65,7 @@ def unit_values(item: ReviewItem) -> dict[str, Any]:
         "pattern_key": normalize_pattern(unit.context.pattern),
         "extensions": unit.extensions,
         "superseded_by": unit.superseded_by,
+        "tag_text": unit_tag_text(unit.domains, unit.context.languages, unit.context.frameworks),
     }
 
 

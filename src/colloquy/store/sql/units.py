@@ -34,6 +34,7 @@ from colloquy.store.protocol import (
     NewUnit,
     Page,
     QuerySpec,
+    Ranking,
     ReviewItem,
     UnitArchive,
     UnitEvent,
@@ -43,6 +44,8 @@ from colloquy.store.sql.counters import Counters, Tally, stats_columns, stats_fr
 from colloquy.store.sql.cursors import decode_cursor, encode_cursor
 from colloquy.store.sql.database import Database
 from colloquy.store.sql.ranking import DomainSizes, Planner
+from colloquy.store.sql.ranking.hybrid import AliasSource, HybridRanker
+from colloquy.store.sql.ranking.word_counts import WordCounts
 from colloquy.store.sql.rows import flag_values, load, render
 from colloquy.store.sql.unit_writes import add_event, insert_units, sync_ranking
 
@@ -86,12 +89,19 @@ class UnitRepository:
         counters: Counters,
         planner: Planner,
         domain_sizes: DomainSizes,
+        hybrid: HybridRanker,
+        aliases: AliasSource,
     ) -> None:
-        """``planner`` reads ranked queries, ordering their bounds by ``domain_sizes``."""
+        """``planner`` reads cq-ranked queries, ordering their bounds by ``domain_sizes``;
+        ``hybrid`` reads hybrid-ranked ones, with the alias table ``aliases`` gives."""
         self._db = db
         self._counters = counters
         self._planner = planner
         self._domain_sizes = domain_sizes
+        self._hybrid = hybrid
+        self._aliases = aliases
+        self._search = db.dialect.text_search
+        self._word_counts = WordCounts(self._search, hybrid.word_cap)
 
     async def insert_unit(self, unit: NewUnit) -> KnowledgeUnit:
         created_at = unit.created_at.astimezone(UTC)
@@ -135,7 +145,18 @@ class UnitRepository:
         """Rank in SQL, reading only units that can make the top ``limit`` (store/sql/ranking)."""
         async with self._db.read() as conn:
             sizes = await self._domain_sizes.read(conn)
-            rows = await self._planner.rows(conn, spec, sizes)
+            if spec.ranking is Ranking.HYBRID:
+                rows = await self._hybrid.rows(
+                    conn,
+                    spec,
+                    await self._aliases(conn),
+                    self._planner,
+                    sizes,
+                    self._search,
+                    self._word_counts,
+                )
+            else:
+                rows = await self._planner.rows(conn, spec, sizes)
             return [item.unit for item in await render(conn, rows)]
 
     async def prepare_queries(self) -> None:

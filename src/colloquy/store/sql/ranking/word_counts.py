@@ -1,0 +1,71 @@
+"""How many units hold a word group, counted up to a cap and kept briefly in-process.
+
+A word's document count tells a rare word (worth matching: it tells units apart) from a flood
+word (``python`` on a third of the units: matching it costs in proportion to its count and
+says little). Counting stops at the cap, so a flood word costs no more to count than a cap's
+worth of index entries, and each count is kept ``keep_seconds`` for the queries after.
+"""
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Integer, bindparam, func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from colloquy.store import tables as t
+from colloquy.store.sql.text_search import TextSearch
+
+_c = t.unit_counts.c
+_TOTAL = select(func.coalesce(func.sum(_c.n), 0)).where(_c.key.like("status:%"))
+_TOTAL_KEY = ""  # the cache entry of the number of units (no group query is empty)
+
+
+class WordCounts:
+    """Document counts of group queries (``TextSearch.group_query``), up to ``cap``; at most
+    ``kept`` of them, each for ``keep_seconds`` by ``clock``."""
+
+    def __init__(
+        self,
+        search: TextSearch,
+        cap: int,
+        kept: int = 4_096,
+        keep_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._count = text(search.count).bindparams(bindparam("cap", type_=Integer()))
+        self.cap = cap
+        self._kept = kept
+        self._keep_seconds = keep_seconds
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[float, int]] = OrderedDict()
+
+    async def counts(self, conn: AsyncConnection, queries: Sequence[str]) -> list[int]:
+        """Each query's count of units (any status), ``cap`` when it is ``cap`` or more."""
+        return [await self._cached(conn, query) for query in queries]
+
+    async def units(self, conn: AsyncConnection) -> int:
+        """The number of units (any status), from the kept counters."""
+        return await self._cached(conn, _TOTAL_KEY)
+
+    def idf(self, count: int, units: int) -> float:
+        """BM25's inverse document frequency of a word in ``count`` of ``units`` units."""
+        units = max(units, count)
+        return math.log(1.0 + (units - count + 0.5) / (count + 0.5))
+
+    async def _cached(self, conn: AsyncConnection, query: str) -> int:
+        now = self._clock()
+        entry = self._entries.get(query)
+        if entry is not None and now - entry[0] <= self._keep_seconds:
+            return entry[1]
+        if query == _TOTAL_KEY:
+            count = int((await conn.execute(_TOTAL)).scalar_one())
+        else:
+            params = {"match": query, "cap": self.cap}
+            count = int((await conn.execute(self._count, params)).scalar_one())
+        self._entries[query] = (now, count)
+        self._entries.move_to_end(query)
+        while len(self._entries) > self._kept:
+            self._entries.popitem(last=False)
+        return count

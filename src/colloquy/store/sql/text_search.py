@@ -1,0 +1,132 @@
+"""Ranked full-text search over units' summary, detail, action and tag words, per backend.
+
+A query is a list of word groups, one per meaning (a word and its alias variants); a unit
+matches a group when it holds any of its words. Words reach the engine only as quoted terms
+(FTS5) or quoted lexemes (``to_tsquery``), never as syntax, so ``NEAR``, ``*``, ``:`` or a quote
+in an agent's text are plain words. Each backend gives a bounded document count per group
+(what tells a rare word from a flood word) and a ranked candidate statement:
+
+- SQLite: FTS5 ``units_fts`` (porter, unicode61) and ``bm25()`` with column weights, whose IDF
+  is the engine's own;
+- PostgreSQL: the weighted ``units.search`` and ``units.tag_search`` vectors and ``ts_rank``,
+  which has no IDF, so each group's rank is multiplied by an IDF from its bounded count.
+
+The statements are text, built once per shape (the number of groups, on PostgreSQL only).
+"""
+
+import functools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+_PIECES = re.compile(r"\w+")
+# BM25 column weights (summary, detail, action, tag words): a summary says what a unit is
+# about in few words; tag words are what its proposer filed it under; detail is long.
+FTS5_WEIGHTS = (3.0, 1.0, 1.5, 2.0)
+# ts_rank label weights {D, C, B, A}: detail C, action B, summary A (migration 0008).
+TS_WEIGHTS = "{0.1, 0.4, 0.6, 1.0}"
+# How much a tag-word match weighs beside a summary match on PostgreSQL.
+TS_TAG_WEIGHT = 0.7
+
+
+def word_pieces(word: str) -> list[str]:
+    """A word as the runs of letters and digits a full-text engine indexes (a tag word can
+    hold ``+`` or ``#``)."""
+    return _PIECES.findall(word.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class TextSearch:
+    """One backend's full-text search.
+
+    ``count`` is the statement of one query's document count, at most ``:cap``;
+    ``candidates(groups)`` the SQL of ``(cid, relevance)`` rows: the best ``:text_limit`` units
+    of the statuses ``:statuses`` (expanding) that match ``:match``, with their text relevance
+    (> 0, higher is better). Where ``per_group``, that SQL also takes each group's query text
+    ``:g<i>`` and IDF ``:i<i>``.
+    """
+
+    quote: str
+    phrase: str
+    alternatives: str
+    count: str
+    candidates: Callable[[int], str]
+    per_group: bool
+    position: str
+    """The SQL function of where a needle is in a text, 0 when absent: ``f(text, needle)``."""
+
+    def group_query(self, words: Sequence[str]) -> str:
+        """One group as the engine's query text; empty when no word of it can be indexed."""
+        terms: dict[str, None] = {}
+        for word in words:
+            pieces = word_pieces(word)
+            if pieces:
+                terms[self.phrase.join(map(self._quoted, pieces))] = None
+        return "(" + self.alternatives.join(terms) + ")" if terms else ""
+
+    def any_query(self, queries: Sequence[str]) -> str:
+        """A query text that matches any of ``queries`` (group queries)."""
+        return self.alternatives.join(q for q in queries if q)
+
+    def slots(self, groups: int) -> int:
+        """The number of per-group parameters ``candidates(groups)`` takes."""
+        return groups if self.per_group else 0
+
+    def _quoted(self, piece: str) -> str:
+        return self.quote + piece.replace(self.quote, self.quote * 2) + self.quote
+
+
+@functools.lru_cache(maxsize=1)
+def _fts5_candidates(_groups: int) -> str:
+    weights = ", ".join(map(str, FTS5_WEIGHTS))
+    # Constants only: every value is a bound parameter.
+    return (
+        f"SELECT units.id AS cid, -bm25(units_fts, {weights}) AS relevance "  # noqa: S608
+        "FROM units_fts JOIN units ON units.rowid = units_fts.rowid "
+        "WHERE units_fts MATCH :match AND units.status IN :statuses "
+        "ORDER BY relevance DESC LIMIT :text_limit"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _tsvector_candidates(groups: int) -> str:
+    ranks = " + ".join(
+        f"CAST(:i{g} AS float8) * (ts_rank('{TS_WEIGHTS}', units.search, "
+        f"to_tsquery('english', :g{g}), 1) + {TS_TAG_WEIGHT} * "
+        f"ts_rank(units.tag_search, to_tsquery('english', :g{g})))"
+        for g in range(groups)
+    )
+    # Constants only: every value is a bound parameter.
+    return (
+        f"SELECT units.id AS cid, CAST({ranks or '0'} AS float8) AS relevance FROM units "  # noqa: S608
+        "WHERE (units.search @@ to_tsquery('english', :match) "
+        "OR units.tag_search @@ to_tsquery('english', :match)) "
+        "AND units.status IN :statuses ORDER BY relevance DESC LIMIT :text_limit"
+    )
+
+
+FTS5 = TextSearch(
+    quote='"',
+    phrase=" ",
+    alternatives=" OR ",
+    count=(
+        "SELECT count(*) FROM (SELECT 1 FROM units_fts WHERE units_fts MATCH :match LIMIT :cap)"
+    ),
+    candidates=_fts5_candidates,
+    per_group=False,
+    position="instr",
+)
+
+TSVECTOR = TextSearch(
+    quote="'",
+    phrase=" <-> ",
+    alternatives=" | ",
+    count=(
+        "SELECT count(*) FROM (SELECT 1 FROM units "
+        "WHERE units.search @@ to_tsquery('english', :match) "
+        "OR units.tag_search @@ to_tsquery('english', :match) LIMIT :cap) AS matched"
+    ),
+    candidates=_tsvector_candidates,
+    per_group=True,
+    position="strpos",
+)

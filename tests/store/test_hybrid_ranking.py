@@ -1,0 +1,160 @@
+"""Hybrid ranking (store/sql/ranking/hybrid.py) on both backends: tag words that survive
+wording and aliases, full-text relevance that tells flood-tag units apart, free text ``q``
+alone, hostile text as plain words, and cq ranking left exactly as it was."""
+
+import pytest
+
+from colloquy.domain.models import ReviewStatus
+from colloquy.store.protocol import QuerySpec, Ranking
+from colloquy.store.sql import SqlStore
+from colloquy.store.sql.ranking.hybrid import HybridRanker
+from colloquy.store.sql.ranking.text_candidates import searchable_terms, text_candidates
+from colloquy.store.sql.ranking.word_counts import WordCounts
+from tests.store.factories import add_unit
+
+APPROVED = ReviewStatus.APPROVED
+
+
+def hybrid(domains: list[str] | None = None, **fields) -> QuerySpec:
+    return QuerySpec(domains=domains or [], ranking=Ranking.HYBRID, **fields)
+
+
+async def ids(store, spec: QuerySpec) -> list[str]:
+    return [unit.id for unit in await store.query(spec)]
+
+
+async def test_alias_finds_the_canonical_tag(store):
+    pg = await add_unit(store, APPROVED, domains=["postgresql", "index"], summary="Index scan")
+    await add_unit(store, APPROVED, domains=["mysql", "index"], summary="Other index")
+    found = await ids(store, hybrid(["postgres"]))
+    assert found == [pg.id]
+    # cq compares tags exactly: the alias finds nothing there
+    assert await ids(store, QuerySpec(domains=["postgres"])) == []
+
+
+async def test_separators_and_aliases_split_a_tag_into_words(store):
+    probes = await add_unit(store, APPROVED, domains=["k8s-probes"], summary="Liveness restarts")
+    await add_unit(store, APPROVED, domains=["kubernetes", "ingress"], summary="Ingress paths")
+    found = await ids(store, hybrid(["kubernetes", "probe"]))
+    assert found[0] == probes.id
+    assert len(found) == 2
+
+
+async def test_plurals_and_versions_match(store):
+    timeouts = await add_unit(store, APPROVED, domains=["timeouts"], summary="Slow upstream")
+    versioned = await add_unit(store, APPROVED, domains=["python3.11"], summary="Interpreter")
+    assert await ids(store, hybrid(["timeout"])) == [timeouts.id]
+    assert await ids(store, hybrid(["python"])) == [versioned.id]
+    both = await ids(store, hybrid(["python3.12", "timeouts"]))
+    assert set(both) == {timeouts.id, versioned.id}
+
+
+async def test_text_decides_the_order_among_flood_tags(store):
+    """Every unit shares the flood tags; the one whose text holds the rare query word wins,
+    where cq ranks them all alike (by id)."""
+    flood = [
+        await add_unit(store, APPROVED, domains=["python", "api"], summary=f"General note {n}")
+        for n in range(6)
+    ]
+    gunicorn = await add_unit(
+        store, APPROVED, domains=["python", "api"], summary="Gunicorn worker timeout kills"
+    )
+    flood.append(gunicorn)
+    flood.append(
+        await add_unit(store, APPROVED, domains=["python", "api"], summary="Another plain note")
+    )
+    spec = hybrid(["python", "api"], q="gunicorn worker timeout")
+    assert (await ids(store, spec))[0] == gunicorn.id
+    # tags alone cannot tell them apart; the tag words do when a tag names the topic
+    tagged = await ids(store, hybrid(["python", "api", "gunicorn"]))
+    assert tagged[0] == gunicorn.id
+    cq = await ids(store, QuerySpec(domains=["python", "api"], limit=8))
+    assert cq == sorted((u.id for u in flood), reverse=True)
+
+
+async def test_q_alone(store):
+    hit = await add_unit(store, APPROVED, domains=["db"], summary="Deadlock between two writers")
+    await add_unit(store, APPROVED, domains=["db"], summary="Vacuum settings")
+    assert await ids(store, hybrid(q="why do my writers deadlock?")) == [hit.id]
+
+
+async def test_only_approved_units_and_the_limit(store):
+    await add_unit(store, ReviewStatus.PENDING, domains=["cache"], summary="Cache stampede")
+    await add_unit(store, ReviewStatus.REJECTED, domains=["cache"], summary="Cache stampede")
+    approved = [
+        await add_unit(store, APPROVED, domains=["cache"], summary=f"Cache stampede {n}")
+        for n in range(4)
+    ]
+    found = await ids(store, hybrid(["cache"], q="stampede", limit=3))
+    assert len(found) == 3
+    assert set(found) <= {u.id for u in approved}
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        '"unbalanced quote',
+        "NEAR(deadlock writer) * : & ! OR AND NOT ^ ' -- ;",
+        "deadlock:writer AND (x OR y)",
+        "!!! *** ::: &&& \"\"\" '''",
+        "deadlock " * 125,
+        "",
+    ],
+    ids=["quote", "operators", "column-filter", "punctuation", "1000-chars", "empty"],
+)
+async def test_hostile_text_is_plain_words(store, q):
+    hit = await add_unit(store, APPROVED, domains=["db"], summary="Deadlock between writers")
+    found = await ids(store, hybrid(["db"], q=q))
+    assert found == [hit.id]  # found by its tag whatever the text, and never an error
+    if "deadlock" in q.lower():
+        assert await ids(store, hybrid(q=q)) == [hit.id]
+    elif not any(ch.isalnum() for ch in q):
+        assert await ids(store, hybrid(q=q)) == []
+
+
+async def test_cq_ranking_ignores_q_and_keeps_its_order(store):
+    a = await add_unit(store, APPROVED, domains=["web"], summary="Nothing about it")
+    b = await add_unit(store, APPROVED, domains=["web", "api"], summary="Deadlock deadlock")
+    spec = QuerySpec(domains=["web"], q="deadlock")
+    assert await ids(store, spec) == [a.id, b.id]  # Jaccard 1 before 1/2, text ignored
+    assert await ids(store, hybrid(["web"], q="deadlock")) == [b.id, a.id]
+
+
+async def test_flood_words_leave_the_match_and_count_through_the_tags(store):
+    """Words held by ``word_cap`` units or more are not matched as text (bounded reads);
+    units tagged with a variant of such a word are still found, by the planner."""
+    ranker = HybridRanker(word_cap=3, posting_budget=10)
+    narrow = SqlStore(store.database, hybrid=ranker)
+    tagged = [
+        await add_unit(store, APPROVED, domains=["postgresql"], summary=f"Note {n}")
+        for n in range(4)
+    ]
+    rare = await add_unit(store, APPROVED, domains=["db"], summary="Postgresql vacuum wraparound")
+    found = await ids(narrow, hybrid(["postgres"], limit=10))
+    assert set(found) == {u.id for u in tagged}  # by the tag variant, not by text
+    assert rare.id in await ids(store, hybrid(["postgres"], limit=10))  # text, under no cap
+    # a rare word is still matched as text
+    assert await ids(narrow, hybrid(q="wraparound")) == [rare.id]
+
+
+async def test_text_candidates_of_given_statuses(store):
+    """The reusable text half: words to the best matching units of the statuses asked for."""
+    pending = await add_unit(store, ReviewStatus.PENDING, summary="Celery tasks lost on restart")
+    approved = await add_unit(store, APPROVED, summary="Celery retries and acks late")
+    await add_unit(store, APPROVED, summary="Unrelated note")
+    db = store.database
+    search = db.dialect.text_search
+    counts = WordCounts(search, cap=1_000)
+    async with db.read() as conn:
+        groups = [frozenset({"celery"}), frozenset({"restart", "restarts"})]
+        terms = await searchable_terms(conn, search, counts, groups, posting_budget=100)
+        assert terms.counts == (1, 2)  # rarest first: "restart" is in one unit, celery two
+        both = await text_candidates(
+            conn, search, counts, terms, [ReviewStatus.PENDING, APPROVED], limit=10
+        )
+        assert [unit_id for unit_id, _ in both] == [pending.id, approved.id]
+        assert both[0][1] > both[1][1] > 0
+        only = await text_candidates(conn, search, counts, terms, [APPROVED], limit=10)
+        assert [unit_id for unit_id, _ in only] == [approved.id]
+        nothing = await searchable_terms(conn, search, counts, [frozenset({"***"})], 100)
+        assert await text_candidates(conn, search, counts, nothing, [APPROVED], 10) == []
