@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from colloquy.store.sql.retry import driver_error
+from colloquy.store.sql.text_search import Fts5Search, TextSearch, TsvectorSearch
 
 # ``insert(table)`` of the backend's dialect, which has ``on_conflict_do_update`` (the two
 # backends' Insert classes share no base that declares it).
@@ -37,6 +38,9 @@ class Dialect:
     upsert: InsertFactory
     text_match: Callable[[str], ColumnElement[bool]]
     """Units whose summary, detail or action contain every word of the query (browse search)."""
+    text_search: TextSearch
+    """The full-text engine that ranks units by how well their text matches words
+    (``text_search``)."""
     users_lock: Executable | None
     """Run before "is this the first user?" so that concurrent first sign-ups take turns; None
     where write transactions already run one at a time."""
@@ -77,6 +81,7 @@ def _tsvector_match(query: str) -> ColumnElement[bool]:
 SQLITE = Dialect(
     upsert=sqlite_insert,
     text_match=_fts5_match,
+    text_search=Fts5Search(),
     users_lock=None,
     one_writer=True,
     counter_shards=1,
@@ -86,6 +91,7 @@ SQLITE = Dialect(
 POSTGRESQL = Dialect(
     upsert=postgres_insert,
     text_match=_tsvector_match,
+    text_search=TsvectorSearch(),
     # Concurrent inserts would each see an empty table; this lock admits one at a time.
     users_lock=text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"),
     one_writer=False,
