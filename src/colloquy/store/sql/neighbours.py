@@ -56,13 +56,13 @@ class NeighbourRepository:
             matches = await best_matches(
                 conn, self._db.dialect.text_search, words, CANDIDATES, limit + 1
             )
-            if not matches:
+            best = matches[0].score if matches else 0.0
+            if best <= 0:
                 return []
-            best = matches[0].score
             close = {
                 m.unit_id: m.score / best
                 for m in matches
-                if m.unit_id != unit_id and best > 0 and m.score / best >= self._floor
+                if m.unit_id != unit_id and m.score / best >= self._floor
             }
             if not close:
                 return []

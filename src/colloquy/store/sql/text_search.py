@@ -26,9 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from colloquy.domain.models import ReviewStatus
 
 # A word in this many units or more is left out of a search (its count stops there).
-COMMON_WORD_UNITS = 2_000
+COMMON_WORD_UNITS = 1_000
 # The most postings (matches of the words, summed) one search reads.
-MATCH_BUDGET = 8_000
+MATCH_BUDGET = 5_000
 # The most words one search counts and asks for.
 MAX_WORDS = 64
 
