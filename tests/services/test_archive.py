@@ -46,6 +46,7 @@ async def populate(store: Store) -> None:
     for unit_id in ids[:4]:
         await review.decide(unit_id, ReviewStatus.APPROVED, "alice")
     await review.decide(ids[4], ReviewStatus.REJECTED, "alice", "not reproducible")
+    await review.decide(ids[5], ReviewStatus.REJECTED, "alice", duplicate_of=ids[0])
     await knowledge.confirm(ids[0], "bob")
     await knowledge.flag(ids[1], FlagReason.DUPLICATE, "bob", "same as 0", ids[0])
 
@@ -90,6 +91,14 @@ async def test_sqlite_to_postgres_round_trip(
         first = await archive.import_lines(target, exported)
         assert first.added == {"user": 2, "api_key": 2, "unit": 7}
         assert await export(target) == exported
+        # A rejection's original came along.
+        originals = [
+            event["duplicate_of"]
+            for line in exported[1:]
+            for event in json.loads(line).get("events", [])
+            if event["duplicate_of"]
+        ]
+        assert len(originals) == 1 and originals[0].startswith("ku_")
 
         again = await archive.import_lines(target, exported)
         assert again.added == {"user": 0, "api_key": 0, "unit": 0}

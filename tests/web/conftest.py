@@ -9,3 +9,4 @@ from tests.api.conftest import (  # noqa: F401 (fixtures)
     password_hash,
     reviewer_token,
 )
+from tests.api.test_duplicates import twins  # noqa: F401 (fixture)

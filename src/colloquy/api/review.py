@@ -14,7 +14,7 @@ from colloquy.services.errors import InvalidInput
 from colloquy.services.inputs import RejectRequest
 from colloquy.services.unit_filters import API_READER, parse_unit_filters
 from colloquy.services.views import ReviewStatsView
-from colloquy.store.protocol import Activity, DecidedActivity, ReviewItem
+from colloquy.store.protocol import Activity, DecidedActivity, Neighbour, ReviewItem
 from colloquy.wiring import ServicesDep
 
 router = APIRouter(prefix="/api/v1/review", tags=["review"])
@@ -120,12 +120,33 @@ async def get_unit(unit_id: str, user: Reviewer, svc: ServicesDep) -> JSONRespon
     return JSONResponse(review_item(await svc.review.get(unit_id)))
 
 
+def neighbour_item(neighbour: Neighbour) -> dict[str, Any]:
+    return {
+        "unit_id": neighbour.unit_id,
+        "summary": neighbour.summary,
+        "status": neighbour.status.value,
+        "score": round(neighbour.score, 3),
+    }
+
+
+@router.get(
+    "/{unit_id}/neighbours",
+    summary="Pending and approved units possibly the same as this one, closest first",
+)
+async def neighbours(unit_id: str, user: Reviewer, svc: ServicesDep) -> JSONResponse:
+    await svc.review.get(unit_id)  # 404 for a unit that does not exist
+    return JSONResponse([neighbour_item(n) for n in await svc.review.neighbours(unit_id)])
+
+
 @router.post("/{unit_id}/approve", summary="Approve a pending unit")
 async def approve(unit_id: str, user: Reviewer, svc: ServicesDep) -> JSONResponse:
     return await _decide(unit_id, ReviewStatus.APPROVED, user.username, svc, None)
 
 
-@router.post("/{unit_id}/reject", summary="Reject a pending unit, optionally with a reason")
+@router.post(
+    "/{unit_id}/reject",
+    summary="Reject a pending unit, optionally with a reason or as a duplicate of another",
+)
 async def reject(
     unit_id: str,
     user: Reviewer,
@@ -133,18 +154,27 @@ async def reject(
     body: Annotated[RejectRequest | None, Body()] = None,
 ) -> JSONResponse:
     reason = body.reason.strip() if body and body.reason else None
-    return await _decide(unit_id, ReviewStatus.REJECTED, user.username, svc, reason or None)
+    duplicate_of = body.duplicate_of if body else None
+    return await _decide(
+        unit_id, ReviewStatus.REJECTED, user.username, svc, reason or None, duplicate_of
+    )
 
 
 async def _decide(
-    unit_id: str, status: ReviewStatus, reviewer: str, svc: ServicesDep, note: str | None
+    unit_id: str,
+    status: ReviewStatus,
+    reviewer: str,
+    svc: ServicesDep,
+    note: str | None,
+    duplicate_of: str | None = None,
 ) -> JSONResponse:
-    decision = await svc.review.decide(unit_id, status, reviewer, note)
-    return JSONResponse(
-        {
-            "unit_id": decision.unit_id,
-            "status": decision.status.value,
-            "reviewed_by": decision.reviewed_by,
-            "reviewed_at": iso(decision.reviewed_at),
-        }
-    )
+    decision = await svc.review.decide(unit_id, status, reviewer, note, duplicate_of)
+    body = {
+        "unit_id": decision.unit_id,
+        "status": decision.status.value,
+        "reviewed_by": decision.reviewed_by,
+        "reviewed_at": iso(decision.reviewed_at),
+    }
+    if decision.duplicate_of:
+        body["duplicate_of"] = decision.duplicate_of
+    return JSONResponse(body)

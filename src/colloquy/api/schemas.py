@@ -8,9 +8,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from colloquy.domain.models import FlagReason
 from colloquy.services.accounts import USERNAME_MAX_LENGTH
-from colloquy.services.inputs import RequestBody
-
-KU_ID_PATTERN = r"^ku_[0-9a-f]{32}$"
+from colloquy.services.inputs import KU_ID_PATTERN, RequestBody
 
 Domain = Annotated[str, StringConstraints(max_length=cq_schema.DOMAIN_MAX_LENGTH)]
 Language = Annotated[str, StringConstraints(max_length=cq_schema.LANGUAGE_MAX_LENGTH)]

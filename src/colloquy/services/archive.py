@@ -107,7 +107,13 @@ def unit_line(archive: UnitArchive) -> dict[str, Any]:
         "reviewed_at": _time(item.reviewed_at),
         "review_note": item.review_note,
         "events": [
-            {"kind": e.kind, "actor": e.actor, "at": _time(e.at), "note": e.note}
+            {
+                "kind": e.kind,
+                "actor": e.actor,
+                "at": _time(e.at),
+                "note": e.note,
+                "duplicate_of": e.duplicate_of,
+            }
             for e in archive.events
         ],
     }
@@ -154,7 +160,12 @@ def _unit(line: dict[str, Any]) -> UnitArchive:
         ),
         events=[
             UnitEvent(
-                kind=e["kind"], actor=e["actor"], at=datetime.fromisoformat(e["at"]), note=e["note"]
+                kind=e["kind"],
+                actor=e["actor"],
+                at=datetime.fromisoformat(e["at"]),
+                note=e["note"],
+                # Absent from archives written before rejections named an original.
+                duplicate_of=e.get("duplicate_of"),
             )
             for e in line["events"]
         ],

@@ -12,6 +12,8 @@ from colloquy.domain.tags import MAX_ALIAS_LENGTH
 from colloquy.services.accounts import USERNAME_MAX_LENGTH
 
 Label = Annotated[str, StringConstraints(max_length=64)]
+# A knowledge unit's id as colloquy and the cq reference make them.
+KU_ID_PATTERN = r"^ku_[0-9a-f]{32}$"
 
 
 class RequestBody(BaseModel):
@@ -26,6 +28,11 @@ class RequestBody(BaseModel):
 
 class RejectRequest(RequestBody):
     reason: str | None = Field(default=None, max_length=2000)
+    duplicate_of: str | None = Field(
+        default=None,
+        pattern=KU_ID_PATTERN,
+        description="Reject as a duplicate of this unit (another unit, pending or approved)",
+    )
 
 
 class ApiKeyCreateRequest(RequestBody):

@@ -11,6 +11,8 @@ from colloquy.store.protocol import (
     AlreadyDecided,
     Decision,
     InvalidCursor,
+    Neighbour,
+    NotAnOriginal,
     Page,
     QuerySpec,
     Ranking,
@@ -23,6 +25,8 @@ from colloquy.store.protocol import (
 ACTIVITY_LIMIT = 20
 TREND_DAYS = 30
 HISTORY_LIMIT = 200
+# Neighbours a reviewer is shown beside a unit ("possibly the same as").
+NEIGHBOURS_SHOWN = 5
 
 
 # Most units the dashboard's ranked search lists (as many as one agent query may ask for).
@@ -40,12 +44,27 @@ class ReviewService:
         return await self._store.pending_page(limit, offset)
 
     async def decide(
-        self, unit_id: str, status: ReviewStatus, reviewer: str, note: str | None = None
+        self,
+        unit_id: str,
+        status: ReviewStatus,
+        reviewer: str,
+        note: str | None = None,
+        duplicate_of: str | None = None,
     ) -> Decision:
+        """``duplicate_of``: reject the unit as a duplicate of that one (another unit, pending
+        or approved)."""
+        if duplicate_of is not None and status is not ReviewStatus.REJECTED:
+            raise InvalidInput("only a rejection can name what the unit duplicates")
         try:
-            decision = await self._store.decide(unit_id, status, reviewer, now(), note)
+            decision = await self._store.decide(
+                unit_id, status, reviewer, now(), note, duplicate_of
+            )
         except AlreadyDecided as exc:
             raise AlreadyReviewed(exc.status.value) from exc
+        except NotAnOriginal as exc:
+            raise InvalidInput(
+                "duplicate_of must name another unit that is pending or approved"
+            ) from exc
         if decision is None:
             raise UnitNotFound()
         return decision
@@ -58,6 +77,11 @@ class ReviewService:
 
     async def history(self, unit_id: str) -> list[UnitEvent]:
         return await self._store.history(unit_id, HISTORY_LIMIT)
+
+    async def neighbours(self, unit_id: str) -> list[Neighbour]:
+        """The units that may say the same as this one, closest first; computed now, when a
+        reviewer looks, so proposing never waits for it."""
+        return await self._store.neighbours(unit_id, NEIGHBOURS_SHOWN)
 
     async def units(self, filters: UnitFilter, cursor: str | None, limit: int) -> Page[ReviewItem]:
         try:

@@ -122,6 +122,24 @@ class Decision:
     status: ReviewStatus
     reviewed_by: str
     reviewed_at: datetime
+    duplicate_of: str | None = None
+    """The unit this one was rejected as a duplicate of."""
+
+
+# The most neighbours one unit is asked for.
+MAX_NEIGHBOURS = 10
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A unit whose text is close to another's: possibly the same knowledge."""
+
+    unit_id: str
+    summary: str
+    status: ReviewStatus
+    score: float
+    """How close, from 0 to 1: the unit's full-text score over the best score of the search
+    (usually the unit asked about, matching itself)."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +180,8 @@ class UnitEvent:
     actor: str
     at: datetime
     note: str | None = None
+    duplicate_of: str | None = None
+    """A rejection's original: the unit this one duplicates."""
 
 
 @dataclass(frozen=True)
@@ -373,6 +393,10 @@ class AlreadyDecided(Conflict):
         self.status = status
 
 
+class NotAnOriginal(Conflict):
+    """A rejection as a duplicate names no other pending or approved unit."""
+
+
 class KeyLimitReached(Conflict):
     """The owner already has the maximum number of active keys."""
 
@@ -453,9 +477,18 @@ class Store(Protocol):
         reviewer: str,
         at: datetime,
         note: str | None = None,
+        duplicate_of: str | None = None,
     ) -> Decision | None:
         """Decide a pending unit; None: no such unit. Raises ``AlreadyDecided`` when it is not
-        pending any more (of two concurrent decisions, one raises)."""
+        pending any more (of two concurrent decisions, one raises). ``duplicate_of`` (with a
+        rejection only) names the unit this one duplicates, kept on the decision's event;
+        raises ``NotAnOriginal`` unless that is another unit, pending or approved."""
+        ...
+
+    async def neighbours(self, unit_id: str, limit: int) -> list[Neighbour]:
+        """The pending and approved units whose text is closest to the unit's, best first:
+        never itself, at most ``limit`` (up to ``MAX_NEIGHBOURS``), and only those close enough
+        to be worth a reviewer's look. Empty for a missing or rejected unit."""
         ...
 
     async def pending_page(self, limit: int, offset: int) -> tuple[list[ReviewItem], int]: ...

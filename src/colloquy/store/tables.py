@@ -170,6 +170,7 @@ events = Table(
     Column("actor", String(256), nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Column("note", Text),
+    Column("duplicate_of", String(35), doc="a rejection's original (migration 0009)"),
     Index(None, "unit_id", "id"),
     # The activity feed's newest decisions of each kind. A partial index per kind is the only
     # plan for it: given one on (kind, id), PostgreSQL may prefer walking the primary key

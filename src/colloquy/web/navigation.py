@@ -13,6 +13,9 @@ from colloquy.wiring import Services
 NOTICES = {
     "approved": "Approved. Here is the next one.",
     "rejected": "Rejected. Here is the next one.",
+    "duplicate": "Rejected as a duplicate. Here is the next one.",
+    "no_original": "That unit cannot be the original any more (rejected or gone); nothing was "
+    "decided.",
     "taken": "Someone else already reviewed that unit",
     "gone": "That unit no longer exists.",
     "ended": "Your session has ended; please sign in again",
@@ -26,7 +29,7 @@ NOTICES = {
     "alias_kept": "That alias was stored already.",
     "alias_removed": "Alias removed.",
 }
-WARNINGS = frozenset({"taken", "gone", "ended"})
+WARNINGS = frozenset({"taken", "gone", "ended", "no_original"})
 
 
 def redirect(path: str, **params: str | None) -> RedirectResponse:

@@ -12,6 +12,7 @@ from colloquy.store.sql.archive import ArchiveRepository
 from colloquy.store.sql.audit import AuditRepository
 from colloquy.store.sql.counters import Counters
 from colloquy.store.sql.database import Database
+from colloquy.store.sql.neighbours import NeighbourRepository
 from colloquy.store.sql.quarantine import QuarantineRepository
 from colloquy.store.sql.ranking import DomainSizes, Planner
 from colloquy.store.sql.ranking.hybrid import AliasSource, HybridRanker
@@ -79,6 +80,7 @@ class SqlStore:
         self.pending_page = review.pending_page
         self.review_overview = review.review_overview
         self.history = review.history
+        self.neighbours = NeighbourRepository(database, units.word_counts).neighbours
 
         accounts = AccountRepository(database)
         self.create_user = accounts.create_user

@@ -31,6 +31,7 @@ from colloquy.store.protocol import (
     DailyCount,
     DecidedActivity,
     Decision,
+    NotAnOriginal,
     ProposedActivity,
     ReviewItem,
     ReviewOverview,
@@ -49,6 +50,23 @@ from colloquy.store.sql.counters import (
 from colloquy.store.sql.database import Database
 from colloquy.store.sql.rows import render, to_event
 from colloquy.store.sql.unit_writes import add_event, sync_ranking
+
+_u = t.units.c
+# Statements of every decision, built once.
+_STATUS = select(_u.status).where(_u.id == bindparam("unit_id"))
+_DECIDE = (
+    update(t.units)
+    .where(_u.id == bindparam("unit_id"), _u.status == ReviewStatus.PENDING)
+    .values(
+        status=bindparam("new_status"),
+        reviewed_by=bindparam("reviewer"),
+        reviewed_at=bindparam("at"),
+        review_note=bindparam("note"),
+    )
+    .returning(_u.confidence, _u.domain_count, _u.tier, _u.domains)
+)
+# What a unit may be rejected as a duplicate of: another unit, still in the running.
+ORIGINAL_STATUSES = frozenset({ReviewStatus.PENDING, ReviewStatus.APPROVED})
 
 
 @lru_cache(maxsize=4)
@@ -135,38 +153,59 @@ class ReviewRepository:
         reviewer: str,
         at: datetime,
         note: str | None = None,
+        duplicate_of: str | None = None,
     ) -> Decision | None:
-        u = t.units.c
-
-        # Returns a refusal's current status rather than raising it: a job that raises rolls
-        # back the group it shares (``database``), though a refusal has written nothing.
-        async def job(conn: AsyncConnection) -> Decision | ReviewStatus | None:
+        # Returns a refusal rather than raising it: a job that raises rolls back the group it
+        # shares (``database``), though a refusal has written nothing.
+        async def job(conn: AsyncConnection) -> Decision | ReviewStatus | NotAnOriginal | None:
+            if duplicate_of is not None:
+                # Read, not locked: a transaction changes one existing unit at most (the lock
+                # order), and an original rejected meanwhile still names a stored unit.
+                original = (
+                    await conn.execute(_STATUS, {"unit_id": duplicate_of})
+                ).scalar_one_or_none()
+                if (
+                    status is not ReviewStatus.REJECTED
+                    or duplicate_of == unit_id
+                    or original not in ORIGINAL_STATUSES
+                ):
+                    return NotAnOriginal(duplicate_of)
             updated = await conn.execute(
-                update(t.units)
-                .where(u.id == unit_id, u.status == ReviewStatus.PENDING)
-                .values(status=status.value, reviewed_by=reviewer, reviewed_at=at, review_note=note)
-                .returning(u.confidence, u.domain_count, u.tier, u.domains)
+                _DECIDE,
+                {
+                    "unit_id": unit_id,
+                    "new_status": status.value,
+                    "reviewer": reviewer,
+                    "at": at,
+                    "note": note,
+                },
             )
             decided = updated.first()
             if decided is None:
-                current = (
-                    await conn.execute(select(u.status).where(u.id == unit_id))
-                ).scalar_one_or_none()
+                current = (await conn.execute(_STATUS, {"unit_id": unit_id})).scalar_one_or_none()
                 return None if current is None else ReviewStatus(current)
             # In the lock order: the unit (above), its unit_domains, its event, the counters.
             await sync_ranking(conn, unit_id, status, decided.confidence, decided.domain_count)
-            await add_event(conn, unit_id, status.value, reviewer, at, note)
+            await add_event(conn, unit_id, status.value, reviewer, at, note, duplicate_of)
             tally = Tally(units=Counter({"status:pending": -1, f"status:{status.value}": 1}))
             if status is ReviewStatus.APPROVED:
                 tally.units.update(approved_keys(Tier(decided.tier), decided.confidence))
                 tally.domains.update(decided.domains)
             tally.days[(utc_day(at), status.value)] += 1
             await self._counters.add(conn, tally)
-            return Decision(unit_id=unit_id, status=status, reviewed_by=reviewer, reviewed_at=at)
+            return Decision(
+                unit_id=unit_id,
+                status=status,
+                reviewed_by=reviewer,
+                reviewed_at=at,
+                duplicate_of=duplicate_of,
+            )
 
         outcome = await self._db.write(job)
         if isinstance(outcome, ReviewStatus):
             raise AlreadyDecided(outcome)
+        if isinstance(outcome, NotAnOriginal):
+            raise outcome
         return outcome
 
     async def pending_page(self, limit: int, offset: int) -> tuple[list[ReviewItem], int]:

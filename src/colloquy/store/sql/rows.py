@@ -140,13 +140,27 @@ def to_flag(row: Row[Any]) -> Flag:
 
 
 def event_values(
-    unit_id: str, kind: str, actor: str, at: datetime, note: str | None
+    unit_id: str,
+    kind: str,
+    actor: str,
+    at: datetime,
+    note: str | None,
+    duplicate_of: str | None = None,
 ) -> dict[str, Any]:
-    return {"unit_id": unit_id, "kind": kind, "actor": actor, "at": at, "note": note}
+    return {
+        "unit_id": unit_id,
+        "kind": kind,
+        "actor": actor,
+        "at": at,
+        "note": note,
+        "duplicate_of": duplicate_of,
+    }
 
 
 def to_event(row: Row[Any]) -> UnitEvent:
-    return UnitEvent(kind=row.kind, actor=row.actor, at=row.at, note=row.note)
+    return UnitEvent(
+        kind=row.kind, actor=row.actor, at=row.at, note=row.note, duplicate_of=row.duplicate_of
+    )
 
 
 # ---------------------------------------------------------------- accounts

@@ -50,8 +50,9 @@ async def add_event(
     actor: str,
     at: datetime,
     note: str | None = None,
+    duplicate_of: str | None = None,
 ) -> None:
-    await conn.execute(_INSERT_EVENT, event_values(unit_id, kind, actor, at, note))
+    await conn.execute(_INSERT_EVENT, event_values(unit_id, kind, actor, at, note, duplicate_of))
 
 
 async def insert_units(
@@ -83,7 +84,8 @@ async def insert_units(
         # An archived flag does not say who raised it.
         values[t.flags] += [flag_values(unit.id, f, "", f.timestamp) for f in unit.flags]
         values[t.events] += [
-            event_values(unit.id, e.kind, e.actor, e.at, e.note) for e in archive.events
+            event_values(unit.id, e.kind, e.actor, e.at, e.note, e.duplicate_of)
+            for e in archive.events
         ]
         tally.days[(utc_day(unit.evidence.first_observed), "proposed")] += 1
         if item.reviewed_at is not None and item.status is not ReviewStatus.PENDING:

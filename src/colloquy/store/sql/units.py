@@ -101,7 +101,8 @@ class UnitRepository:
         self._hybrid = hybrid
         self._aliases = aliases
         self._search = db.dialect.text_search
-        self._word_counts = WordCounts(self._search, hybrid.word_cap)
+        self.word_counts = WordCounts(self._search, hybrid.word_cap)
+        """Shared with the neighbours' searches (``sql.neighbours``)."""
 
     async def insert_unit(self, unit: NewUnit) -> KnowledgeUnit:
         created_at = unit.created_at.astimezone(UTC)
@@ -153,7 +154,7 @@ class UnitRepository:
                     self._planner,
                     sizes,
                     self._search,
-                    self._word_counts,
+                    self.word_counts,
                 )
             else:
                 rows = await self._planner.rows(conn, spec, sizes)

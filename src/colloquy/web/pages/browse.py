@@ -170,6 +170,7 @@ async def unit_page(unit_id: str, request: Request, me: ViewerDep, svc: Services
             404, "Unit not found", "There is no knowledge unit with that id.", me
         ) from exc
     history = await svc.review.history(unit_id)
+    neighbours = await svc.review.neighbours(unit_id)
     extensions = item.unit.extensions
     return render(
         request,
@@ -180,6 +181,7 @@ async def unit_page(unit_id: str, request: Request, me: ViewerDep, svc: Services
             "item": item,
             "unit": item.unit,
             "history": history,
+            "neighbours": neighbours,
             "extensions": sorted(extensions.items()) if extensions else [],
         },
         me,

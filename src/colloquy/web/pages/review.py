@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from colloquy.domain.models import ReviewStatus
 from colloquy.services.accounts import REVIEW_ROLES
-from colloquy.services.errors import AlreadyReviewed, UnitNotFound
+from colloquy.services.errors import AlreadyReviewed, InvalidInput, UnitNotFound
 from colloquy.services.inputs import RejectRequest
 from colloquy.web.auth import ViewerDep, require
 from colloquy.web.errors import PageError
@@ -37,6 +37,7 @@ async def review(
     items, total = await svc.review.queue(len(skip) + 1, 0)
     item = next((i for i in items if i.unit.id not in skip), None)
     still_skipped = sum(1 for i in items if i.unit.id in skip)
+    neighbours = await svc.review.neighbours(item.unit.id) if item else []
     return render(
         request,
         "review.html",
@@ -48,6 +49,7 @@ async def review(
             "skipped": ",".join(skip),
             "skip_next": ",".join([*skip, item.unit.id]) if item else "",
             "still_skipped": still_skipped,
+            "neighbours": neighbours,
         },
         me,
         await pending_reviews(me, svc),
@@ -61,23 +63,29 @@ async def decide(unit_id: str, request: Request, me: ViewerDep, svc: ServicesDep
     decision = field(form, "decision")
     back_to_unit = field(form, "return") == "unit"
     skipped = ",".join(parse_skipped(field(form, "skipped"))) or None
-    if decision not in {"approve", "reject"}:
+    if decision not in {"approve", "reject", "duplicate"}:
         raise PageError(400, "Unknown decision", "Choose approve or reject.", me)
-    note = None
-    if decision == "reject":
+    note = duplicate_of = None
+    if decision != "approve":
+        original = field(form, "duplicate_of") if decision == "duplicate" else ""
         try:
-            reason = RejectRequest(reason=field(form, "reason")).reason
+            rejection = RejectRequest(reason=field(form, "reason"), duplicate_of=original or None)
         except ValidationError as exc:
-            raise PageError(422, "Reason too long", validation_message(exc), me) from exc
-        note = (reason or "").strip() or None
+            raise PageError(422, "Cannot reject so", validation_message(exc), me) from exc
+        if decision == "duplicate" and rejection.duplicate_of is None:
+            raise PageError(422, "No original chosen", "Choose the unit it duplicates.", me)
+        note = (rejection.reason or "").strip() or None
+        duplicate_of = rejection.duplicate_of
     status = ReviewStatus.APPROVED if decision == "approve" else ReviewStatus.REJECTED
     try:
-        await svc.review.decide(unit_id, status, me.user.username, note)
-        notice = "approved" if decision == "approve" else "rejected"
+        await svc.review.decide(unit_id, status, me.user.username, note, duplicate_of)
+        notice = {"approve": "approved", "reject": "rejected"}.get(decision, "duplicate")
     except AlreadyReviewed:
         notice = "taken"
     except UnitNotFound:
         notice = "gone"
+    except InvalidInput:
+        notice = "no_original"
     if back_to_unit and notice != "gone":
         return redirect(f"/units/{unit_id}", notice=notice)
     return redirect("/review", skipped=skipped, notice=notice)

@@ -2,8 +2,12 @@
 (function () {
   "use strict";
 
+  function choosing(target) {
+    return !!target && target.tagName === "INPUT" && target.type === "radio";
+  }
+
   function typing(target) {
-    if (!target || !target.tagName) return false;
+    if (!target || !target.tagName || choosing(target)) return false;
     var tag = target.tagName.toLowerCase();
     return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
   }
@@ -86,6 +90,23 @@
     if (!form) return;
     if (event.target && event.target.closest && event.target.closest("button, a") &&
         (key === "Enter" || key === " ")) return;
+    // On a neighbour's radio button the arrows move the choice, as they always do there.
+    if (choosing(event.target) && key.indexOf("Arrow") === 0) return;
+    var choices = form.querySelectorAll("input[name=duplicate_of]");
+    if (/^[1-9]$/.test(key) && choices.length) {
+      var choice = choices[Number(key) - 1];
+      if (choice) {
+        event.preventDefault();
+        choice.checked = true;
+        choice.focus();
+      }
+      return;
+    }
+    if (key === "d" && choices.length) {
+      event.preventDefault();
+      form.requestSubmit(document.getElementById("duplicate-button"));
+      return;
+    }
     if (key === "a" || key === "ArrowRight") {
       event.preventDefault();
       form.requestSubmit(document.getElementById("approve-button"));

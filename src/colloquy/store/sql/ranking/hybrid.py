@@ -56,6 +56,7 @@ MAX_VARIANTS = 8
 AliasSource = Callable[[AsyncConnection], Awaitable[Aliases]]
 """Where a query's alias table comes from (the shipped defaults, or an admin-edited table)."""
 
+
 def tag_groups(spec: QuerySpec, aliases: Aliases) -> list[tuple[str, ...]]:
     """The words of the query's tags, a group of variants per meaning, bounded (the most
     ``MAX_TAG_GROUPS`` groups of ``MAX_VARIANTS`` variants each): what a unit's tag words are
