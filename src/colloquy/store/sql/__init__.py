@@ -11,6 +11,7 @@ from colloquy.store.sql.archive import ArchiveRepository
 from colloquy.store.sql.audit import AuditRepository
 from colloquy.store.sql.counters import Counters
 from colloquy.store.sql.database import Database
+from colloquy.store.sql.embeddings import EmbeddingRepository
 from colloquy.store.sql.quarantine import QuarantineRepository
 from colloquy.store.sql.ranking import DomainSizes, Planner
 from colloquy.store.sql.review import ReviewRepository
@@ -93,3 +94,9 @@ class SqlStore:
         quarantine = QuarantineRepository(database, counters)
         self.check_units = quarantine.check_units
         self.quarantine_unit = quarantine.quarantine_unit
+
+        embeddings = EmbeddingRepository(database)
+        self.units_to_embed = embeddings.units_to_embed
+        self.embedding_backlog = embeddings.embedding_backlog
+        self.store_vectors = embeddings.store_vectors
+        self.unit_vectors = embeddings.unit_vectors
