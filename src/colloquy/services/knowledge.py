@@ -1,6 +1,7 @@
 """The agents' data plane: propose, query, confirm, flag and stats."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +49,10 @@ def normalized_domains(domains: list[str]) -> list[str]:
 
 
 class KnowledgeService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, stored: Callable[[KnowledgeUnit], None] | None = None) -> None:
+        """``stored`` is told of each unit once it is stored (and must not wait)."""
         self._store = store
+        self._stored = stored
 
     async def propose(self, proposal: Proposal, proposer: str) -> KnowledgeUnit:
         insight, context = proposal.insight, proposal.context
@@ -68,7 +71,10 @@ class KnowledgeService:
             created_by=proposer,
             created_at=now(),
         )
-        return await self._store.insert_unit(unit)
+        stored = await self._store.insert_unit(unit)
+        if self._stored is not None:
+            self._stored(stored)
+        return stored
 
     async def query(
         self,
