@@ -74,12 +74,14 @@ def semantic_embedder(settings: Settings) -> Embedder | None:
     if settings.semantic == "off":
         return None
     try:
-        return load_embedder()
+        embedder = load_embedder()
     except SemanticUnavailable as missing:
         if settings.semantic == "on":
             raise
         log.info("semantic re-ranking is off: %s", missing)
         return None
+    log.info("semantic re-ranking is on: %s", embedder.model_id)
+    return embedder
 
 
 def embedding_service(store: Store, embedder: Embedder, pace: bool = True) -> "EmbeddingService":
