@@ -17,7 +17,9 @@ plus the tag words. For each, the rankings compared are:
 
 Fusions (a few fixed settings, not a search): ``wsum-W``, ``(1 - W) * bm25 + W * cosine`` with
 each score min-max normalised over the candidates (a unit BM25 did not match has bm25 0), and
-``rrf``, reciprocal-rank fusion ``1 / (60 + rank)`` summed over the two rankings.
+``rrf``, reciprocal-rank fusion ``1 / (60 + rank)`` summed over the two rankings (each over
+every unit it scores), and ``rrf-local``, the same with ranks among the candidates only: what a
+re-rank of an ordered answer can do without the ranker's scores.
 
 Also prints the CPU time of one query embedding (one thread): a short tag query, and a
 1,000-character ``q`` truncated to 32, 64, 128 and 256 tokens.
@@ -89,7 +91,10 @@ def fuse(
     fusion: str, candidates: list[str], lexical: dict[str, float], cosine: dict[str, float]
 ) -> list[str]:
     """``candidates`` ordered by ``fusion`` of their BM25 and cosine scores."""
-    if fusion == "rrf":
+    if fusion.startswith("rrf"):
+        if fusion == "rrf-local":  # ranks among the candidates: needs no score from the ranker
+            lexical = {unit: lexical[unit] for unit in candidates if unit in lexical}
+            cosine = {unit: cosine[unit] for unit in candidates}
         lexical_rank = {unit: i for i, unit in enumerate(top(lexical, len(lexical)))}
         cosine_rank = {unit: i for i, unit in enumerate(top(cosine, len(cosine)))}
         far = len(cosine_rank) + 1
@@ -115,7 +120,7 @@ def rankings(
     text: Callable[[Query], str],
     candidates: int,
 ) -> dict[str, dict[str, list[str]]]:
-    fusions = [f"wsum-{w}" for w in WEIGHTS] + ["rrf"]
+    fusions = [f"wsum-{w}" for w in WEIGHTS] + ["rrf", "rrf-local"]
     out: dict[str, dict[str, list[str]]] = {}
     for query, vector in zip(queries, query_vectors, strict=True):
         lexical = index.scores(text(query))
