@@ -1,6 +1,6 @@
 """Unit embeddings: each unit's vector by the named model, for semantic re-ranking.
 
-Nothing is backfilled here: a vector takes a model run (about 45 ms of CPU a unit), so the
+Nothing is backfilled here: a vector takes a model run (about 40 ms of CPU a unit), so the
 server computes missing ones in the background and ``colloquy embed`` computes them in bulk.
 The table starts empty on a database with data, which every reader takes as "no vector yet".
 
