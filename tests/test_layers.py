@@ -59,6 +59,16 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "colloquy.cli",
         "colloquy.store.sql",
     ),
+    # The model and the vector arithmetic know nothing of storage or HTTP: services feed them.
+    "colloquy.semantic": (
+        "colloquy.api",
+        "colloquy.web",
+        "colloquy.services",
+        "colloquy.store",
+        "colloquy.wiring",
+        "colloquy.cli",
+        "colloquy.config",
+    ),
     # Rendering reads nothing: what a page shows is fetched before ``render`` is called.
     "colloquy.web.templating": ("colloquy.wiring", "colloquy.services", "colloquy.store"),
 }

@@ -235,10 +235,10 @@ class BM25:
         insight = unit["insight"]
         return f"{insight['summary']} {insight['detail']} {insight['action']}"
 
-    def rank(self, text: str, k: int = K) -> list[str]:
-        """The ``k`` best units for the distinct words of ``text`` (ties: set order)."""
+    def scores(self, text: str) -> dict[str, float]:
+        """Each unit matching a distinct word of ``text``, with its score (in set order)."""
         terms = set(tokenise(text))
-        scores: list[tuple[float, int]] = []
+        scores: dict[str, float] = {}
         for i, doc in enumerate(self.docs):
             norm = self.k1 * (1 - self.b + self.b * self.lengths[i] / self.avg_length)
             score = 0.0
@@ -247,8 +247,13 @@ class BM25:
                 if tf:
                     score += self.idf[term] * tf * (self.k1 + 1) / (tf + norm)
             if score > 0:
-                scores.append((-score, i))
-        return [self.ids[i] for _, i in sorted(scores)[:k]]
+                scores[self.ids[i]] = score
+        return scores
+
+    def rank(self, text: str, k: int = K) -> list[str]:
+        """The ``k`` best units for the distinct words of ``text`` (ties: set order)."""
+        scores = self.scores(text)
+        return sorted(scores, key=lambda unit: -scores[unit])[:k]
 
 
 def tag_words(query: Query) -> str:

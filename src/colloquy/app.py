@@ -16,7 +16,7 @@ from colloquy.config import Settings
 from colloquy.store.factory import open_store
 from colloquy.store.protocol import Store, StoreFault
 from colloquy.web.errors import error_page
-from colloquy.wiring import build_services, pool_settings
+from colloquy.wiring import build_services, embedding_service, pool_settings, semantic_embedder
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +49,21 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         if store is not None:
             yield
             return
+        embedder = await asyncio.to_thread(semantic_embedder, settings)
         own = open_store(settings.resolved_database_url(), pool_settings(settings))
-        app.state.services = build_services(settings, own)
-        preparing = asyncio.create_task(_prepare_queries(own))
+        embedding = embedding_service(own, embedder) if embedder else None
+        app.state.services = build_services(settings, own, embedding)
+        background = [asyncio.create_task(_prepare_queries(own))]
+        if embedding is not None:
+            background.append(asyncio.create_task(embedding.run()))
         try:
             yield
         finally:
-            preparing.cancel()
-            with suppress(asyncio.CancelledError):
-                await preparing
+            for task in background:
+                task.cancel()
+            for task in background:
+                with suppress(asyncio.CancelledError):
+                    await task
             await own.close()
 
     app = FastAPI(

@@ -6,6 +6,7 @@ import logging
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,9 @@ class Settings(BaseSettings):
     rate_limit_flag: int = Field(default=600, ge=0, le=1_000_000)
     # How GET /api/v1/knowledge ranks (README "Ranking"): ``cq`` is the reference's exact order.
     ranking: Ranking = Ranking.HYBRID
+    # Units' vectors for semantic re-ranking (README "Semantic re-ranking"): ``auto`` when the
+    # colloquy[semantic] extra is installed, ``on`` requires it, ``off`` never loads the model.
+    semantic: Literal["auto", "on", "off"] = "auto"
 
     def resolved_database_url(self) -> str:
         """The URL to open: ``CQ_DATABASE_URL``, else ``CQ_DB_PATH``, else the data directory."""

@@ -1,13 +1,15 @@
 """What every entry point is built from: the services over one store, built and handed out the
 same way to the API, the dashboard and the command line (so none of them imports another)."""
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
 from colloquy.config import Settings
+from colloquy.semantic import Embedder, SemanticUnavailable, load_embedder
 from colloquy.services.accounts import AccountService
 from colloquy.services.aliases import AliasService
 from colloquy.services.knowledge import KnowledgeService
@@ -15,6 +17,11 @@ from colloquy.services.review import ReviewService
 from colloquy.services.throttle import LoginThrottle, WriteAction, WriteLimits
 from colloquy.store.factory import PoolSettings
 from colloquy.store.protocol import Store
+
+if TYPE_CHECKING:
+    from colloquy.services.embedding import EmbeddingService
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -27,9 +34,15 @@ class Services:
     aliases: AliasService
     # CQ_PUBLIC_READ: anyone may query and read the statistics, as on the reference server.
     public_read: bool = False
+    # Units' vectors (colloquy[semantic]); None without the extra or with CQ_SEMANTIC=off.
+    embedding: "EmbeddingService | None" = None
 
 
-def build_services(settings: Settings, store: Store) -> Services:
+def build_services(
+    settings: Settings, store: Store, embedding: "EmbeddingService | None" = None
+) -> Services:
+    """The services over ``store``; with ``embedding``, each proposal stored is queued for
+    its vector."""
     assert settings.jwt_secret is not None and settings.api_key_pepper is not None
     pepper = settings.api_key_pepper.get_secret_value()
     throttle = LoginThrottle(
@@ -42,7 +55,12 @@ def build_services(settings: Settings, store: Store) -> Services:
     }
     return Services(
         store=store,
-        knowledge=KnowledgeService(store, settings.ranking),
+        knowledge=KnowledgeService(
+            store,
+            settings.ranking,
+            embedding.notice if embedding else None,
+            embedding.rerank if embedding else None,
+        ),
         review=ReviewService(store, settings.ranking),
         accounts=AccountService(
             store,
@@ -54,7 +72,33 @@ def build_services(settings: Settings, store: Store) -> Services:
         public_read=settings.public_read,
         limits=WriteLimits(store, limits),
         aliases=AliasService(store),
+        embedding=embedding,
     )
+
+
+def semantic_embedder(settings: Settings) -> Embedder | None:
+    """The model for ``CQ_SEMANTIC``: ``None`` when off, or when ``auto`` and the extra is
+    missing; with ``on`` a missing extra raises ``SemanticUnavailable`` (how to install it)."""
+    if settings.semantic == "off":
+        return None
+    try:
+        embedder = load_embedder()
+    except SemanticUnavailable as missing:
+        if settings.semantic == "on":
+            raise
+        log.info("semantic re-ranking is off: %s", missing)
+        return None
+    log.info("semantic re-ranking is on: %s", embedder.model_id)
+    return embedder
+
+
+def embedding_service(store: Store, embedder: Embedder, pace: bool = True) -> "EmbeddingService":
+    """Units' vectors over ``store`` by ``embedder`` (``services.embedding``)."""
+    # Imported here: it needs numpy, which only the extra brings, and ``embedder`` exists
+    # only when the extra is installed.
+    from colloquy.services.embedding import EmbeddingService
+
+    return EmbeddingService(store, embedder, pace)
 
 
 def pool_settings(settings: Settings) -> PoolSettings:

@@ -22,6 +22,7 @@ from colloquy.cli.progress import progress, progress_bar
 from colloquy.clock import iso
 from colloquy.config import Settings, ensure_secrets
 from colloquy.domain.models import Role
+from colloquy.semantic import INSTALL_HINT, SemanticUnavailable, installed, load_embedder
 from colloquy.services import archive, doctor
 from colloquy.services.errors import ServiceError
 from colloquy.store import backup as sqlite_backup
@@ -29,7 +30,7 @@ from colloquy.store import migrate
 from colloquy.store.factory import UnsupportedDatabase, describe_error, open_store, safe_url
 from colloquy.store.protocol import UnitFinding
 from colloquy.supervisor import Supervisor
-from colloquy.wiring import Services, build_services, pool_settings
+from colloquy.wiring import Services, build_services, embedding_service, pool_settings
 
 app = App(
     help="colloquy: a cq v1 knowledge-commons server.",
@@ -115,6 +116,8 @@ def serve(
     _configure_logging(settings.log_level)
     url = settings.resolved_database_url()
     log.info("database: %s", safe_url(url))
+    if settings.semantic == "on" and not installed():
+        _fail(f"CQ_SEMANTIC=on, but {INSTALL_HINT}")
     if not no_migrate:
         _migrate(settings)
     config = uvicorn.Config(
@@ -374,6 +377,27 @@ def doctor_command(
     typer.echo(report.line(fix))
     if report.found > report.quarantined:
         raise typer.Exit(1)
+
+
+@app.command("embed")
+def embed_command(ctx: typer.Context) -> None:
+    """Compute the vectors of every unit that has none by the current model, for semantic
+    re-ranking (needs the colloquy[semantic] extra). Safe while the server runs, and to run
+    again: it resumes where it stopped."""
+    settings = _settings(ctx)
+    try:
+        embedder = load_embedder()
+    except SemanticUnavailable as exc:
+        _fail(str(exc))
+
+    async def work(s: Services) -> int:
+        service = embedding_service(s.store, embedder, pace=False)
+        backlog = await s.store.embedding_backlog(service.model_id)
+        with progress(backlog, "embedding units", enabled=True) as advance:
+            return await service.backfill(advance)
+
+    done = _with_services(settings, work)
+    typer.echo(f"embedded {done} units with {embedder.model_id}")
 
 
 @app.command("backup")

@@ -1,7 +1,9 @@
 """The agents' data plane: propose, query, confirm, flag and stats."""
 
+import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cq_schema
@@ -10,11 +12,20 @@ from colloquy.clock import now
 from colloquy.domain import bounds, scoring
 from colloquy.domain.models import Context, FlagReason, Insight, KnowledgeUnit
 from colloquy.domain.normalize import new_unit_id, normalize_pattern, normalize_tags
+from colloquy.domain.tags import tag_words
 from colloquy.services.errors import InvalidDomain, InvalidInput, UnitNotFound, bounded
 from colloquy.services.views import KnowledgeStatsView, confidence_buckets
 from colloquy.store.protocol import FlagInput, NewUnit, QuerySpec, Ranking, Store
 
+log = logging.getLogger(__name__)
+
 MAX_QUERY_LIMIT = 50
+# Candidates of a hybrid answer that a re-ranker re-orders (its best ``limit`` are answered).
+RERANK_CANDIDATES = 20
+
+Rerank = Callable[[str, dict[str, float]], Awaitable[list[str]]]
+"""Re-orders a ranked answer by meaning (``colloquy[semantic]``): given the query's text and
+the candidates' ids with their scores, best first, it returns the ids in their new order."""
 # Longest free text ``q`` a query may carry: an agent's task or error message.
 MAX_QUERY_TEXT = 1_000
 MAX_EXTENSIONS = 20
@@ -50,10 +61,19 @@ def normalized_domains(domains: list[str]) -> list[str]:
 
 
 class KnowledgeService:
-    def __init__(self, store: Store, ranking: Ranking = Ranking.HYBRID) -> None:
-        """``ranking``: how queries are ranked (``CQ_RANKING``)."""
+    def __init__(
+        self,
+        store: Store,
+        ranking: Ranking = Ranking.HYBRID,
+        stored: Callable[[KnowledgeUnit], None] | None = None,
+        rerank: Rerank | None = None,
+    ) -> None:
+        """``ranking``: how queries are ranked (``CQ_RANKING``); ``stored`` is told of each
+        unit once it is stored (and must not wait); ``rerank`` re-orders hybrid answers."""
         self._store = store
         self.ranking = ranking
+        self._stored = stored
+        self._rerank = rerank if ranking is Ranking.HYBRID else None
 
     def takes_text(self) -> bool:
         """Whether a query's free text ``q`` counts (cq ranking ignores it)."""
@@ -76,7 +96,10 @@ class KnowledgeService:
             created_by=proposer,
             created_at=now(),
         )
-        return await self._store.insert_unit(unit)
+        stored = await self._store.insert_unit(unit)
+        if self._stored is not None:
+            self._stored(stored)
+        return stored
 
     async def query(
         self,
@@ -105,7 +128,23 @@ class KnowledgeService:
             q=q,
             ranking=self.ranking,
         )
-        return await self._store.query(spec)
+        if self._rerank is None:
+            return await self._store.query(spec)
+        return await self._reranked(spec, self._rerank)
+
+    async def _reranked(self, spec: QuerySpec, rerank: Rerank) -> list[KnowledgeUnit]:
+        """The best ``spec.limit`` of a wider hybrid answer, re-ordered by meaning; in the
+        ranker's order if the re-ranker fails (it is optional: it must not fail a query)."""
+        ranked = await self._store.ranked(replace(spec, limit=max(spec.limit, RERANK_CANDIDATES)))
+        units = {r.unit.id: r.unit for r in ranked}
+        tags = (*spec.domains, *spec.languages, *spec.frameworks)
+        text = " ".join([spec.q, *(word for tag in tags for word in tag_words(tag))]).strip()
+        try:
+            order = await rerank(text, {r.unit.id: r.score for r in ranked})
+        except Exception:
+            log.exception("semantic re-ranking failed; answering in the ranker's order")
+            order = list(units)
+        return [units[unit_id] for unit_id in order[: spec.limit]]
 
     async def confirm(self, unit_id: str, actor: str) -> KnowledgeUnit:
         unit = await self._store.confirm(unit_id, actor, now())

@@ -74,6 +74,12 @@ class QuerySpec:
 
 
 @dataclass(frozen=True)
+class RankedUnit:
+    unit: KnowledgeUnit
+    score: float
+
+
+@dataclass(frozen=True)
 class UnitFilter:
     """Filters for browsing units; ``None`` means "any". Confidence bounds are basis points:
     ``min <= c``, and ``c < max`` unless max is the ceiling, which is inclusive."""
@@ -333,6 +339,35 @@ class AliasRecord:
     added_at: datetime
 
 
+# ---------------------------------------------------------------- embeddings
+
+MAX_EMBED_WINDOW = 1_000
+"""The most units one ``units_to_embed`` call looks at."""
+MAX_VECTOR_READ = 500
+"""The most vectors one ``unit_vectors`` call reads (a re-rank's candidates)."""
+
+
+@dataclass(frozen=True)
+class EmbeddingSource:
+    """What a unit's vector is computed from: its insight and its tags (domains, languages,
+    frameworks, in that order)."""
+
+    unit_id: str
+    summary: str
+    detail: str
+    action: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EmbeddingScan:
+    """One window of ``units_to_embed``: its units without a current vector, and where the next
+    window starts (``None``: this one reached the last unit)."""
+
+    units: list[EmbeddingSource]
+    next_after: str | None
+
+
 # ---------------------------------------------------------------- throttles
 
 
@@ -455,6 +490,11 @@ class Store(Protocol):
         ...
 
     async def query(self, spec: QuerySpec) -> list[KnowledgeUnit]: ...
+    async def ranked(self, spec: QuerySpec) -> list[RankedUnit]:
+        """``query``'s units with their scores (higher is better; comparable within one
+        answer only), for a re-ranker."""
+        ...
+
     async def prepare_queries(self) -> None:
         """Get the common query shapes ready ahead of their first use (speed only)."""
 
@@ -622,4 +662,25 @@ class Store(Protocol):
         repaired (unstorable characters replaced, tags cut to length, bad extensions dropped)
         and the kept counters moved, in one transaction; None if there is no such unit or it
         breaks no bound (any more)."""
+        ...
+
+    # vectors of units (``colloquy[semantic]``): opaque bytes here, by the model that made them
+    async def units_to_embed(self, model_id: str, after: str | None, window: int) -> EmbeddingScan:
+        """Of the next ``window`` units by id after ``after`` (at most ``MAX_EMBED_WINDOW``),
+        those without a vector by ``model_id`` (none, or one by another model)."""
+        ...
+
+    async def embedding_backlog(self, model_id: str) -> int:
+        """How many units have no vector by ``model_id``: a count over every unit, for the
+        command line, never for a request."""
+        ...
+
+    async def store_vectors(self, model_id: str, vectors: Sequence[tuple[str, bytes]]) -> None:
+        """Store each ``(unit id, vector)``, replacing the unit's earlier one; a unit that is
+        gone by now is skipped."""
+        ...
+
+    async def unit_vectors(self, model_id: str, unit_ids: Sequence[str]) -> dict[str, bytes]:
+        """The vectors by ``model_id`` of those of ``unit_ids`` that have one (at most
+        ``MAX_VECTOR_READ`` ids, else ValueError)."""
         ...

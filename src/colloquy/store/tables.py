@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -211,6 +212,18 @@ domain_counts = Table(
     Column("domain", String(64), primary_key=True),
     Column("approved", BigInteger, nullable=False),
     Index(None, "approved", "domain"),
+)
+
+# Each unit's vector by the embedding model named in ``model_id`` (``colloquy[semantic]``):
+# little-endian float32 bytes, read only for a bounded set of candidates to re-rank, so no vector
+# index and no database extension. A row by another model is stale: it is computed again and
+# replaced. Rows are written after the unit is stored, off the request path.
+unit_embeddings = Table(
+    "unit_embeddings",
+    metadata,
+    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+    Column("model_id", String(64), nullable=False),
+    Column("vector", LargeBinary, nullable=False),
 )
 
 users = Table(

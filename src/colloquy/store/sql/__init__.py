@@ -12,6 +12,7 @@ from colloquy.store.sql.archive import ArchiveRepository
 from colloquy.store.sql.audit import AuditRepository
 from colloquy.store.sql.counters import Counters
 from colloquy.store.sql.database import Database
+from colloquy.store.sql.embeddings import EmbeddingRepository
 from colloquy.store.sql.neighbours import NeighbourRepository
 from colloquy.store.sql.quarantine import QuarantineRepository
 from colloquy.store.sql.ranking import DomainSizes, Planner
@@ -69,6 +70,7 @@ class SqlStore:
         self.get_unit = units.get_unit
         self.get_approved = units.get_approved
         self.query = units.query
+        self.ranked = units.ranked
         self.prepare_queries = units.prepare_queries
         self.page_units = units.page_units
         self.stats = units.stats
@@ -116,3 +118,9 @@ class SqlStore:
         quarantine = QuarantineRepository(database, counters)
         self.check_units = quarantine.check_units
         self.quarantine_unit = quarantine.quarantine_unit
+
+        embeddings = EmbeddingRepository(database)
+        self.units_to_embed = embeddings.units_to_embed
+        self.embedding_backlog = embeddings.embedding_backlog
+        self.store_vectors = embeddings.store_vectors
+        self.unit_vectors = embeddings.unit_vectors

@@ -34,6 +34,7 @@ from colloquy.store.protocol import (
     NewUnit,
     Page,
     QuerySpec,
+    RankedUnit,
     Ranking,
     ReviewItem,
     UnitArchive,
@@ -143,6 +144,9 @@ class UnitRepository:
         return item.unit if item else None
 
     async def query(self, spec: QuerySpec) -> list[KnowledgeUnit]:
+        return [ranked.unit for ranked in await self.ranked(spec)]
+
+    async def ranked(self, spec: QuerySpec) -> list[RankedUnit]:
         """Rank in SQL, reading only units that can make the top ``limit`` (store/sql/ranking)."""
         async with self._db.read() as conn:
             sizes = await self._domain_sizes.read(conn)
@@ -158,7 +162,8 @@ class UnitRepository:
                 )
             else:
                 rows = await self._planner.rows(conn, spec, sizes)
-            return [item.unit for item in await render(conn, rows)]
+            items = await render(conn, rows)
+            return [RankedUnit(i.unit, r.score) for i, r in zip(items, rows, strict=True)]
 
     async def prepare_queries(self) -> None:
         """Build, compile and prepare the statements of the common query shapes, one shape at
