@@ -67,10 +67,10 @@ bench: install
 # Retrieval quality on the labelled set (benchmarks/retrieval/README.md): a real server on a fresh
 # SQLite data directory, nDCG@5 / recall@5 / MRR per ranking mode beside an offline BM25 baseline.
 # Under a minute; JSON lands in benchmarks/results/retrieval.json. BENCH_RETRIEVAL_MODES picks modes.
-BENCH_RETRIEVAL_MODES ?= cq,hybrid-tags,hybrid-q,bm25-tags,bm25-q
+BENCH_RETRIEVAL_MODES ?= cq,hybrid-tags,hybrid-q,semantic-tags,semantic-q,bm25-tags,bm25-q
 
 bench-retrieval: install
-	$(UV) sync --frozen --quiet --group bench
+	$(UV) sync --frozen --quiet --group bench --extra semantic
 	$(VENV)/bin/python -m benchmarks.retrieval.evaluate --mode $(BENCH_RETRIEVAL_MODES)
 
 clean:

@@ -131,8 +131,7 @@ def measure(
     """Serve one corpus and run every workload in ``names`` against it."""
     outcome: dict[str, Any] = {"size": corpus_db.load["units"], "load": corpus_db.load}
     results: dict[str, dict[str, Any]] = {}
-    settings = {"CQ_RANKING": args.ranking} if args.ranking else None
-    with serve(corpus_db.data_dir, corpus_db.url, args.workers, settings) as server:
+    with serve(corpus_db.data_dir, corpus_db.url, args.workers) as server:
         api_key, token = credentials(server)
         creds = Credentials(api_key, token, corpus_db.approved_ids)
         factories = workloads.factories(creds, args.seed)
@@ -254,9 +253,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--workloads", default=",".join(workloads.ORDER), help="comma-separated subset"
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="output directory")
-    parser.add_argument(
-        "--ranking", choices=("cq", "hybrid"), help="CQ_RANKING of the server (its default)"
-    )
     parser.add_argument(
         "--prepare-only",
         action="store_true",

@@ -20,6 +20,10 @@ Modes:
   server accepts ``q`` without ``domains`` (today's server answers 422: ``domains`` is
   required, and an unknown ``q`` beside ``domains`` would be silently ignored, so that request
   cannot tell).
+- ``semantic-tags``, ``semantic-q``: as the two ``hybrid`` modes, with ``CQ_SEMANTIC=on`` (the
+  hybrid answer re-ordered by meaning; ``colloquy embed`` vectors every unit before the
+  queries). Available only with the ``colloquy[semantic]`` extra installed; the ``hybrid`` modes
+  run with ``CQ_SEMANTIC=off``, so that they measure the lexical ranking alone.
 - ``bm25-tags``: BM25 over summary + detail + action on the query's tag words (domains,
   languages, frameworks).
 - ``bm25-q``: BM25 on the query's ``q`` plus its tag words.
@@ -60,6 +64,7 @@ from typing import Any
 import httpx
 
 from benchmarks.server import credentials, serve
+from colloquy import semantic
 from colloquy.config import Settings
 from colloquy.store import migrate
 
@@ -67,7 +72,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE.parent / "results" / "retrieval.json"
 K = 5
 KINDS = ("mismatch", "flood", "error", "plain")
-SERVER_MODES = ("cq", "hybrid-tags", "hybrid-q")
+SERVER_MODES = ("cq", "hybrid-tags", "hybrid-q", "semantic-tags", "semantic-q")
 OFFLINE_MODES = ("bm25-tags", "bm25-q")
 MODES = SERVER_MODES + OFFLINE_MODES
 BM25_K1 = 1.2
@@ -332,12 +337,14 @@ def run_server(
             headers = {"Authorization": f"Bearer {api_key}"}
             started = time.monotonic()
             to_set = load_units(http, server.base_url, api_key, token, units)
+            if settings.get("CQ_SEMANTIC") == "on":
+                server.cli("embed")  # every unit's vector before the first query
             print(
                 f"loaded {len(to_set)} units in {time.monotonic() - started:.1f}s ({settings})",
                 file=sys.stderr,
             )
             for mode in modes:
-                if mode == "hybrid-q" and not accepts_q(http, server.base_url, headers):
+                if mode.endswith("-q") and not accepts_q(http, server.base_url, headers):
                     results.append(
                         ModeResult(mode, available=False, note=f"{NOT_AVAILABLE} (q is 422)")
                     )
@@ -349,7 +356,7 @@ def run_server(
                     params += [("languages", lang) for lang in query.languages]
                     params += [("frameworks", fw) for fw in query.frameworks]
                     params.append(("limit", K))
-                    if mode == "hybrid-q":
+                    if mode.endswith("-q"):
                         params.append(("q", query.q))
                     try:
                         answer = http.get(
@@ -429,11 +436,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         note = f"{NOT_AVAILABLE} (no CQ_RANKING setting)"
         add(ModeResult(mode, available=False, note=note) for mode in hybrid)
         hybrid = []
+    meaning = [m for m in modes if m in ("semantic-tags", "semantic-q")]
+    if meaning and not semantic.installed():
+        note = f"{NOT_AVAILABLE} (install colloquy[semantic])"
+        add(ModeResult(mode, available=False, note=note) for mode in meaning)
+        meaning = []
     for _ in range(args.repeats):
         if "cq" in modes:
             add(run_server(["cq"], {"CQ_RANKING": "cq"} if ranking else {}, units, queries))
         if hybrid:
-            add(run_server(hybrid, {"CQ_RANKING": "hybrid"}, units, queries))
+            add(run_server(hybrid, {"CQ_RANKING": "hybrid", "CQ_SEMANTIC": "off"}, units, queries))
+        if meaning:
+            add(run_server(meaning, {"CQ_RANKING": "hybrid", "CQ_SEMANTIC": "on"}, units, queries))
     if "bm25-tags" in modes:
         add([run_bm25("bm25-tags", units, queries, tag_words)])
     if "bm25-q" in modes:
