@@ -89,6 +89,10 @@ def _scaling(run: Run, rs: ResultSet, every: list[ResultSet]) -> float | None:
 TARGETS = (
     Target("query ≥ 50% of health throughput", 100_000, "× health", 0.5, True, _ratio("query")),
     Target("query p99 < 50 ms", 1_000_000, "ms", 50, False, _latency("query", "p99_ms")),
+    Target("query with q p99 < 50 ms", 1_000_000, "ms", 50, False, _latency("query_q", "p99_ms")),
+    Target(
+        "query, cq ranking, p99 < 50 ms", 1_000_000, "ms", 50, False, _latency("query_cq", "p99_ms")
+    ),
     Target(
         "knowledge/stats p50 < 20 ms",
         1_000_000,
@@ -241,6 +245,8 @@ def render_chart(sets: list[ResultSet], path: Path) -> bool:
         label = rs.label
         lat.plot(sizes, series("query", "p99_ms"), "o-", label=f"{label}: query p99")
         lat.plot(sizes, series("query", "p50_ms"), "o--", label=f"{label}: query p50")
+        lat.plot(sizes, series("query_q", "p99_ms"), "^-", label=f"{label}: query with q p99")
+        lat.plot(sizes, series("query_cq", "p99_ms"), "v-", label=f"{label}: query, cq, p99")
         if rs.workers == 1:
             lat.plot(sizes, series("knowledge_stats", "p50_ms"), "s:", label=f"{label}: stats p50")
         for workload in ("health", "query", "confirm", "propose"):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import itertools
 import json
 import os
 import platform
@@ -33,7 +34,7 @@ from rich.console import Console
 from tests.support.pgserver import PostgresServer
 
 from benchmarks import corpus, load, loadgen, workloads
-from benchmarks.server import CpuMeter, MemorySampler, credentials, serve
+from benchmarks.server import CpuMeter, LiveServer, MemorySampler, credentials, serve
 from benchmarks.workloads import Credentials
 from colloquy.store import migrate
 
@@ -128,49 +129,26 @@ def postmaster_pid(pg: PostgresServer) -> int:
 def measure(
     corpus_db: Corpus, args: argparse.Namespace, names: list[str], database_pid: int | None
 ) -> dict[str, Any]:
-    """Serve one corpus and run every workload in ``names`` against it."""
+    """Serve one corpus and run every workload in ``names`` against it: consecutive workloads
+    that need the same server settings (``workloads.SETTINGS``) share one server process."""
     outcome: dict[str, Any] = {"size": corpus_db.load["units"], "load": corpus_db.load}
     results: dict[str, dict[str, Any]] = {}
-    with serve(corpus_db.data_dir, corpus_db.url, args.workers) as server:
-        api_key, token = credentials(server)
-        creds = Credentials(api_key, token, corpus_db.approved_ids)
-        factories = workloads.factories(creds, args.seed)
-        trees = {"server": server.process.pid}
-        if database_pid is not None:
-            trees["postgres"] = database_pid
-        cpu = CpuMeter(trees)
-        with MemorySampler(server.process.pid) as memory:
-            memory.sample()
-            idle_kib = memory.peak_total_kib
-            for name in names:
-                memory.reset()
-                before = loadavg()
-                cpu.start()
-                result = asyncio.run(
-                    loadgen.run(
-                        server.base_url,
-                        name,
-                        factories[name],
-                        args.duration,
-                        args.concurrency,
-                        args.max_requests,
-                        warmup=args.warmup,
-                    )
-                )
+    creds: Credentials | None = None
+    idle_kib: list[int] = []
+    for settings, group in itertools.groupby(names, key=workloads.settings_of):
+        with serve(corpus_db.data_dir, corpus_db.url, args.workers, dict(settings)) as server:
+            if creds is None:  # keys and sessions live in the database: made once
+                api_key, token = credentials(server)
+                creds = Credentials(api_key, token, corpus_db.approved_ids)
+            trees = {"server": server.process.pid}
+            if database_pid is not None:
+                trees["postgres"] = database_pid
+            with MemorySampler(server.process.pid) as memory:
                 memory.sample()
-                summary = result.summary() | {
-                    "cpu_cores": cpu.cores(),
-                    "rss_peak_mib": round(memory.peak_process_kib / 1024, 1),
-                    "rss_tree_peak_mib": round(memory.peak_total_kib / 1024, 1),
-                    "loadavg": [before, loadavg()],
-                }
-                results[name] = summary
-                console.print(
-                    f"  {name:16} {summary['throughput']:9.1f} req/s  p50 {summary['p50_ms']:8.2f}"
-                    f"  p99 {summary['p99_ms']:8.2f} ms  errors {summary['errors']}"
-                    f"  rss {summary['rss_peak_mib']} MiB"
-                )
-        outcome["idle_rss_mib"] = round(idle_kib / 1024, 1)
+                idle_kib.append(memory.peak_total_kib)
+                for name in group:
+                    results[name] = run_workload(server, name, creds, args, memory, trees)
+    outcome["idle_rss_mib"] = round(min(idle_kib, default=0) / 1024, 1)
     health = results.get("health", {}).get("throughput") or 0.0
     for summary in results.values():
         summary["health_ratio"] = round(summary["throughput"] / health, 3) if health else None
@@ -179,6 +157,45 @@ def measure(
     outcome["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     outcome["commit"] = git_commit()
     return outcome
+
+
+def run_workload(
+    server: LiveServer,
+    name: str,
+    creds: Credentials,
+    args: argparse.Namespace,
+    memory: MemorySampler,
+    trees: dict[str, int],
+) -> dict[str, Any]:
+    """One workload against a running server, with the CPU and memory it took."""
+    memory.reset()
+    before = loadavg()
+    cpu = CpuMeter(trees)
+    cpu.start()
+    result = asyncio.run(
+        loadgen.run(
+            server.base_url,
+            name,
+            workloads.factories(creds, args.seed)[name],
+            args.duration,
+            args.concurrency,
+            args.max_requests,
+            warmup=args.warmup,
+        )
+    )
+    memory.sample()
+    summary = result.summary() | {
+        "cpu_cores": cpu.cores(),
+        "rss_peak_mib": round(memory.peak_process_kib / 1024, 1),
+        "rss_tree_peak_mib": round(memory.peak_total_kib / 1024, 1),
+        "loadavg": [before, loadavg()],
+    }
+    console.print(
+        f"  {name:16} {summary['throughput']:9.1f} req/s  p50 {summary['p50_ms']:8.2f}"
+        f"  p99 {summary['p99_ms']:8.2f} ms  errors {summary['errors']}"
+        f"  rss {summary['rss_peak_mib']} MiB"
+    )
+    return summary
 
 
 def machine() -> dict[str, Any]:

@@ -15,9 +15,28 @@ from benchmarks.loadgen import Request, RequestFactory
 
 # Read-only workloads first: the write workloads change the corpus (new pending units, higher
 # confidences), and the reads should see the corpus as loaded.
-ORDER = ("health", "query", "knowledge_stats", "review_stats", "confirm", "propose", "mixed")
+# ``query_cq`` needs a server of its own (``SETTINGS``), so it runs first, before ``health``
+# starts the default server's run.
+ORDER = (
+    "query_cq",
+    "health",
+    "query",
+    "query_q",
+    "knowledge_stats",
+    "review_stats",
+    "confirm",
+    "propose",
+    "mixed",
+)
+# Server settings a workload needs besides the defaults: ``query`` runs on the default
+# ranking (hybrid), ``query_cq`` on the cq reference's.
+SETTINGS: dict[str, tuple[tuple[str, str], ...]] = {"query_cq": (("CQ_RANKING", "cq"),)}
 # The mixed workload: mostly queries, as agents ask far more than they tell.
 MIX = (("query", 0.85), ("confirm", 0.10), ("propose", 0.05))
+
+
+def settings_of(name: str) -> tuple[tuple[str, str], ...]:
+    return SETTINGS.get(name, ())
 
 
 @dataclass(frozen=True)
@@ -41,6 +60,14 @@ def factories(creds: Credentials, seed: int = corpus.DEFAULT_SEED) -> dict[str, 
         path = "/api/v1/knowledge?" + urlencode(corpus.query_params(rng))
         return Request("GET", path, headers=key_auth)
 
+    def query_q(rng: random.Random) -> Request:
+        """Free text as an agent describes its task, with the tags half the time."""
+        params = [("q", text.take(rng, 40, 300))]
+        if rng.random() < 0.5:
+            params += [p for p in corpus.query_params(rng) if p[0] != "limit"]
+        path = "/api/v1/knowledge?" + urlencode([*params, ("limit", "5")])
+        return Request("GET", path, headers=key_auth)
+
     def knowledge_stats(_rng: random.Random) -> Request:
         return Request("GET", "/api/v1/knowledge/stats", headers=key_auth)
 
@@ -59,6 +86,8 @@ def factories(creds: Credentials, seed: int = corpus.DEFAULT_SEED) -> dict[str, 
     simple = {
         "health": health,
         "query": query,
+        "query_cq": query,
+        "query_q": query_q,
         "knowledge_stats": knowledge_stats,
         "review_stats": review_stats,
         "confirm": confirm,

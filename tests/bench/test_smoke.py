@@ -52,26 +52,30 @@ def bench_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def test_every_workload_against_a_live_server(bench_url: str, tmp_path: Path):
     loaded = asyncio.run(load.load(bench_url, SIZE, seed=11, batch=300, progress=False))
     assert loaded.size == SIZE and loaded.approved_ids
-    with serve(tmp_path, bench_url) as server:
-        api_key, token = credentials(server)
-        factories = workloads.factories(Credentials(api_key, token, loaded.approved_ids))
-        cpu = CpuMeter({"server": server.process.pid})
-        cpu.start()
-        with MemorySampler(server.process.pid) as memory:
-            for name in workloads.ORDER:
-                result = asyncio.run(
-                    loadgen.run(server.base_url, name, factories[name], SECONDS, concurrency=4)
-                )
-                summary = result.summary()
-                assert summary["requests"] > 0, name
-                assert summary["errors"] == 0, (name, summary["statuses"])
-                assert 0 < summary["p50_ms"] <= summary["p90_ms"] <= summary["p99_ms"]
-                assert summary["p99_ms"] <= summary["max_ms"]
-            memory.sample()
-        assert memory.peak_process_kib > 10_000
-        cores = cpu.cores()
-        assert cores.keys() == {"server", "client"}
-        assert 0 < cores["server"] < 4 and 0 < cores["client"] < 4, cores
+    creds: Credentials | None = None
+    for settings, names in itertools.groupby(workloads.ORDER, key=workloads.settings_of):
+        with serve(tmp_path, bench_url, settings=dict(settings)) as server:
+            if creds is None:
+                api_key, token = credentials(server)
+                creds = Credentials(api_key, token, loaded.approved_ids)
+            factories = workloads.factories(creds)
+            cpu = CpuMeter({"server": server.process.pid})
+            cpu.start()
+            with MemorySampler(server.process.pid) as memory:
+                for name in names:
+                    result = asyncio.run(
+                        loadgen.run(server.base_url, name, factories[name], SECONDS, concurrency=4)
+                    )
+                    summary = result.summary()
+                    assert summary["requests"] > 0, name
+                    assert summary["errors"] == 0, (name, summary["statuses"])
+                    assert 0 < summary["p50_ms"] <= summary["p90_ms"] <= summary["p99_ms"]
+                    assert summary["p99_ms"] <= summary["max_ms"]
+                memory.sample()
+            assert memory.peak_process_kib > 10_000
+            cores = cpu.cores()
+            assert cores.keys() == {"server", "client"}
+            assert 0 < cores["server"] < 4 and 0 < cores["client"] < 4, cores
 
 
 def test_request_budget_bounds_a_run(tmp_path: Path):
