@@ -158,7 +158,9 @@ def serve(
     settings: dict[str, str] | None = None,
 ) -> Iterator[LiveServer]:
     """``colloquy serve --no-migrate`` (the database is migrated by the loader) until exit;
-    ``settings`` are extra ``CQ_*`` variables for the server and its CLI."""
+    ``settings`` are extra ``CQ_*`` variables for the server and its CLI. Semantic re-ranking
+    is off unless asked for: with the extra installed, a server would otherwise start
+    embedding the whole corpus while it is measured."""
     # Warning level: an access-log line per request would load the server being measured.
     with live_server(
         data_dir,
@@ -166,6 +168,6 @@ def serve(
         workers,
         extra_args=("--no-migrate",),
         log_level="warning",
-        settings=settings,
+        settings={"CQ_SEMANTIC": "off", **(settings or {})},
     ) as server:
         yield server
