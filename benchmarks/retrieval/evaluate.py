@@ -21,7 +21,8 @@ Modes:
   required, and an unknown ``q`` beside ``domains`` would be silently ignored, so that request
   cannot tell).
 - ``semantic-tags``, ``semantic-q``: as the two ``hybrid`` modes, with ``CQ_SEMANTIC=on`` (the
-  hybrid answer re-ordered by meaning; ``colloquy embed`` vectors every unit before the
+  hybrid answer re-ordered by meaning when the query has ``q``, so ``semantic-tags`` checks
+  that tags alone are left as they were; ``colloquy embed`` vectors every unit before the
   queries). Available only with the ``colloquy[semantic]`` extra installed; the ``hybrid`` modes
   run with ``CQ_SEMANTIC=off``, so that they measure the lexical ranking alone.
 - ``bm25-tags``: BM25 over summary + detail + action on the query's tag words (domains,

@@ -30,7 +30,9 @@ def test_round_trip(deployment: Deployment, sdk_env: dict[str, str]) -> None:
         result = client.query([domain], languages=["python"])
         assert result.source == "remote"
         assert result.warnings == []
-        assert [u.id for u in result.units] == [unit.id]
+        # Best first; hybrid ranking may add other tests' units that share the word "python".
+        assert result.units[0].id == unit.id
+        assert unit.id not in [u.id for u in result.units[1:]]
         assert result.units[0].tier == Tier.PRIVATE
 
         confirmed = client.confirm(unit.id, tier=Tier.PRIVATE)

@@ -128,7 +128,9 @@ class KnowledgeService:
             q=q,
             ranking=self.ranking,
         )
-        if self._rerank is None:
+        # Only free text is re-ranked by meaning: on tags alone it gained within noise on the
+        # labelled set (README "Semantic re-ranking") and could overturn an exact tag match.
+        if self._rerank is None or not spec.q:
             return await self._store.query(spec)
         return await self._reranked(spec, self._rerank)
 
@@ -138,7 +140,7 @@ class KnowledgeService:
         ranked = await self._store.ranked(replace(spec, limit=max(spec.limit, RERANK_CANDIDATES)))
         units = {r.unit.id: r.unit for r in ranked}
         tags = (*spec.domains, *spec.languages, *spec.frameworks)
-        text = " ".join([spec.q, *(word for tag in tags for word in tag_words(tag))]).strip()
+        text = " ".join([spec.q, *(word for tag in tags for word in tag_words(tag))])
         try:
             order = await rerank(text, {r.unit.id: r.score for r in ranked})
         except Exception:
