@@ -1,26 +1,13 @@
 """Migration 0006 (session generations, audit trail) upgrades and downgrades on both backends
 without touching the users and keys already there."""
 
-import uuid
-from pathlib import Path
-
-import pytest
-from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from colloquy.store import migrate
 from colloquy.store.factory import async_url
+from tests.store.migration_support import revision_before, run_alembic
 
-# Whatever 0006 follows once the migrations are chained.
-BEFORE = ScriptDirectory.from_config(migrate.alembic_config()).get_revision("0006").down_revision
-
-
-def _alembic(connection: Connection, action: str, revision: str) -> None:
-    config = migrate.alembic_config()
-    config.attributes["connection"] = connection
-    getattr(command, action)(config, revision)
+BEFORE = revision_before("0006")
 
 
 def _schema(connection: Connection) -> tuple[set[str], set[str]]:
@@ -28,18 +15,11 @@ def _schema(connection: Connection) -> tuple[set[str], set[str]]:
     return set(found.get_table_names()), {c["name"] for c in found.get_columns("users")}
 
 
-@pytest.fixture
-def empty_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'colloquy.db'}"
-    return request.getfixturevalue("pg_server").create_database(f"m6_{uuid.uuid4().hex[:8]}")
-
-
 async def test_upgrade_and_downgrade_keep_users_and_keys(empty_url):
     engine = create_async_engine(async_url(empty_url))
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_alembic, "upgrade", BEFORE)
+            await conn.run_sync(run_alembic, "upgrade", BEFORE)
             await conn.execute(
                 text(
                     "INSERT INTO users (username, password_hash, role, created_at) "
@@ -53,19 +33,19 @@ async def test_upgrade_and_downgrade_keep_users_and_keys(empty_url):
                     " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM users"
                 )
             )
-            await conn.run_sync(_alembic, "upgrade", "0006")
+            await conn.run_sync(run_alembic, "upgrade", "0006")
             tables, columns = await conn.run_sync(_schema)
             assert "audit_log" in tables
             assert "session_generation" in columns
             generation = await conn.execute(text("SELECT session_generation FROM users"))
             assert generation.scalar_one() == 0
 
-            await conn.run_sync(_alembic, "downgrade", BEFORE)
+            await conn.run_sync(run_alembic, "downgrade", BEFORE)
             tables, columns = await conn.run_sync(_schema)
             assert "audit_log" not in tables
             assert "session_generation" not in columns
             keys = await conn.execute(text("SELECT count(*) FROM api_keys"))
             assert keys.scalar_one() == 1
-            await conn.run_sync(_alembic, "upgrade", "0006")
+            await conn.run_sync(run_alembic, "upgrade", "0006")
     finally:
         await engine.dispose()

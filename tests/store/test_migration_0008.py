@@ -1,18 +1,13 @@
 """Migration 0008 backfills the tag words of units stored before it, on both backends, so that
 hybrid ranking finds them by alias and by text; browse search still matches text only."""
 
-import uuid
-from pathlib import Path
-
-import pytest
-from alembic import command
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from colloquy.domain.models import ReviewStatus
-from colloquy.store import migrate
 from colloquy.store.factory import async_url, open_store
 from colloquy.store.protocol import QuerySpec, Ranking, UnitFilter
+from tests.store.migration_support import run_alembic
 
 _INSERT = (
     "INSERT INTO units (id, status, tier, version, confidence, confirmations, flag_count, "
@@ -23,24 +18,11 @@ _INSERT = (
 )
 
 
-def _alembic(connection: Connection, action: str, revision: str) -> None:
-    config = migrate.alembic_config()
-    config.attributes["connection"] = connection
-    getattr(command, action)(config, revision)
-
-
-@pytest.fixture
-def empty_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'colloquy.db'}"
-    return request.getfixturevalue("pg_server").create_database(f"m8_{uuid.uuid4().hex[:8]}")
-
-
 async def test_upgrade_backfills_and_ranks_existing_units(empty_url):
     engine = create_async_engine(async_url(empty_url))
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_alembic, "upgrade", "0006")
+            await conn.run_sync(run_alembic, "upgrade", "0006")
             for n, (domain, summary) in enumerate(
                 [("k8s-probes", "Liveness restarts"), ("mysql", "Replication lag")]
             ):
@@ -57,7 +39,7 @@ async def test_upgrade_backfills_and_ranks_existing_units(empty_url):
                 ),
                 {"id": f"ku_{0:032x}"},
             )
-            await conn.run_sync(_alembic, "upgrade", "0008")
+            await conn.run_sync(run_alembic, "upgrade", "0008")
             words = await conn.execute(text("SELECT tag_text FROM units ORDER BY id"))
             assert words.scalars().all() == ["k8s probe python", "mysql python"]
     finally:
@@ -83,8 +65,8 @@ async def test_downgrade_and_upgrade_again(empty_url):
     engine = create_async_engine(async_url(empty_url))
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_alembic, "upgrade", "0008")
-            await conn.run_sync(_alembic, "downgrade", "0006")
-            await conn.run_sync(_alembic, "upgrade", "0008")
+            await conn.run_sync(run_alembic, "upgrade", "0008")
+            await conn.run_sync(run_alembic, "downgrade", "0006")
+            await conn.run_sync(run_alembic, "upgrade", "0008")
     finally:
         await engine.dispose()

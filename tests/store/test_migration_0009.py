@@ -1,36 +1,25 @@
 """Migration 0009 (a rejection's original on its event) upgrades and downgrades on both
 backends with units and events already there, keeping them."""
 
-import uuid
-from pathlib import Path
-
-import pytest
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from colloquy.store.factory import async_url
-from tests.store.test_migration_0006 import _alembic
+from tests.store.migration_support import column_names, revision_before, run_alembic
 
-BEFORE = "0006"
+BEFORE = revision_before("0009")
 UNIT = "ku_" + "1" * 32
 
 
 def _event_columns(connection: Connection) -> set[str]:
-    return {c["name"] for c in inspect(connection).get_columns("events")}
-
-
-@pytest.fixture
-def empty_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'colloquy.db'}"
-    return request.getfixturevalue("pg_server").create_database(f"m9_{uuid.uuid4().hex[:8]}")
+    return column_names(connection, "events")
 
 
 async def test_upgrade_and_downgrade_keep_events(empty_url):
     engine = create_async_engine(async_url(empty_url))
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_alembic, "upgrade", BEFORE)
+            await conn.run_sync(run_alembic, "upgrade", BEFORE)
             await conn.execute(
                 text(
                     "INSERT INTO units (id, status, tier, version, confidence, confirmations,"
@@ -50,7 +39,7 @@ async def test_upgrade_and_downgrade_keep_events(empty_url):
                 ),
                 {"id": UNIT},
             )
-            await conn.run_sync(_alembic, "upgrade", "0009")
+            await conn.run_sync(run_alembic, "upgrade", "0009")
             assert "duplicate_of" in await conn.run_sync(_event_columns)
             rows = await conn.execute(
                 text("SELECT kind, note, duplicate_of FROM events ORDER BY id")
@@ -61,10 +50,10 @@ async def test_upgrade_and_downgrade_keep_events(empty_url):
             ]
             await conn.execute(text("UPDATE events SET duplicate_of = :id"), {"id": UNIT})
 
-            await conn.run_sync(_alembic, "downgrade", BEFORE)
+            await conn.run_sync(run_alembic, "downgrade", BEFORE)
             assert "duplicate_of" not in await conn.run_sync(_event_columns)
             count = await conn.execute(text("SELECT count(*) FROM events"))
             assert count.scalar_one() == 2
-            await conn.run_sync(_alembic, "upgrade", "0009")
+            await conn.run_sync(run_alembic, "upgrade", "0009")
     finally:
         await engine.dispose()
