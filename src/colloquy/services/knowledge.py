@@ -73,7 +73,7 @@ class KnowledgeService:
         self._store = store
         self.ranking = ranking
         self._stored = stored
-        self._rerank = rerank if ranking is Ranking.HYBRID else None
+        self._rerank = rerank  # only free text is re-ranked, and cq ranking drops ``q``
 
     def takes_text(self) -> bool:
         """Whether a query's free text ``q`` counts (cq ranking ignores it)."""
