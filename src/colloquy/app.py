@@ -1,5 +1,6 @@
-"""The application: the API and the dashboard side by side over one store's services, the
-body-size and text limits, the security headers, store faults answered, and the store's lifetime."""
+"""The application: the API, its MCP endpoint and the dashboard side by side over one store's
+services, the body-size and text limits, the security headers, store faults answered, and the
+store's lifetime."""
 
 import asyncio
 import logging
@@ -8,7 +9,7 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request, Response
 
-from colloquy import __version__, api, web
+from colloquy import __version__, api, mcp_endpoint, web
 from colloquy.api import faults
 from colloquy.api.headers import SecurityHeadersMiddleware
 from colloquy.api.limits import BodyLimitMiddleware, StorableTextMiddleware
@@ -46,9 +47,15 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if store is not None:
-            yield
-            return
+        async with mcp.running():
+            if store is not None:
+                yield
+                return
+            async with _own_store(app):
+                yield
+
+    @asynccontextmanager
+    async def _own_store(app: FastAPI) -> AsyncIterator[None]:
         embedder = await asyncio.to_thread(semantic_embedder, settings)
         own = open_store(settings.resolved_database_url(), pool_settings(settings))
         embedding = embedding_service(own, embedder) if embedder else None
@@ -77,6 +84,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     )
     # Siblings over the same services: the API's routes first, so they match first.
     api.install(app)
+    mcp = mcp_endpoint.install(app)
     web.install(app, settings)
     app.add_exception_handler(StoreFault, _store_fault)
     app.add_middleware(StorableTextMiddleware)

@@ -3,6 +3,7 @@ stops chunked uploads midway), and text in the path and query string that no bac
 """
 
 import json
+from collections.abc import Mapping
 from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,12 +24,12 @@ class StorableTextMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             if text_problem(scope["path"]) is not None:
-                await _answer(send, 404, NOT_FOUND)
+                await send_json(send, 404, NOT_FOUND)
                 return
             problem = text_problem(unquote(scope["query_string"].decode("latin-1")))
             if problem is not None:
                 body = json.dumps({"detail": f"query parameters {problem}"}).encode()
-                await _answer(send, 422, body)
+                await send_json(send, 422, body)
                 return
         await self.app(scope, receive, send)
 
@@ -48,7 +49,7 @@ class BodyLimitMiddleware:
             return
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await _answer(send, 413, TOO_LARGE)
+                await send_json(send, 413, TOO_LARGE)
                 return
         seen = 0
         too_large = False
@@ -69,20 +70,16 @@ class BodyLimitMiddleware:
             if not too_large:
                 await send(message)
             elif message["type"] == "http.response.start":
-                await _answer(send, 413, TOO_LARGE)
+                await send_json(send, 413, TOO_LARGE)
 
         await self.app(scope, limited_receive, guarded_send)
 
 
-async def _answer(send: Send, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+async def send_json(
+    send: Send, status: int, body: bytes, headers: Mapping[str, str] | None = None
+) -> None:
+    """A whole JSON answer from pure ASGI code, before (or instead of) the app's own."""
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
