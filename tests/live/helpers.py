@@ -398,3 +398,16 @@ def process_tree(pid: int) -> list[int]:
     for child in child_pids(pid):
         found.extend(process_tree(child))
     return found
+
+
+def worker_pids(supervisor: int) -> set[int]:
+    """uvicorn's worker processes (spawned children), not multiprocessing's resource tracker."""
+    workers = set()
+    for pid in child_pids(supervisor):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            workers.add(pid)
+    return workers

@@ -36,6 +36,7 @@ from tests.live.helpers import (
     deploy,
     fresh_database,
     unique,
+    worker_pids,
 )
 from tests.support.live import COLLOQUY, live_server, server_env
 from tests.support.pgserver import PostgresServer
@@ -182,19 +183,6 @@ def test_ten_concurrent_migrations_of_an_empty_postgres_database(
 # imports the app: about 3 s of CPU, so 3-4 s on an idle machine, but 40 s were seen on a machine
 # loaded 9 times over. The bound is for such a machine; the test's point is that it ends.
 RECOVERY_SECONDS = 90
-
-
-def worker_pids(supervisor: int) -> set[int]:
-    """uvicorn's worker processes (spawned children), not multiprocessing's resource tracker."""
-    workers = set()
-    for pid in child_pids(supervisor):
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"spawn_main" in command:
-            workers.add(pid)
-    return workers
 
 
 def test_killed_workers_are_replaced(tmp_path: Path) -> None:
