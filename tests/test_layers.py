@@ -48,12 +48,22 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     # The dashboard and the API are siblings, put side by side by the app (``colloquy.app``):
     # neither imports the other (the inputs both accept are in ``services.inputs``), nor the
     # app that installs it.
-    "colloquy.api": ("colloquy.web", "colloquy.app", "colloquy.asgi", "colloquy.cli"),
+    "colloquy.api": (
+        "colloquy.web",
+        "colloquy.mcp_endpoint",
+        "colloquy.app",
+        "colloquy.asgi",
+        "colloquy.cli",
+    ),
+    # The API over MCP: built on the API's own pieces (its auth, limits and bodies), beside the
+    # dashboard, and installed by the app like the other two.
+    "colloquy.mcp_endpoint": ("colloquy.web", "colloquy.app", "colloquy.asgi", "colloquy.cli"),
     # The ranking's bounds and a unit's ranking rows are plain arithmetic and text, no SQL.
     "colloquy.store.sql.ranking.bounds": ("sqlalchemy", "colloquy.store.tables"),
     "colloquy.store.sql.ranking.unit_rows": ("sqlalchemy", "colloquy.store.tables"),
     "colloquy.web": (
         "colloquy.api",
+        "colloquy.mcp_endpoint",
         "colloquy.app",
         "colloquy.asgi",
         "colloquy.cli",
