@@ -21,6 +21,7 @@ ORDER = (
     "query_cq",
     "health",
     "query",
+    "query_mcp",
     "query_q",
     "knowledge_stats",
     "review_stats",
@@ -33,6 +34,23 @@ ORDER = (
 SETTINGS: dict[str, tuple[tuple[str, str], ...]] = {"query_cq": (("CQ_RANKING", "cq"),)}
 # The mixed workload: mostly queries, as agents ask far more than they tell.
 MIX = (("query", 0.85), ("confirm", 0.10), ("propose", 0.05))
+
+
+# A version of the initialize handshake's era: what hosts send after their handshake (the
+# stateless transport answers a call without one).
+MCP_PROTOCOL_VERSION = "2025-06-18"
+
+
+def mcp_query_call(params: list[tuple[str, str]]) -> dict[str, object]:
+    """The JSON-RPC ``tools/call`` of ``query`` with the arguments of REST query ``params``."""
+    arguments: dict[str, object] = {}
+    for name, value in params:
+        if name in ("domains", "languages", "frameworks"):
+            arguments.setdefault(name, []).append(value)  # type: ignore[union-attr]
+        else:
+            arguments[name] = int(value) if name == "limit" else value
+    call = {"name": "query", "arguments": arguments}
+    return {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": call}
 
 
 def settings_of(name: str) -> tuple[tuple[str, str], ...]:
@@ -51,6 +69,11 @@ def factories(creds: Credentials, seed: int = corpus.DEFAULT_SEED) -> dict[str, 
     text = corpus.TextPool(seed + 2)
     key_auth = (("Authorization", f"Bearer {creds.api_key}"),)
     json_key_auth = (*key_auth, ("Content-Type", "application/json"))
+    mcp_headers = (
+        *json_key_auth,
+        ("Accept", "application/json, text/event-stream"),
+        ("MCP-Protocol-Version", MCP_PROTOCOL_VERSION),
+    )
     ids = creds.approved_ids
 
     def health(_rng: random.Random) -> Request:
@@ -59,6 +82,11 @@ def factories(creds: Credentials, seed: int = corpus.DEFAULT_SEED) -> dict[str, 
     def query(rng: random.Random) -> Request:
         path = "/api/v1/knowledge?" + urlencode(corpus.query_params(rng))
         return Request("GET", path, headers=key_auth)
+
+    def query_mcp(rng: random.Random) -> Request:
+        """The ``query`` requests as an MCP host sends them: a ``tools/call`` to ``/mcp``."""
+        body = json.dumps(mcp_query_call(corpus.query_params(rng))).encode()
+        return Request("POST", "/mcp", body=body, headers=mcp_headers)
 
     def query_q(rng: random.Random) -> Request:
         """Free text as an agent describes its task, with the tags half the time."""
@@ -87,6 +115,7 @@ def factories(creds: Credentials, seed: int = corpus.DEFAULT_SEED) -> dict[str, 
         "health": health,
         "query": query,
         "query_cq": query,
+        "query_mcp": query_mcp,
         "query_q": query_q,
         "knowledge_stats": knowledge_stats,
         "review_stats": review_stats,

@@ -5,9 +5,11 @@ No timing assertions (the machine may be busy); only that the tools produce sane
 
 import asyncio
 import itertools
+import random
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 from benchmarks import corpus, load, loadgen, workloads
 from benchmarks.server import CpuMeter, MemorySampler, credentials, serve
@@ -31,6 +33,16 @@ def test_corpus_is_deterministic_and_skewed():
     statuses = Counter(a.item.status for a in units)
     assert statuses[ReviewStatus.APPROVED] > 0.8 * len(units)
     assert statuses[ReviewStatus.PENDING] and statuses[ReviewStatus.REJECTED]
+
+
+def test_the_mcp_query_call_carries_the_rest_query_arguments():
+    params = [("domains", "a"), ("domains", "b"), ("languages", "py"), ("limit", "5")]
+    call = workloads.mcp_query_call([*params, ("pattern", "p")])
+    assert call["method"] == "tools/call"
+    assert call["params"] == {
+        "name": "query",
+        "arguments": {"domains": ["a", "b"], "languages": ["py"], "limit": 5, "pattern": "p"},
+    }
 
 
 def test_load_generator_refuses_non_loopback_targets():
@@ -71,6 +83,8 @@ def test_every_workload_against_a_live_server(bench_url: str, tmp_path: Path):
                     assert summary["errors"] == 0, (name, summary["statuses"])
                     assert 0 < summary["p50_ms"] <= summary["p90_ms"] <= summary["p99_ms"]
                     assert summary["p99_ms"] <= summary["max_ms"]
+                    if name == "query_mcp":  # a tool error would be answered 200 too
+                        check_mcp_answer(server.base_url, factories[name])
                 memory.sample()
             assert memory.peak_process_kib > 10_000
             cores = cpu.cores()
@@ -88,3 +102,14 @@ def test_request_budget_bounds_a_run(tmp_path: Path):
         )
     assert result.requests == 50
     assert result.seconds < 30.0
+
+
+def check_mcp_answer(base_url: str, factory: loadgen.RequestFactory) -> None:
+    request = factory(random.Random(3))
+    answer = httpx.post(
+        base_url + request.path, content=request.body, headers=dict(request.headers), timeout=60
+    )
+    assert answer.status_code == 200, answer.text
+    result = answer.json()["result"]
+    assert result["isError"] is False, result
+    assert isinstance(result["structuredContent"]["data"], list)

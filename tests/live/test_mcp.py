@@ -4,20 +4,18 @@ any request)."""
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import httpx2
 import pytest
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult
 
 from tests.live.helpers import Deployment, bearer, deploy, unique, worker_pids
+from tests.support.mcp import mcp_client, tool_error
 
 TOOLS = {"query", "propose", "confirm", "flag", "status"}
 MEMBER_PASSWORD = "member-password-1"
@@ -41,16 +39,6 @@ def served(
     pg = request.getfixturevalue("pg_server") if backend == "postgres" else None
     with deploy(backend, tmp_path_factory.mktemp(f"mcp-{backend}"), pg, workers=workers) as d:
         yield d
-
-
-@asynccontextmanager
-async def mcp_client(base_url: str, api_key: str, keep_alive: bool = True) -> AsyncIterator[Client]:
-    """The SDK's client; without ``keep_alive`` every request opens a new connection, which
-    the kernel may hand to any worker."""
-    limits = httpx2.Limits() if keep_alive else httpx2.Limits(max_keepalive_connections=0)
-    http = httpx2.AsyncClient(headers=bearer(api_key), timeout=60, limits=limits)
-    async with http, Client(streamable_http_client(f"{base_url}/mcp", http_client=http)) as c:
-        yield c
 
 
 def member(served: Deployment) -> tuple[str, str]:
@@ -80,14 +68,6 @@ async def call(client: Client, tool: str, arguments: dict[str, Any]) -> CallTool
     return result
 
 
-async def failure(client: Client, tool: str, arguments: dict[str, Any]) -> str:
-    """A tool call that must fail as a tool error (not a protocol error); its message."""
-    result = await client.call_tool(tool, arguments)
-    assert result.is_error, result.structured_content
-    assert result.content[0].type == "text"
-    return result.content[0].text
-
-
 def events(served: Deployment, unit_id: str) -> list[tuple[str, str]]:
     """(kind, actor) of each of the unit's events, from ``colloquy export``."""
     for line in served.cli("export").splitlines():
@@ -98,7 +78,7 @@ def events(served: Deployment, unit_id: str) -> list[tuple[str, str]]:
 
 
 async def test_the_tools_are_the_cq_clis(served: Deployment) -> None:
-    async with mcp_client(served.base_url, served.api_key) as client:
+    async with mcp_client(served.api_key, served.base_url) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     assert set(tools) == TOOLS
     schemas = {name: tool.input_schema for name, tool in tools.items()}
@@ -125,7 +105,7 @@ async def test_propose_approve_query_confirm_flag(served: Deployment) -> None:
         "languages": ["python"],
         "pattern": "connection-pool",
     }
-    async with mcp_client(served.base_url, key) as client:
+    async with mcp_client(key, served.base_url) as client:
         proposed = await call(client, "propose", proposal)
         unit_id = proposed.structured_content["id"]
         assert proposed.structured_content == served.unit(unit_id)
@@ -201,9 +181,9 @@ async def test_failures_are_tool_errors_with_clear_messages(served: Deployment) 
         ("flag", {"unit_id": approved, "reason": "boring"}, "reason: Input should be"),
         ("nonesuch", {}, "Unknown tool"),
     ]
-    async with mcp_client(served.base_url, served.api_key) as client:
+    async with mcp_client(served.api_key, served.base_url) as client:
         for tool, arguments, expected in cases:
-            message = await failure(client, tool, arguments)
+            message = await tool_error(client, tool, arguments)
             assert expected in message, (tool, arguments, message)
             assert "validation error for" not in message and "errors.pydantic.dev" not in message
     after = served.request("GET", "/api/v1/review/stats", served.jwt_headers).json()["counts"]
@@ -246,7 +226,7 @@ async def test_refused_keys_get_401_before_any_session(served: Deployment) -> No
         assert "mcp-session-id" not in refused.headers
     # The SDK's client reports the refusal as an error response, from inside its task group.
     with pytest.raises(BaseExceptionGroup) as raised:
-        async with mcp_client(served.base_url, revoked) as client:
+        async with mcp_client(revoked, served.base_url) as client:
             await client.list_tools()
     assert raised.group_contains(MCPError, match="error response", depth=None)
 
@@ -259,7 +239,7 @@ async def test_concurrent_clients_on_every_worker(served: Deployment) -> None:
 
     async def agent(key: str) -> list[str]:
         ids = []
-        async with mcp_client(served.base_url, key, keep_alive=False) as client:
+        async with mcp_client(key, served.base_url, keep_alive=False) as client:
             for i in range(rounds):
                 summary = f"concurrent {i}"
                 arguments = {"summary": summary, "detail": "d", "action": "a", "domains": [domain]}

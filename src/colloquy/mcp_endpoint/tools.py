@@ -167,7 +167,8 @@ async def _writer(ctx: Context, action: WriteAction) -> tuple[Services, str]:
 
 async def query(
     ctx: Context,
-    domains: _query_tags("The task's domains (topics, tools, libraries)") = [],  # noqa: B006 - never mutated
+    # The defaults are never mutated (B006).
+    domains: _query_tags("The task's domains: topics, tools, libraries") = [],  # noqa: B006
     languages: _query_tags("The languages in use") = [],  # noqa: B006
     frameworks: _query_tags("The frameworks in use") = [],  # noqa: B006
     pattern: Annotated[Text, Field(description="A code or design pattern in play.")] = "",
