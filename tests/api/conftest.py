@@ -6,7 +6,7 @@ knowledge-stats body it sees against the cq-schema JSON Schemas.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,8 +14,9 @@ import pytest
 
 from colloquy.config import Settings
 from colloquy.domain.models import Role
+from colloquy.security.api_keys import mint
 from colloquy.security.passwords import hash_password
-from colloquy.store.protocol import Store, UserRecord
+from colloquy.store.protocol import NewApiKey, Store, UserRecord
 from tests.support.schemas import assert_ku, assert_kus, assert_stats
 
 PASSWORD = "correct horse battery staple"
@@ -24,6 +25,31 @@ API = "/api/v1"
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def expired_key(settings: Settings, store: Store, username: str) -> str:
+    """The token of a key of ``username``'s that expired a minute ago (the API cannot make
+    one: its shortest TTL is an hour)."""
+    user = await store.get_user(username)
+    assert user is not None
+    key_id = "e" * 32
+    minted = mint(settings.api_key_pepper.get_secret_value(), key_id)
+    at = now()
+    await store.create_api_key(
+        NewApiKey(
+            id=key_id,
+            user_id=user.id,
+            name="old",
+            labels=[],
+            prefix=minted.prefix,
+            key_hash=minted.key_hash,
+            ttl="1h",
+            expires_at=at - timedelta(minutes=1),
+            created_at=at - timedelta(hours=1, minutes=1),
+        ),
+        20,
+    )
+    return minted.token
 
 
 def now() -> datetime:

@@ -8,7 +8,7 @@ import pytest
 from colloquy.domain.models import Role
 from colloquy.security.api_keys import mint
 from colloquy.store.protocol import NewApiKey
-from tests.api.conftest import API, bearer, now
+from tests.api.conftest import API, bearer, expired_key, now
 
 KEY_FIELDS = {
     "id",
@@ -254,31 +254,14 @@ async def test_members_may_hold_keys(api, member_token):
 
 
 async def test_expired_key_is_refused(api, admin_token, settings, store):
-    user = await store.get_user("admin")
-    key_id = "e" * 32
-    minted = mint(settings.api_key_pepper.get_secret_value(), key_id)
-    at = now()
-    await store.create_api_key(
-        NewApiKey(
-            id=key_id,
-            user_id=user.id,
-            name="old",
-            labels=[],
-            prefix=minted.prefix,
-            key_hash=minted.key_hash,
-            ttl="1h",
-            expires_at=at - timedelta(minutes=1),
-            created_at=at - timedelta(hours=1, minutes=1),
-        ),
-        20,
-    )
+    token = await expired_key(settings, store, "admin")
     (listed,) = await api.list_keys(admin_token)
     check_key(listed)
     assert listed["is_expired"] is True
     assert listed["is_active"] is False
     assert listed["revoked_at"] is None
     response = await api.client.post(
-        f"{API}/knowledge/ku_{'0' * 32}/confirmations", headers=bearer(minted.token)
+        f"{API}/knowledge/ku_{'0' * 32}/confirmations", headers=bearer(token)
     )
     assert response.status_code == 401
     assert response.json() == INVALID_KEY

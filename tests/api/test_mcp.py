@@ -1,10 +1,12 @@
-"""``/mcp`` in-process, on both backends: a key's write allowance is the REST API's (one
-allowance for both), and a full disk is a tool error that says nothing was saved."""
+"""``/mcp`` in-process, on both backends: an expired key is refused before MCP, a key's write
+allowance is the REST API's (one allowance for both), and a full disk is a tool error that says
+nothing was saved."""
 
+import httpx
 import pytest
 
 from colloquy.app import create_app
-from tests.api.conftest import API, bearer
+from tests.api.conftest import API, bearer, expired_key
 from tests.api.test_faults import BIG_DETAIL, MAX_WRITES, full_disk
 from tests.support.mcp import mcp_client, tool_error
 
@@ -13,6 +15,17 @@ WRITES_PER_MINUTE = 3
 
 def proposal(detail: str = "d") -> dict[str, object]:
     return {"summary": "s", "detail": detail, "action": "a", "domains": ["web"]}
+
+
+async def test_an_expired_key_is_401_before_any_session(api, admin_token, settings, store):
+    token = await expired_key(settings, store, "admin")
+    transport = httpx.ASGITransport(app=create_app(settings, store))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        refused = await http.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                                  headers=bearer(token))  # fmt: skip
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == 'Bearer realm="colloquy", error="invalid_token"'
+    assert refused.json() == {"detail": "Invalid API key"}
 
 
 @pytest.fixture
