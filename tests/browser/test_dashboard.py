@@ -143,7 +143,7 @@ def test_api_key_lifecycle(page: Page, dash: Dash) -> None:
     expect(page.locator("#new-token")).to_have_count(0)  # shown once only
     row = page.locator(f'tr[data-key-name="{name}"]')
     expect(row).to_contain_text("active")
-    expect(row).to_contain_text("29d left")
+    expect(row).to_contain_text("30d left")
     shot(page, "keys")
     row.get_by_role("link", name=f"Revoke {name}").click()
     expect(page).to_have_title(f"Revoke API key {name}? · colloquy")
@@ -165,10 +165,11 @@ def test_dashboard_matches_stats(browser: Browser, page: Page, dash: Dash) -> No
         assert int(shown) == stats["counts"][status], status
     assert int(page.locator("#pending-count").inner_text().split()[0]) == stats["counts"]["pending"]
     for domain, count in stats["domains"].items():
-        bar = page.locator(f'svg a[aria-label="{domain}: {count} approved units"]')
-        expect(bar).to_have_count(1)
+        units = "1 approved unit" if count == 1 else f"{count} approved units"
+        expect(page.locator(f'svg a[aria-label="{domain}: {units}"]')).to_have_count(1)
     for label, count in stats["confidence_distribution"].items():
-        expect(page.locator(f'svg a[aria-label="{label}: {count} units"]')).to_have_count(1)
+        units = "1 unit" if count == 1 else f"{count} units"
+        expect(page.locator(f'svg a[aria-label="{label}: {units}"]')).to_have_count(1)
     expect(page.locator("#recent-activity li")).to_have_count(len(stats["recent_activity"]))
     shot(page, "dashboard")
     page.locator('a[href="/units?status=rejected"]').first.click()

@@ -133,7 +133,7 @@ async def test_activity_shows_each_unit_once_in_its_current_state(store):
     a = await add_unit(store, created_at=at(1), summary="A")
     b = await add_unit(store, created_at=at(2), summary="B")
     c = await add_unit(store, created_at=at(3), summary="C")
-    d = await add_unit(store, created_at=at(4), summary="D")
+    d = await add_unit(store, created_at=at(4), summary="D", created_by="dora")
     await store.decide(b.id, ReviewStatus.APPROVED, "rita", at(5))
     await store.decide(c.id, ReviewStatus.REJECTED, "rex", at(6), note="no")
     await store.confirm(b.id, "carol", at(7))  # evidence never shows in the feed
@@ -146,8 +146,8 @@ async def test_activity_shows_each_unit_once_in_its_current_state(store):
         DecidedActivity(
             unit_id=b.id, summary="B", timestamp=at(5), reviewed_by="rita", type="approved"
         ),
-        ProposedActivity(unit_id=d.id, summary="D", timestamp=at(4)),
-        ProposedActivity(unit_id=a.id, summary="A", timestamp=at(1)),
+        ProposedActivity(unit_id=d.id, summary="D", timestamp=at(4), proposed_by="dora"),
+        ProposedActivity(unit_id=a.id, summary="A", timestamp=at(1), proposed_by="alice"),
     ]
     assert all(is_utc(item.timestamp) for item in feed)
 

@@ -163,6 +163,7 @@ class ProposedActivity:
     unit_id: str
     summary: str
     timestamp: datetime
+    proposed_by: str
     type: Literal["proposed"] = "proposed"
 
 

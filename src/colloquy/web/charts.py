@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from colloquy.web.wording import plural
+
 
 @dataclass(frozen=True)
 class Bar:
@@ -64,7 +66,7 @@ def histogram(bars: Sequence[Bar], title: str, chart_id: str) -> Markup:
         x = side + i * slot + slot * 0.15
         w = slot * 0.7
         y = top + plot - h
-        label = f"{bar.label}: {bar.count} units"
+        label = f"{bar.label}: {plural(bar.count, 'unit')}"
         parts.append(
             f'<a href="{escape(bar.href)}" aria-label="{escape(label)}">'
             f"<title>{escape(label)}</title>"
@@ -91,7 +93,7 @@ def bar_list(bars: Sequence[Bar], title: str, chart_id: str) -> Markup:
         y = 4 + i * row
         w = max(round(avail * bar.count / peak, 1), 2)
         name = bar.label if len(bar.label) <= 20 else bar.label[:19] + "…"
-        label = f"{bar.label}: {bar.count} approved units"
+        label = f"{bar.label}: {plural(bar.count, 'approved unit')}"
         parts.append(
             f'<a href="{escape(bar.href)}" aria-label="{escape(label)}">'
             f"<title>{escape(label)}</title>"

@@ -11,9 +11,9 @@ from colloquy.web.auth import Viewer
 from colloquy.wiring import Services
 
 NOTICES = {
-    "approved": "Approved. Here is the next one.",
-    "rejected": "Rejected. Here is the next one.",
-    "duplicate": "Rejected as a duplicate. Here is the next one.",
+    "approved": "Approved.",
+    "rejected": "Rejected.",
+    "duplicate": "Rejected as a duplicate.",
     "no_original": "That unit cannot be the original any more (rejected or gone); nothing was "
     "decided.",
     "taken": "Someone else already reviewed that unit",
@@ -30,6 +30,8 @@ NOTICES = {
     "alias_removed": "Alias removed.",
 }
 WARNINGS = frozenset({"taken", "gone", "ended", "no_original"})
+# After these the review page shows the next card, if there is one, and says so.
+DECISIONS = frozenset({"approved", "rejected", "duplicate"})
 
 
 def redirect(path: str, **params: str | None) -> RedirectResponse:
@@ -38,10 +40,14 @@ def redirect(path: str, **params: str | None) -> RedirectResponse:
     return RedirectResponse(f"{path}?{query}" if query else path, status_code=303)
 
 
-def notice(request: Request) -> tuple[str | None, str]:
-    """The text and kind (``ok`` or ``warn``) of the notice that a redirect asked for."""
-    key = request.query_params.get("notice")
-    return NOTICES.get(key or ""), "warn" if key in WARNINGS else "ok"
+def notice(request: Request, next_card: bool = False) -> tuple[str | None, str]:
+    """The text and kind (``ok`` or ``warn``) of the notice that a redirect asked for; after a
+    decision, with ``next_card`` (the review page shows one), it points to the next card."""
+    key = request.query_params.get("notice") or ""
+    text = NOTICES.get(key)
+    if text and next_card and key in DECISIONS:
+        text += " Here is the next one."
+    return text, "warn" if key in WARNINGS else "ok"
 
 
 def safe_next(value: str | None) -> str:

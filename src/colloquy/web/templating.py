@@ -16,6 +16,7 @@ from colloquy import __version__
 from colloquy.clock import now
 from colloquy.web.auth import Viewer
 from colloquy.web.navigation import notice
+from colloquy.web.wording import as_json, plural
 
 WEB_DIR = Path(__file__).parent
 
@@ -29,8 +30,7 @@ def ago(value: datetime | None) -> str:
     seconds = abs(seconds)
     for size, unit in ((86400 * 365, "year"), (86400, "day"), (3600, "hour"), (60, "minute")):
         if seconds >= size:
-            n = seconds // size
-            text = f"{n} {unit}{'' if n == 1 else 's'}"
+            text = plural(seconds // size, unit)
             return f"in {text}" if future else f"{text} ago"
     return "just now"
 
@@ -70,7 +70,7 @@ def templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(ago=ago, stamp=stamp, band=band, iso=iso)
+    env.filters.update(ago=ago, stamp=stamp, band=band, iso=iso, plural=plural, as_json=as_json)
     env.globals.update(asset_version=_asset_version(), version=__version__)
     return Jinja2Templates(env=env)
 
@@ -82,10 +82,12 @@ def render(
     me: Viewer | None = None,
     pending: int | None = None,
     status: int = 200,
+    next_card: bool = False,
 ) -> HTMLResponse:
     """``template`` filled with ``context`` and what every page's frame shows: the viewer, the
-    nav's count of pending units (see ``navigation.pending_reviews``) and the notice."""
-    text, kind = notice(request)
+    nav's count of pending units (see ``navigation.pending_reviews``) and the notice (which
+    names the next card when ``next_card``: the review page shows one)."""
+    text, kind = notice(request, next_card)
     base = {
         "request": request,
         "me": me,

@@ -120,7 +120,7 @@ def _activity(packed: list[list[Any]] | None, limit: int) -> list[Activity]:
         reverse=True,
     )
     return [
-        ProposedActivity(unit_id=unit_id, summary=summary, timestamp=at)
+        ProposedActivity(unit_id=unit_id, summary=summary, timestamp=at, proposed_by=actor)
         if kind == "proposed"
         else DecidedActivity(
             unit_id=unit_id, summary=summary, timestamp=at, reviewed_by=actor, type=kind

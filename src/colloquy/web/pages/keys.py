@@ -1,5 +1,7 @@
 """The signed-in user's API keys: create (token shown once), list, revoke."""
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
@@ -19,19 +21,27 @@ from colloquy.wiring import Services, ServicesDep
 router = APIRouter(include_in_schema=False)
 
 
+def time_left(left: timedelta) -> str:
+    """``left`` to the nearest day, hour or minute, in the largest unit it reaches: a key made a
+    moment ago for 30 days has "30d left" (not 29d and 23 hours, cut to "29d")."""
+    seconds = left.total_seconds()
+
+    def nearest(size: int) -> int:
+        return int(seconds / size + 0.5)
+
+    if nearest(3600) >= 24:
+        return f"{nearest(86400)}d left"
+    if nearest(60) >= 60:
+        return f"{nearest(3600)}h left"
+    return f"{max(nearest(60), 1)}m left"
+
+
 def expiry_chip(view: KeyView) -> tuple[str, str]:
     """The text and tone of a key's expiry chip, as the reference shows them."""
     if view.state is not KeyState.ACTIVE:
         return view.state.value, "muted" if view.state is KeyState.REVOKED else "bad"
-    left = view.remaining
-    days = left.days
-    if days >= 1:
-        chip = f"{days}d left"
-    elif left.total_seconds() >= 3600:
-        chip = f"{int(left.total_seconds() // 3600)}h left"
-    else:
-        chip = f"{max(int(left.total_seconds() // 60), 1)}m left"
-    return chip, "bad" if days < 1 else "warn" if days <= 7 else "ok"
+    days = view.remaining.days
+    return time_left(view.remaining), "bad" if days < 1 else "warn" if days <= 7 else "ok"
 
 
 async def _keys_page(

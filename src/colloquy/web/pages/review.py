@@ -53,6 +53,7 @@ async def review(
         },
         me,
         await pending_reviews(me, svc),
+        next_card=item is not None,
     )
 
 
