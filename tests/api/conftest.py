@@ -21,6 +21,11 @@ from tests.support.schemas import assert_ku, assert_kus, assert_stats
 
 PASSWORD = "correct horse battery staple"
 API = "/api/v1"
+# What a session route (review, users, own keys) answers an API key: which token it wants.
+API_KEY_ON_SESSION_ROUTE = {
+    "detail": "An API key cannot be used here: sign in with POST /api/v1/auth/login "
+    "and send the session token it returns"
+}
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ import pytest
 from colloquy.domain.models import Role
 from colloquy.security.api_keys import mint
 from colloquy.store.protocol import NewApiKey
-from tests.api.conftest import API, bearer, expired_key, now
+from tests.api.conftest import API, API_KEY_ON_SESSION_ROUTE, bearer, expired_key, now
 
 KEY_FIELDS = {
     "id",
@@ -244,7 +244,7 @@ async def test_key_routes_need_a_session(client, api_key):
             method, f"{API}{path}", json={"name": "k", "ttl": "1d"}, headers=bearer(api_key)
         )
         assert response.status_code == 401
-        assert response.json() == {"detail": "Invalid or expired token"}
+        assert response.json() == API_KEY_ON_SESSION_ROUTE
 
 
 async def test_members_may_hold_keys(api, member_token):

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from colloquy.domain.models import Role
-from tests.api.conftest import API, bearer, check_review_item, now
+from tests.api.conftest import API, API_KEY_ON_SESSION_ROUTE, bearer, check_review_item, now
 
 NOT_FOUND = {"detail": "Knowledge unit not found"}
 FORBIDDEN = {"detail": "Your role does not allow this"}
@@ -63,7 +63,7 @@ async def test_review_needs_session(client, api_key):
         assert "www-authenticate" not in response.headers
         response = await client.request(method, f"{API}{path}", headers=bearer(api_key))
         assert response.status_code == 401
-        assert response.json() == {"detail": "Invalid or expired token"}
+        assert response.json() == API_KEY_ON_SESSION_ROUTE
 
 
 # ------------------------------------------------------------------ queue

@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 
 from colloquy.domain.models import Role
-from tests.api.conftest import API, PASSWORD, bearer
+from tests.api.conftest import API, API_KEY_ON_SESSION_ROUTE, PASSWORD, bearer
 
 FORBIDDEN = {"detail": "Your role does not allow this"}
 INVALID_TOKEN = {"detail": "Invalid or expired token"}
@@ -258,4 +258,4 @@ async def test_admin_routes_need_session(client, api_key):
         assert response.json() == {"detail": "Missing or invalid authorization header"}
         response = await client.request(method, f"{API}{path}", json=body, headers=bearer(api_key))
         assert response.status_code == 401
-        assert response.json() == INVALID_TOKEN
+        assert response.json() == API_KEY_ON_SESSION_ROUTE

@@ -74,10 +74,11 @@ def live_server(
     extra_args: tuple[str, ...] = (),
     log_level: str = "info",
     settings: dict[str, str] | None = None,
+    program: tuple[str, ...] = (str(COLLOQUY), "serve"),
 ) -> Iterator[LiveServer]:
-    """``colloquy serve`` on a free port until the block ends; fails fast if it exits early or
-    its workers are respawned (such a server would never become ready: that needs the
-    supervisor's info-level log)."""
+    """``colloquy serve`` (or ``program``, given the same flags) on a free port until the block
+    ends; fails fast if it exits early or its workers are respawned (such a server would never
+    become ready: that needs the supervisor's info-level log)."""
     port = free_port()
     env = server_env(data_dir, database_url, log_level, settings)
     log_path = data_dir / f"server-{port}.log"
@@ -85,7 +86,7 @@ def live_server(
     # One client for all polls: a fresh one per poll costs a CPU when many servers start.
     with log_path.open("wb") as log, httpx.Client(timeout=1) as http:
         process = subprocess.Popen(
-            [str(COLLOQUY), "serve", "--port", str(port), "--workers", str(workers), *extra_args],
+            [*program, "--port", str(port), "--workers", str(workers), *extra_args],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

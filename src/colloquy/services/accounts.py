@@ -9,6 +9,7 @@ from colloquy.domain.normalize import new_key_id, normalize_labels
 from colloquy.domain.ttl import InvalidTtl, parse_ttl
 from colloquy.security import api_keys, passwords, sessions
 from colloquy.services.errors import (
+    ApiKeyNotSession,
     Forbidden,
     InvalidApiKey,
     InvalidCredentials,
@@ -110,6 +111,8 @@ class AccountService:
     async def session(self, token: str) -> Session:
         """The signed-in user behind a session token; deleted users, revoked tokens and tokens
         from before a password reset or role change fail."""
+        if api_keys.parse(token) is not None:
+            raise ApiKeyNotSession()
         claims = sessions.verify(self._jwt_secret, token)
         if claims is None:
             raise InvalidToken()

@@ -32,6 +32,15 @@ class InvalidToken(ServiceError):
     detail = "Invalid or expired token"
 
 
+class ApiKeyNotSession(InvalidToken):
+    """An agent's key on a route for people (review, users, keys): say which token it wants."""
+
+    detail = (
+        "An API key cannot be used here: sign in with POST /api/v1/auth/login "
+        "and send the session token it returns"
+    )
+
+
 class MissingAuthorization(ServiceError):
     status_code = 401
     detail = "Missing or invalid authorization header"

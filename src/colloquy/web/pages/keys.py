@@ -12,6 +12,7 @@ from colloquy.services.inputs import ApiKeyCreateRequest
 from colloquy.services.views import KeyState, KeyView
 from colloquy.store.protocol import ApiKeyRecord
 from colloquy.web.auth import Viewer, ViewerDep
+from colloquy.web.connect import connect_snippets, mcp_url, server_base_url
 from colloquy.web.errors import PageError
 from colloquy.web.forms import checked_form, field, form_failure
 from colloquy.web.navigation import pending_reviews, redirect
@@ -57,6 +58,7 @@ async def _keys_page(
     for view in await svc.accounts.list_keys(me.user):
         chip, tone = expiry_chip(view)
         rows.append({"key": view.record, "status": view.state, "chip": chip, "tone": tone})
+    base_url = server_base_url(request)
     return render(
         request,
         "keys.html",
@@ -66,6 +68,8 @@ async def _keys_page(
             "rows": rows,
             "active": sum(1 for r in rows if r["status"] is KeyState.ACTIVE),
             "created": created,
+            "mcp_url": mcp_url(base_url),
+            "snippets": connect_snippets(base_url, created.token) if created else [],
             "error": error,
             "entered": entered or {"name": "", "ttl": "90d", "labels": ""},
         },
