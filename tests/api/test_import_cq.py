@@ -10,6 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from pydantic import SecretStr
 
@@ -21,6 +22,7 @@ from colloquy.store.cq_reference import CqReference, NotAReferenceDatabase
 from colloquy.store.protocol import DailyCount, Store
 from tests.api.conftest import API, Api, bearer
 from tests.conftest import UNLIMITED_WRITES
+from tests.support.pgserver import PostgresServer
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "cq-reference-server"
 EXPECTED: dict[str, Any] = json.loads((FIXTURE / "expected.json").read_text())
@@ -315,3 +317,101 @@ async def test_a_database_that_is_not_the_reference_is_refused(
         await run_import(sqlite_template, store)  # a colloquy database
     with pytest.raises(NotAReferenceDatabase, match=r"no such file$"):
         await run_import(tmp_path / "missing.db", store)
+
+
+# ---------------------------------------------------------------- a PostgreSQL source
+
+# The reference's schema (Alembic revision 0001) in PostgreSQL, from the fixture's SQLite one.
+REFERENCE_SCHEMA = """
+CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY);
+CREATE TABLE knowledge_units (
+    id TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    reviewed_by TEXT,
+    reviewed_at TEXT,
+    created_at TEXT,
+    tier TEXT NOT NULL DEFAULT 'private'
+);
+CREATE TABLE knowledge_unit_domains (
+    unit_id TEXT NOT NULL REFERENCES knowledge_units (id) ON DELETE CASCADE,
+    domain TEXT NOT NULL,
+    PRIMARY KEY (unit_id, domain)
+);
+CREATE INDEX idx_domains_domain ON knowledge_unit_domains (domain);
+CREATE TABLE users (
+    id SERIAL PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    labels TEXT NOT NULL DEFAULT '[]',
+    key_prefix TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    ttl TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at TEXT
+);
+CREATE INDEX idx_api_keys_user ON api_keys (user_id);
+"""
+# In the order their foreign keys need.
+REFERENCE_TABLES = (
+    "alembic_version",
+    "users",
+    "knowledge_units",
+    "knowledge_unit_domains",
+    "api_keys",
+)
+SOURCE_DATABASE = "cq_reference_source"
+READER, READER_PASSWORD = "cq_reader", "reader-password"
+
+
+@pytest.fixture
+async def postgres_source(reference: Path, pg_server: PostgresServer) -> str:
+    """The fixture's rows in a throwaway PostgreSQL database with the reference's schema; the
+    URL of a role that may only read it, in the spelling the reference's settings use."""
+    pg_server.drop_database(SOURCE_DATABASE)
+    pg_server.create_database(SOURCE_DATABASE)
+    pg_server.execute_sql(
+        f"DROP ROLE IF EXISTS {READER}; CREATE ROLE {READER} LOGIN PASSWORD '{READER_PASSWORD}'"
+    )
+    conn = await asyncpg.connect(pg_server.dsn_for(SOURCE_DATABASE))
+    try:
+        await conn.execute(REFERENCE_SCHEMA)
+        with sqlite3.connect(reference) as db:
+            for table in REFERENCE_TABLES:
+                cursor = db.execute(f"SELECT * FROM {table}")
+                columns = [c[0] for c in cursor.description]
+                marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+                await conn.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                    cursor.fetchall(),
+                )
+        db.close()
+        await conn.execute("SELECT setval('users_id_seq', (SELECT max(id) FROM users))")
+        await conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {READER}")
+    finally:
+        await conn.close()
+    return (
+        f"postgresql+psycopg://{READER}:{READER_PASSWORD}@{pg_server.host}:{pg_server.port}"
+        f"/{SOURCE_DATABASE}"
+    )
+
+
+async def test_a_postgresql_source_imports_the_same(
+    postgres_source: str, store: Store, api: Api
+) -> None:
+    report = await run_import(postgres_source, store)
+    assert added(report) == {"user": 2, "api_key": 3, "unit": 17}
+    assert (report.admins, report.skipped) == (["alice"], [])
+    assert await api.knowledge_stats() == EXPECTED["knowledge_stats"]
+    await api.login("alice", PASSWORDS["alice"])
+    await api.propose(EXPECTED["keys"]["bob"]["token"])
+    again = await run_import(postgres_source, store)
+    assert added(again) == {"user": 0, "api_key": 0, "unit": 0}

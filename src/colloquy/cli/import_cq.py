@@ -11,7 +11,7 @@ from colloquy.cli.progress import progress
 from colloquy.domain.models import Role
 from colloquy.services import import_cq
 from colloquy.store.cq_reference import CqReference, NotAReferenceDatabase
-from colloquy.store.factory import describe_error
+from colloquy.store.factory import describe_error, safe_url
 from colloquy.wiring import Services
 
 PEPPER_NOTE = (
@@ -50,20 +50,23 @@ def import_cq_command(
     pepper_given = flags(ctx).settings().api_key_pepper is not None
     settings = _settings(ctx)
     plan = import_cq.RolePlan(admins=frozenset(admin or ()), others=role)
+    shown = safe_url(source) if "://" in source else source  # never a password
 
     async def work(s: Services) -> import_cq.CqImportReport:
-        async with CqReference(source) as reference:
+        async with reference:
             counts = await reference.counts()
             total = counts.users + counts.keys + counts.units
             with progress(total, "importing from cq", enabled=True) as advance:
                 return await import_cq.import_cq(reference, s.store, plan, advance)
 
     try:
+        # Before this server's database is touched: a missing file or a bad URL fails here.
+        reference = CqReference(source)
         report = _with_services(settings, work)
     except (NotAReferenceDatabase, import_cq.ImportRefused) as exc:
-        _fail(f"{source}: {exc}")
+        _fail(f"{shown}: {exc}")
     except (OSError, SQLAlchemyError) as exc:
-        _fail(f"cannot read {source}: {describe_error(exc)}")
+        _fail(f"cannot read {shown}: {describe_error(exc)}")
     for line in report.lines():
         typer.echo(line)
     if report.summary.read["api_key"] and not pepper_given:

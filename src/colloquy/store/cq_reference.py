@@ -108,7 +108,7 @@ def source_url(source: str) -> str:
     if "://" not in source:
         path = Path(source).expanduser()
         if not path.is_file():
-            raise NotAReferenceDatabase(f"{source}: no such file")
+            raise NotAReferenceDatabase("no such file")
         # SQLite's own read-only mode: nothing here can write to the reference's file.
         return f"sqlite+aiosqlite:///file:{quote(str(path.resolve()))}?mode=ro&uri=true"
     try:
