@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 import sqlite3
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,14 @@ def reference(tmp_path: Path) -> Path:
     return copy
 
 
-async def run_import(source: str | Path, store: Store, plan: RolePlan | None = None):
+async def run_import(
+    source: str | Path,
+    store: Store,
+    plan: RolePlan | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> CqImportReport:
     async with CqReference(str(source)) as ref:
-        return await import_cq(ref, store, plan or RolePlan())
+        return await import_cq(ref, store, plan or RolePlan(), progress)
 
 
 @pytest.fixture
@@ -78,7 +84,9 @@ async def test_everything_is_imported_and_the_source_is_untouched(
     reference: Path, store: Store
 ) -> None:
     before = digest(reference)
-    report = await run_import(reference, store)
+    advanced: list[int] = []
+    report = await run_import(reference, store, progress=advanced.append)
+    assert advanced == [2, 3, 17]  # a page of users, of keys, of units
     assert report.summary.read == {"user": 2, "api_key": 3, "unit": 17}
     assert added(report) == {"user": 2, "api_key": 3, "unit": 17}
     assert report.skipped == []
@@ -269,6 +277,8 @@ async def test_existing_users_keep_their_role_and_password(
     assert report.admins == ["bob"]
     assert (await store.get_user("alice")).role is Role.MEMBER
     await api.login("alice")
+    # the reference's keys of that name are hers now
+    await api.propose(EXPECTED["keys"]["alice"]["token"])
     old = await api.client.post(
         f"{API}/auth/login", json={"username": "alice", "password": PASSWORDS["alice"]}
     )
