@@ -294,6 +294,16 @@ async def test_with_an_admin_here_nobody_imported_becomes_one(
     assert {(await store.get_user(n)).role for n in PASSWORDS} == {Role.REVIEWER}
 
 
+async def test_a_named_admin_who_exists_here_keeps_the_role_she_has(
+    reference: Path, store: Store, api: Api
+) -> None:
+    await api.user("alice", Role.REVIEWER)
+    report = await run_import(reference, store, RolePlan(frozenset({"alice"})))
+    assert (report.admins, report.kept) == ([], ["alice"])
+    assert "alice existed here already; role left as it was" in report.lines()
+    assert (await store.get_user("alice")).role is Role.REVIEWER
+
+
 # ---------------------------------------------------------------- what cannot come over
 
 
@@ -425,3 +435,20 @@ async def test_a_postgresql_source_imports_the_same(
     await api.propose(EXPECTED["keys"]["bob"]["token"])
     again = await run_import(postgres_source, store)
     assert added(again) == {"user": 0, "api_key": 0, "unit": 0}
+
+
+async def test_a_user_whose_name_colloquy_refuses_is_skipped_with_her_keys(
+    reference: Path, store: Store
+) -> None:
+    with sqlite3.connect(reference) as db:
+        db.execute("UPDATE users SET username = 'alice smith' WHERE username = 'alice'")
+    db.close()
+    report = await run_import(reference, store)
+    assert report.summary.read == {"user": 2, "api_key": 3, "unit": 17}
+    assert added(report) == {"user": 1, "api_key": 1, "unit": 17}
+    assert report.admins == ["bob"]
+    assert sorted(report.skipped) == [
+        f"api key {EXPECTED['keys']['alice']['id']} of alice smith: its owner was not imported",
+        f"api key {EXPECTED['revoked_key']['id']} of alice smith: its owner was not imported",
+        "user alice smith: username must be 1-64 characters without spaces",
+    ]

@@ -191,17 +191,13 @@ async def import_cq(
     admins = set(plan.admins)
     report = CqImportReport()
     pick_admin = not admins and not await _has_admin(store)
+    unimported: set[str] = set()
     async for rows in _pages(source.users, lambda r: r.id):
         if pick_admin:
             first_new = await _first_new_user(store, rows)
             if first_new is not None:
                 admins.add(first_new)
                 pick_admin = False
-        for name in sorted(admins & {r.username for r in rows}):
-            if await store.get_user(name) is None:
-                report.admins.append(name)
-            elif name in plan.admins:
-                report.kept.append(name)
         users = _convert(
             rows,
             "user",
@@ -209,10 +205,23 @@ async def import_cq(
             lambda r: r.username,
             report,
         )
+        unimported |= {r.username for r in rows} - {u.user.username for u in users}
+        for name in sorted(admins & {u.user.username for u in users}):
+            if await store.get_user(name) is None:
+                report.admins.append(name)
+            elif name in plan.admins:
+                report.kept.append(name)
         report.summary.added["user"] += await store.import_users(users)
         _advance(progress, rows)
     async for rows in _pages(source.keys, lambda r: r.id):
-        keys = _convert(rows, "api_key", key_archive, lambda r: f"{r.id} of {r.username}", report)
+        owned = [r for r in rows if r.username not in unimported]
+        report.summary.read["api_key"] += len(rows) - len(owned)
+        report.skipped += [
+            f"api key {r.id} of {r.username}: its owner was not imported"
+            for r in rows
+            if r.username in unimported
+        ]
+        keys = _convert(owned, "api_key", key_archive, lambda r: f"{r.id} of {r.username}", report)
         report.summary.added["api_key"] += await store.import_keys(keys)
         _advance(progress, rows)
     async for rows in _pages(source.units, lambda r: r.id):
