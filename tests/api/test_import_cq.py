@@ -322,7 +322,7 @@ async def test_a_unit_that_cannot_be_stored_is_skipped_and_named(
     assert added(report)["unit"] == 15
     assert sorted(report.skipped) == sorted(
         [
-            f"unit {first}: unit.insight.summary must not contain NUL characters",
+            f"unit {first}: unit[0].insight.summary must not contain NUL characters",
             f"unit {second}: Expecting property name enclosed in double quotes: line 1 column 2 "
             "(char 1)",
         ]

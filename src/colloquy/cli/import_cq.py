@@ -47,8 +47,8 @@ def import_cq_command(
     """Import a cq reference server's users (passwords keep working), API keys (while
     CQ_API_KEY_PEPPER is the same) and units with their review state, evidence and flags.
     What exists here already is left alone, so running it twice adds nothing."""
-    pepper_given = flags(ctx).settings().api_key_pepper is not None
     settings = _settings(ctx)
+    pepper_given = flags(ctx).settings().api_key_pepper is not None
     plan = import_cq.RolePlan(admins=frozenset(admin or ()), others=role)
     shown = safe_url(source) if "://" in source else source  # never a password
 

@@ -119,9 +119,7 @@ def key_archive(row: CqKeyRow) -> KeyArchive:
 def unit_archive(row: CqUnitRow) -> UnitArchive:
     """The unit with its review state, and the events colloquy would have recorded for it: its
     proposal by its proposer and, once decided, the decision by its reviewer."""
-    data = _json(row.data)
-    bounds.check_texts(data, "unit")
-    unit = KnowledgeUnit.model_validate(data)
+    unit = KnowledgeUnit.model_validate(_json(row.data))
     if unit.id != row.id:
         raise ValueError(f"its data names another id, {unit.id}")
     problems = bounds.unit_problems(unit, row.reviewed_by)
