@@ -89,14 +89,32 @@ class WeakSecret(ValueError):
     """A secret short enough to guess: anyone who guesses the JWT secret forges sessions."""
 
 
+def _size(secret: SecretStr | None) -> int:
+    return len(secret.get_secret_value().encode()) if secret is not None else 0
+
+
 def check_secrets(settings: Settings) -> None:
-    """Refuse secrets shorter than ``MIN_SECRET_LENGTH`` bytes, naming the variable."""
-    for name, secret in (
-        ("CQ_JWT_SECRET", settings.jwt_secret),
-        ("CQ_API_KEY_PEPPER", settings.api_key_pepper),
+    """Refuse a JWT secret shorter than ``MIN_SECRET_LENGTH`` bytes, and an empty pepper,
+    naming the variable.
+
+    A shorter pepper is accepted with a warning: the reference server takes any, and keys moved
+    from it work only under the same one. It keys MACs of 256-bit random key secrets, which stay
+    out of reach whatever the pepper; what a short one exposes is the sign-in throttle's digests
+    of usernames and addresses, to someone who can read the database.
+    """
+    pepper = _size(settings.api_key_pepper)
+    if 0 < pepper < MIN_SECRET_LENGTH:
+        log.warning(
+            "CQ_API_KEY_PEPPER is %d bytes long; accepted (keys from a cq reference server need "
+            "its pepper), but a new deployment should use at least %d bytes",
+            pepper,
+            MIN_SECRET_LENGTH,
+        )
+    for name, size, minimum in (
+        ("CQ_JWT_SECRET", _size(settings.jwt_secret), MIN_SECRET_LENGTH),
+        ("CQ_API_KEY_PEPPER", pepper, 1),
     ):
-        size = len(secret.get_secret_value().encode()) if secret is not None else 0
-        if size < MIN_SECRET_LENGTH:
+        if size < minimum:
             raise WeakSecret(
                 f"{name} is {size} bytes long; it must be at least {MIN_SECRET_LENGTH} bytes "
                 "(for example the output of `openssl rand -base64 48`), or unset it to have "
