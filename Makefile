@@ -13,14 +13,14 @@ UV := $(shell command -v uv 2>/dev/null || echo $(UV_VENV)/bin/uv)
 .PHONY: install install-dev run test lint format clean bench bench-retrieval user key
 
 $(UV_VENV)/bin/uv:
-	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
-		echo "colloquy: '$(PYTHON)' cannot create a virtual environment to install uv into." >&2; \
-		echo "  Debian/Ubuntu: sudo apt-get install python3-venv, then run make again;" >&2; \
+	@echo "colloquy: no uv on PATH; installing uv $(UV_VERSION) into $(UV_VENV)"
+	@rm -rf $(UV_VENV)
+	@$(PYTHON) -m venv $(UV_VENV) || { \
+		rm -rf $(UV_VENV); \
+		echo "colloquy: '$(PYTHON) -m venv' failed, so uv cannot be installed privately." >&2; \
+		echo "  On Debian and Ubuntu: sudo apt-get install python3-venv, then run make again;" >&2; \
 		echo "  or install uv $(UV_VERSION) yourself and put it on PATH." >&2; \
 		exit 1; }
-	@echo "colloquy: installing uv $(UV_VERSION) into $(UV_VENV) (no uv on PATH)"
-	rm -rf $(UV_VENV)
-	$(PYTHON) -m venv $(UV_VENV)
 	$(UV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 # The runtime set only (no test tools); --inexact keeps what `make test` added to the same .venv.
