@@ -428,9 +428,9 @@ def import_command(
     if refused:
         typer.echo(
             f"warning: {file} was exported under another CQ_API_KEY_PEPPER, so this server will "
-            f"refuse all {refused} of its API keys (401). Run it with the exporting server's "
-            "CQ_API_KEY_PEPPER (from its environment or its data directory's secrets.json), "
-            "or give the users new keys.",
+            f"refuse all {refused} of its API keys (401). Give this server the exporting "
+            "server's CQ_API_KEY_PEPPER (from its environment or its data directory's "
+            "secrets.json), or issue new keys.",
             err=True,
         )
 
