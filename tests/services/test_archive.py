@@ -7,6 +7,8 @@ import subprocess
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from colloquy.domain.models import Context, FlagReason, Insight, ReviewStatus, Role
 from colloquy.services import archive
 from colloquy.services.accounts import AccountService
@@ -142,3 +144,24 @@ async def test_export_and_import_commands(sqlite_template: Path, tmp_path: Path)
     broken = cli(tmp_path / "target.db", "import", str(dump))
     assert broken.returncode == 1
     assert "line 1: not a colloquy export line" in broken.stderr
+
+
+def header(**fields: object) -> str:
+    return json.dumps({"kind": archive.FORMAT, "version": archive.FORMAT_VERSION, **fields})
+
+
+def test_a_header_fingerprint_must_be_one() -> None:
+    for bad in ("x" * 500, "ABCDEF0123456789", 42):
+        with pytest.raises(archive.ArchiveError, match="line 1: pepper_fingerprint is not a"):
+            list(archive.parse_lines([header(pepper_fingerprint=bad)]))
+    good = "0123456789abcdef"
+    ((_kind, parsed, _size),) = archive.parse_lines([header(pepper_fingerprint=good)])
+    assert parsed["pepper_fingerprint"] == good
+
+
+def test_an_export_without_a_fingerprint_warns_of_nothing() -> None:
+    # Exports written before the fingerprint existed: which pepper made them is unknown.
+    summary = archive.ImportSummary(read={"user": 1, "api_key": 3, "unit": 0})
+    assert summary.refused_keys("p" * 40) == 0
+    summary.pepper_fingerprint = "0" * 16
+    assert summary.refused_keys("p" * 40) == 3

@@ -17,6 +17,8 @@ import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
 from colloquy.asgi import AppFactory
+from colloquy.cli import first_start
+from colloquy.cli.listen import listen_problem
 from colloquy.cli.options import App, flags, take_root_options
 from colloquy.cli.progress import progress, progress_bar
 from colloquy.clock import iso
@@ -24,10 +26,16 @@ from colloquy.config import Settings, ensure_secrets
 from colloquy.domain.models import Role
 from colloquy.semantic import INSTALL_HINT, SemanticUnavailable, installed, load_embedder
 from colloquy.services import archive, doctor
-from colloquy.services.errors import ServiceError
+from colloquy.services.errors import ServiceError, UserNotFound
 from colloquy.store import backup as sqlite_backup
 from colloquy.store import migrate
-from colloquy.store.factory import UnsupportedDatabase, describe_error, open_store, safe_url
+from colloquy.store.factory import (
+    UnsupportedDatabase,
+    async_url,
+    describe_error,
+    open_store,
+    safe_url,
+)
 from colloquy.store.protocol import UnitFinding
 from colloquy.supervisor import Supervisor
 from colloquy.wiring import Services, build_services, embedding_service, pool_settings
@@ -38,7 +46,11 @@ app = App(
     pretty_exceptions_show_locals=False,
 )
 app.callback()(take_root_options)
-user_app = App(help="Manage users (reviewers and admins).", no_args_is_help=True)
+user_app = App(
+    help="Manage users: admins (manage users, review), reviewers (approve and reject) and "
+    "members (hold API keys only: they propose, confirm and flag through agents).",
+    no_args_is_help=True,
+)
 key_app = App(help="Manage API keys (agent credentials).", no_args_is_help=True)
 alias_app = App(help="Manage tag aliases (k8s -> kubernetes) for ranking.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -53,8 +65,11 @@ T = TypeVar("T")
 def _settings(ctx: typer.Context, secrets: bool = True, **own_flags: object) -> Settings:
     """The settings from the environment under the flags given (the shared ones and the
     command's ``own_flags``); with ``secrets``, the secrets filled in."""
+    given = flags(ctx)
     try:
-        settings = flags(ctx).settings(**own_flags)
+        settings = given.settings(**own_flags)
+        # A URL no backend takes is refused by the name it was given as: flag or variable.
+        async_url(settings.resolved_database_url(), given.name_of("database_url"))
         return ensure_secrets(settings) if secrets else settings
     except ValueError as exc:
         _fail(f"invalid setting: {exc}")
@@ -88,8 +103,16 @@ def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]])
 
     try:
         return asyncio.run(run())
+    except UserNotFound as exc:
+        _fail(f"no user named {exc.username!r} (`{first_start.program()} user list` lists them)")
     except ServiceError as exc:
         _fail(exc.detail)
+
+
+def _pepper(settings: Settings) -> str:
+    """The API-key pepper of settings made with secrets (``_settings``)."""
+    assert settings.api_key_pepper is not None
+    return settings.api_key_pepper.get_secret_value()
 
 
 async def _unit_count(s: Services) -> int:
@@ -101,11 +124,45 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
 
 
+def _announce_next_step(ctx: typer.Context, settings: Settings) -> None:
+    """Log ``first_start.next_step``, if there is one. A database that cannot answer is left
+    for the server to report: this is advice, not a check."""
+
+    async def ask() -> str | None:
+        store = open_store(settings.resolved_database_url(), pool_settings(settings))
+        try:
+            return await first_start.next_step(store, settings, flags(ctx).given)
+        finally:
+            await store.close()
+
+    try:
+        step = asyncio.run(ask())
+    except (OSError, TimeoutError, SQLAlchemyError, asyncpg.PostgresError):
+        return
+    if step is not None:
+        log.info(step)
+
+
+# ``serve``'s own flags default to None (so that the variable or the shared settings apply);
+# their help shows the default that then holds.
+_DEFAULTS = Settings.model_fields
+
+
 @app.command()
 def serve(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option(envvar="CQ_HOST", help="Bind address.")] = None,
-    port: Annotated[int | None, typer.Option(envvar="CQ_PORT", help="Port.")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CQ_HOST",
+            help="Bind address (0.0.0.0: every interface).",
+            show_default=str(_DEFAULTS["host"].default),
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(envvar="CQ_PORT", help="Port.", show_default=str(_DEFAULTS["port"].default)),
+    ] = None,
     workers: Annotated[int, typer.Option(envvar="CQ_WORKERS", min=1, help="Processes.")] = 1,
     no_migrate: Annotated[
         bool, typer.Option("--no-migrate", help="Skip start-up migrations.")
@@ -114,12 +171,16 @@ def serve(
     """Serve the API (and the dashboard) until interrupted."""
     settings = _settings(ctx, host=host, port=port)
     _configure_logging(settings.log_level)
+    problem = listen_problem(settings.host, settings.port)  # before migrating: said at once
+    if problem is not None:
+        _fail(problem)
     url = settings.resolved_database_url()
     log.info("database: %s", safe_url(url))
     if settings.semantic == "on" and not installed():
         _fail(f"CQ_SEMANTIC=on, but {INSTALL_HINT}")
     if not no_migrate:
         _migrate(settings)
+    _announce_next_step(ctx, settings)
     config = uvicorn.Config(
         # The workers get the settings from here, not from the environment (``api.asgi``).
         AppFactory(settings),
@@ -190,6 +251,7 @@ def user_list(ctx: typer.Context) -> None:
     settings = _settings(ctx)
 
     async def work(s: Services) -> None:
+        typer.echo("username\trole\tcreated_at")
         after: str | None = None
         while True:
             page = await s.accounts.list_users(after, 200)
@@ -237,9 +299,18 @@ def user_delete(ctx: typer.Context, username: str) -> None:
 def key_create(
     ctx: typer.Context,
     user: Annotated[str, typer.Option("--user", help="Owner of the key.")],
-    name: Annotated[str, typer.Option("--name")],
+    name: Annotated[
+        str,
+        typer.Option(
+            "--name",
+            help="What the key is for (e.g. the machine or agent that uses it): shown in "
+            "`key list` and the dashboard.",
+        ),
+    ],
     ttl: Annotated[str, typer.Option("--ttl", help="e.g. 30d, 12h; at most 365d.")] = "90d",
-    label: Annotated[list[str] | None, typer.Option("--label")] = None,
+    label: Annotated[
+        list[str] | None, typer.Option("--label", help="A label for the key (repeatable).")
+    ] = None,
 ) -> None:
     """Create an API key and print its token (shown only this once)."""
     settings = _settings(ctx)
@@ -259,6 +330,7 @@ def key_list(ctx: typer.Context, user: Annotated[str, typer.Option("--user")]) -
 
     async def work(s: Services) -> None:
         owner = await s.accounts.get_user(user)
+        typer.echo("id\tname\tprefix\tstate\texpires_at")
         for view in await s.accounts.list_keys(owner):
             key = view.record
             typer.echo(f"{key.id}\t{key.name}\t{key.prefix}…\t{view.state}\t{iso(key.expires_at)}")
@@ -325,7 +397,7 @@ def export_command(
             output.open("w") if output else nullcontext(sys.stdout) as handle,
             progress(total, "exporting units", enabled=output is not None) as advance,
         ):
-            return await archive.export(s.store, handle.write, advance)
+            return await archive.export(s.store, handle.write, advance, pepper=_pepper(settings))
 
     summary = _with_services(settings, work)
     if output:
@@ -352,6 +424,15 @@ def import_command(
     except archive.ArchiveError as exc:
         _fail(f"{file}: {exc}")
     typer.echo(summary.line())
+    refused = summary.refused_keys(_pepper(settings))
+    if refused:
+        typer.echo(
+            f"warning: {file} was exported under another CQ_API_KEY_PEPPER, so this server will "
+            f"refuse all {refused} of its API keys (401). Give this server the exporting "
+            "server's CQ_API_KEY_PEPPER (from its environment or its data directory's "
+            "secrets.json), or issue new keys.",
+            err=True,
+        )
 
 
 @app.command("doctor")

@@ -13,11 +13,22 @@ from typer.models import CommandFunctionType
 from colloquy.config import Settings
 
 DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", envvar="CQ_DATA_DIR", help="Data directory.")
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="CQ_DATA_DIR",
+        help="Data directory.",
+        show_default="$XDG_DATA_HOME/colloquy, else ~/.local/share/colloquy",
+    ),
 ]
 DatabaseUrl = Annotated[
     str | None,
-    typer.Option("--database-url", envvar="CQ_DATABASE_URL", help="Database URL (wins)."),
+    typer.Option(
+        "--database-url",
+        envvar="CQ_DATABASE_URL",
+        help="Database URL (wins over CQ_DB_PATH).",
+        show_default="SQLite: CQ_DB_PATH, else colloquy.db in the data directory",
+    ),
 ]
 
 
@@ -38,6 +49,11 @@ class Flags:
             # By name: typer carries its own copy of click, whose enum it does not export.
             if source is not None and source.name == "COMMANDLINE":
                 self.given[name] = value
+
+    def name_of(self, field: str) -> str:
+        """What the user set ``field`` with, for messages: its flag when given on the command
+        line, else its variable."""
+        return f"--{field.replace('_', '-')}" if field in self.given else f"CQ_{field.upper()}"
 
     def settings(self, **flags: Any) -> Settings:
         """The environment's settings under the flags given, and ``flags`` (a command's own,

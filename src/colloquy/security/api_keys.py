@@ -53,3 +53,20 @@ def parse(token: str) -> PresentedKey | None:
 
 def matches(pepper: str, secret: str, key_hash: str) -> bool:
     return hmac.compare_digest(hash_secret(pepper, secret), key_hash)
+
+
+# Which pepper hashed a set of keys, told without revealing it: an HMAC of this fixed label.
+_FINGERPRINT_LABEL = b"colloquy-pepper-fingerprint"
+FINGERPRINT_LENGTH = 16
+FINGERPRINT = re.compile(rf"[0-9a-f]{{{FINGERPRINT_LENGTH}}}")
+
+
+def pepper_fingerprint(pepper: str) -> str:
+    """A short keyed hash of the pepper (64 bits): exports carry it, so an import can tell that
+    its keys were hashed under another pepper and will be refused."""
+    digest = hmac.new(pepper.encode(), _FINGERPRINT_LABEL, hashlib.sha256).hexdigest()
+    return digest[:FINGERPRINT_LENGTH]
+
+
+def same_pepper(pepper: str, fingerprint: str) -> bool:
+    return hmac.compare_digest(pepper_fingerprint(pepper), fingerprint)

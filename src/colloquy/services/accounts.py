@@ -150,7 +150,7 @@ class AccountService:
     async def get_user(self, username: str) -> UserRecord:
         user = await self._store.get_user(username)
         if user is None:
-            raise UserNotFound()
+            raise UserNotFound(username)
         return user
 
     async def list_users(self, after: str | None, limit: int) -> Page[UserRecord]:
@@ -170,7 +170,7 @@ class AccountService:
         except LastAdmin as exc:
             raise LastAdminRemoval() from exc
         if user is None:
-            raise UserNotFound()
+            raise UserNotFound(username)
         return user
 
     async def delete_user(self, username: str, actor: str) -> None:
@@ -179,7 +179,7 @@ class AccountService:
         except LastAdmin as exc:
             raise LastAdminRemoval() from exc
         if deleted is None:
-            raise UserNotFound()
+            raise UserNotFound(username)
 
     async def audit(self, cursor: str | None, limit: int) -> Page[AuditEntry]:
         try:

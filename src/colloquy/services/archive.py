@@ -9,6 +9,7 @@ from typing import Any
 
 from colloquy.domain import bounds
 from colloquy.domain.models import KnowledgeUnit, ReviewStatus, Role
+from colloquy.security import api_keys
 from colloquy.store.protocol import (
     ApiKeyRecord,
     KeyArchive,
@@ -52,6 +53,18 @@ class ExportSummary:
 class ImportSummary:
     read: dict[str, int] = field(default_factory=_per_kind)
     added: dict[str, int] = field(default_factory=_per_kind)
+    # The exporting server's pepper fingerprint (``api_keys.pepper_fingerprint``); absent from
+    # exports written before it was added.
+    pepper_fingerprint: str | None = None
+
+    def refused_keys(self, pepper: str) -> int:
+        """How many of the keys read this server will refuse: all of them when the export was
+        made under another pepper (their hashes cannot match), else none."""
+        if self.pepper_fingerprint is None:
+            return 0
+        if api_keys.same_pepper(pepper, self.pepper_fingerprint):
+            return 0
+        return self.read["api_key"]
 
     def line(self) -> str:
         parts = [
@@ -199,9 +212,16 @@ async def _pages(
         after = cursor_of(page[-1])
 
 
-async def _lines(store: Store) -> AsyncIterator[dict[str, Any]]:
+def _header(pepper: str | None) -> dict[str, Any]:
+    header: dict[str, Any] = {"kind": FORMAT, "version": FORMAT_VERSION}
+    if pepper is not None:
+        header["pepper_fingerprint"] = api_keys.pepper_fingerprint(pepper)
+    return header
+
+
+async def _lines(store: Store, pepper: str | None) -> AsyncIterator[dict[str, Any]]:
     """The whole store, line by line: a header, then users, API keys and units."""
-    yield {"kind": FORMAT, "version": FORMAT_VERSION}
+    yield _header(pepper)
     async for user in _pages(store.export_users, lambda a: a.user.username):
         yield user_line(user)
     async for key in _pages(store.export_keys, lambda a: a.key.id):
@@ -211,12 +231,16 @@ async def _lines(store: Store) -> AsyncIterator[dict[str, Any]]:
 
 
 async def export(
-    store: Store, write: Callable[[str], object], progress: Callable[[int], None] | None = None
+    store: Store,
+    write: Callable[[str], object],
+    progress: Callable[[int], None] | None = None,
+    pepper: str | None = None,
 ) -> ExportSummary:
     """Write the whole store as JSON Lines, each line to ``write`` with its newline; the summary
-    counts what was written, and ``progress`` advances by each unit."""
+    counts what was written, and ``progress`` advances by each unit. With the server's
+    ``pepper``, the header carries its fingerprint (never the pepper) for ``import`` to check."""
     summary = ExportSummary()
-    async for line in _lines(store):
+    async for line in _lines(store, pepper):
         write(json.dumps(line) + "\n")
         kind = line["kind"]
         if kind in summary.written:
@@ -226,8 +250,20 @@ async def export(
     return summary
 
 
+def _checked_header(line: dict[str, Any], number: int) -> dict[str, Any]:
+    if line.get("version") != FORMAT_VERSION:
+        raise ArchiveError(f"line {number}: unsupported export version")
+    fingerprint = line.get("pepper_fingerprint")
+    if fingerprint is not None and not (
+        isinstance(fingerprint, str) and api_keys.FINGERPRINT.fullmatch(fingerprint)
+    ):
+        raise ArchiveError(f"line {number}: pepper_fingerprint is not a fingerprint")
+    return line
+
+
 def parse_lines(lines: Iterable[str]) -> Iterator[tuple[str, Any, int]]:
-    """(kind, archive record, bytes consumed) for each line; the header is checked and skipped."""
+    """(kind, archive record, bytes consumed) for each line; the header's record is the checked
+    header line itself."""
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -235,9 +271,7 @@ def parse_lines(lines: Iterable[str]) -> Iterator[tuple[str, Any, int]]:
             line = json.loads(raw)
             kind = line["kind"]
             if kind == FORMAT:
-                if line.get("version") != FORMAT_VERSION:
-                    raise ArchiveError(f"line {number}: unsupported export version")
-                yield kind, None, len(raw)
+                yield kind, _checked_header(line, number), len(raw)
                 continue
             bounds.check_texts(line, kind)
             yield kind, _PARSERS[kind](line), len(raw)
@@ -267,7 +301,9 @@ async def import_lines(
             pending[kind] = []
 
     for kind, record, size in parse_lines(lines):
-        if record is not None:
+        if kind == FORMAT:
+            summary.pepper_fingerprint = record.get("pepper_fingerprint")
+        else:
             summary.read[kind] += 1
             pending[kind].append(record)
             # Keys need their owners, so users are always written before any key batch.

@@ -94,8 +94,14 @@ class KeyNotFound(ServiceError):
 
 
 class UserNotFound(ServiceError):
+    """The API answers the wire spec's detail; the command line names ``username``."""
+
     status_code = 404
     detail = "User not found"
+
+    def __init__(self, username: str) -> None:
+        super().__init__()
+        self.username = username
 
 
 class UserExists(ServiceError):

@@ -24,20 +24,21 @@ class PoolSettings:
     connect_timeout: float = 10.0
 
 
-def async_url(url: str) -> str:
+def async_url(url: str, setting: str = "CQ_DATABASE_URL") -> str:
     """The URL with colloquy's async driver: ``postgresql://``, ``postgresql+psycopg://`` and
-    ``postgresql+asyncpg://`` all become asyncpg; any ``sqlite`` URL becomes aiosqlite."""
+    ``postgresql+asyncpg://`` all become asyncpg; any ``sqlite`` URL becomes aiosqlite. An
+    unusable URL is refused naming ``setting``, where it came from (a variable or a flag)."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise UnsupportedDatabase(
-            "CQ_DATABASE_URL is not a database URL; expected sqlite:///PATH or "
+            f"{setting} is not a database URL; expected sqlite:///PATH or "
             "postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
         ) from exc
     backend = parsed.get_backend_name()
     if backend not in _DRIVERS:
         raise UnsupportedDatabase(
-            f"unsupported database {backend!r} in CQ_DATABASE_URL; "
+            f"unsupported database {backend!r} in {setting}; "
             "use sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
         )
     return parsed.set(drivername=_DRIVERS[backend]).render_as_string(hide_password=False)
