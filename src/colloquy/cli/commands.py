@@ -3,6 +3,7 @@ services as the API."""
 
 import asyncio
 import getpass
+import ipaddress
 import logging
 import socket
 import sys
@@ -76,8 +77,11 @@ def _migrate(settings: Settings) -> None:
         _fail(f"cannot use the database at {safe_url(url)}: {describe_error(exc)}")
 
 
-def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
-    _migrate(settings)
+def _with_services(
+    settings: Settings, work: Callable[[Services], Awaitable[T]], migrate_first: bool = True
+) -> T:
+    if migrate_first:
+        _migrate(settings)
 
     async def run() -> T:
         store = open_store(settings.resolved_database_url(), pool_settings(settings))
@@ -120,6 +124,7 @@ def serve(
         _fail(f"CQ_SEMANTIC=on, but {INSTALL_HINT}")
     if not no_migrate:
         _migrate(settings)
+    _announce_setup(settings)
     config = uvicorn.Config(
         # The workers get the settings from here, not from the environment (``api.asgi``).
         AppFactory(settings),
@@ -144,6 +149,34 @@ def serve(
         Supervisor(config, sockets=[sock]).run()
     finally:
         sock.close()
+
+
+def _announce_setup(settings: Settings) -> None:
+    """While no user exists, log the one-time link that creates the first admin. Minted here,
+    once, before any worker starts; its hash is kept in the database, so every worker and every
+    replica on the database accepts it (``services.setup``)."""
+    token = _with_services(settings, lambda s: s.setup.open(), migrate_first=False)
+    if token is None:
+        return
+    log.warning(
+        "no users yet — open http://%s:%d/setup?token=%s to create the first admin "
+        "(or run: colloquy user create NAME --role admin)",
+        _browsable_host(settings.host),
+        settings.port,
+        token,
+    )
+
+
+def _browsable_host(host: str) -> str:
+    """``host`` as a browser takes it: a bind-to-all address becomes ``localhost``, and an IPv6
+    address gets its brackets."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host or "localhost"
+    if address.is_unspecified:
+        return "localhost"
+    return f"[{address}]" if address.version == 6 else host
 
 
 @app.command("migrate")
