@@ -121,3 +121,24 @@ async def test_a_user_made_on_the_command_line_ends_setup(api):
     assert late.status_code == 404
     review = await api.client.get("/review")
     assert review.headers["location"] == "/sign-in?next=%2Freview"
+
+
+async def test_an_admin_whose_sign_in_must_wait_is_sent_to_sign_in(api):
+    """Failed sign-ins as the name the admin then picks (someone guessing ahead) throttle the
+    sign-in that setup ends with: the admin exists, and signs in once the wait is over."""
+    for _ in range(api.settings.login_free_attempts + 1):
+        guess = await api.client.post(
+            f"{API}/auth/login", json={"username": "root", "password": "guess-guess"}
+        )
+        assert guess.status_code in (401, 429)
+    token = await open_setup(api)
+    csrf = await setup_form(api.client, token)
+    done = await api.client.post(
+        "/setup",
+        data={"token": token, "username": "root", "password": PASSWORD, "csrf_token": csrf},
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == "/sign-in?next=%2Fkeys"
+    assert SESSION_COOKIE not in done.headers.get("set-cookie", "")
+    root = await api.store.get_user("root")
+    assert root is not None and root.role is Role.ADMIN

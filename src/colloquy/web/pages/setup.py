@@ -10,7 +10,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from colloquy.security import passwords
 from colloquy.services.accounts import PASSWORD_MIN_LENGTH, USERNAME_MAX_LENGTH
-from colloquy.services.errors import InvalidInput, InvalidSetupToken, SetupDone, Throttled
+from colloquy.services.errors import (
+    InvalidInput,
+    InvalidSetupToken,
+    ServiceError,
+    SetupDone,
+    Throttled,
+)
 from colloquy.web.errors import PageError
 from colloquy.web.forms import field, storable_form
 from colloquy.web.navigation import redirect
@@ -104,7 +110,11 @@ async def setup(request: Request, svc: ServicesDep) -> Response:
         return _refused(request, exc)
     except InvalidInput as exc:
         return _page(request, token, exc.detail, username, status=exc.status_code)
-    # Signed in the ordinary way, so the session is like any other (and throttled the same).
-    session_token = await svc.accounts.login(username, password, address)
-    session = await svc.accounts.session(session_token)
+    # Signed in the ordinary way, so the session is like any other (and throttled the same:
+    # an address that must wait signs in later, as the admin it now is).
+    try:
+        session_token = await svc.accounts.login(username, password, address)
+        session = await svc.accounts.session(session_token)
+    except ServiceError:
+        return redirect("/sign-in", next="/keys")
     return signed_in(request, redirect("/keys", notice="welcome"), session_token, session)
