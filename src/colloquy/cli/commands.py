@@ -29,7 +29,7 @@ from colloquy.services.errors import ServiceError
 from colloquy.store import backup as sqlite_backup
 from colloquy.store import migrate
 from colloquy.store.factory import UnsupportedDatabase, describe_error, open_store, safe_url
-from colloquy.store.protocol import UnitFinding
+from colloquy.store.protocol import StoreFault, UnitFinding
 from colloquy.supervisor import Supervisor
 from colloquy.wiring import Services, build_services, embedding_service, pool_settings
 
@@ -155,7 +155,13 @@ def _announce_setup(settings: Settings) -> None:
     """While no user exists, log the one-time link that creates the first admin. Minted here,
     once, before any worker starts; its hash is kept in the database, so every worker and every
     replica on the database accepts it (``services.setup``)."""
-    token = _with_services(settings, lambda s: s.setup.open(), migrate_first=False)
+    try:
+        token = _with_services(settings, lambda s: s.setup.open(), migrate_first=False)
+    except (StoreFault, SQLAlchemyError) as exc:
+        # A schema from before setup tokens (``--no-migrate``) or a database away for now:
+        # serving goes on, as it would have; only the link is missing.
+        log.warning("could not check for users (no setup link): %s", describe_error(exc))
+        return
     if token is None:
         return
     log.warning(
