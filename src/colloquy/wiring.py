@@ -14,6 +14,7 @@ from colloquy.services.accounts import AccountService
 from colloquy.services.aliases import AliasService
 from colloquy.services.knowledge import KnowledgeService
 from colloquy.services.review import ReviewService
+from colloquy.services.setup import SetupService
 from colloquy.services.throttle import LoginThrottle, WriteAction, WriteLimits
 from colloquy.store.factory import PoolSettings
 from colloquy.store.protocol import Store
@@ -32,6 +33,7 @@ class Services:
     accounts: AccountService
     limits: WriteLimits
     aliases: AliasService
+    setup: SetupService
     # CQ_PUBLIC_READ: anyone may query and read the statistics, as on the reference server.
     public_read: bool = False
     # Units' vectors (colloquy[semantic]); None without the extra or with CQ_SEMANTIC=off.
@@ -72,6 +74,7 @@ def build_services(
         public_read=settings.public_read,
         limits=WriteLimits(store, limits),
         aliases=AliasService(store),
+        setup=SetupService(store, throttle),
         embedding=embedding,
     )
 

@@ -8,35 +8,28 @@ from pathlib import Path
 import pytest
 
 from colloquy.cli import first_start
-from colloquy.clock import now
 from colloquy.config import Settings
-from colloquy.domain.models import Role
-from colloquy.store.protocol import Store
 from tests.support.live import live_server
 
 
-async def test_no_user_gets_the_command_that_creates_the_first_admin(
-    store: Store, settings: Settings
+def test_the_setup_link_comes_with_the_command_that_creates_the_first_admin(
+    settings: Settings,
 ) -> None:
-    step = await first_start.next_step(store, settings, {})
+    step = first_start.next_step("tok-en_1", settings, {})
     assert step is not None
-    assert "no user yet: create the first admin with `" in step
-    assert " user create NAME` in another terminal (it asks for a password)" in step
-    assert step.endswith("then sign in at http://127.0.0.1:3000/")
+    assert step.startswith(
+        "no users yet — open http://127.0.0.1:3000/setup?token=tok-en_1 to create the first admin"
+    )
+    assert " user create NAME --role admin` in another terminal (it asks for a password)" in step
+    assert first_start.next_step(None, settings, {}) is None  # a user exists: no token minted
 
-    await store.create_user("alice", "not-a-real-hash", Role.ADMIN, now(), "test")
-    assert await first_start.next_step(store, settings, {}) is None
 
-
-async def test_the_command_repeats_the_shared_flags_with_no_password(
-    store: Store, settings: Settings
-) -> None:
+def test_the_command_repeats_the_shared_flags_with_no_password(settings: Settings) -> None:
     given = {"data_dir": Path("/srv/my data"), "database_url": "postgresql://cq:s3cret@db/cq"}
-    step = await first_start.next_step(store, settings, given)
+    step = first_start.next_step("t", settings, given)
     assert step is not None
     assert (
-        "user create NAME --data-dir '/srv/my data' --database-url 'postgresql://cq:***@db/cq'`"
-        in step
+        "--role admin --data-dir '/srv/my data' --database-url 'postgresql://cq:***@db/cq'`" in step
     )
     assert "s3cret" not in step
 
@@ -59,18 +52,23 @@ def test_the_dashboard_address_is_one_a_browser_can_open() -> None:
     def url(host: str) -> str:
         return first_start.dashboard_url(Settings(host=host, port=8080))
 
+    assert url("127.0.0.1") == "http://127.0.0.1:8080/"
     assert url("0.0.0.0") == "http://127.0.0.1:8080/"
+    assert url("::") == "http://127.0.0.1:8080/"
+    assert url("") == "http://127.0.0.1:8080/"
     assert url("::1") == "http://[::1]:8080/"
     assert url("cq.internal") == "http://cq.internal:8080/"
 
 
 def test_serve_logs_the_next_step_only_while_no_user_exists(tmp_path: Path) -> None:
-    first = re.compile(r"INFO colloquy: no user yet: create the first admin with `\S*colloquy ")
+    first = re.compile(
+        r"WARNING colloquy: no users yet — open http://\S+/setup\?token=\S+ to create"
+    )
     with live_server(tmp_path) as server:
         assert first.search(log_of(tmp_path, server.base_url))
         server.cli("user", "create", "alice", "--password-stdin", stdin="a long password\n")
     with live_server(tmp_path) as server:
-        assert "no user yet" not in log_of(tmp_path, server.base_url)
+        assert "no users yet" not in log_of(tmp_path, server.base_url)
 
 
 def log_of(data_dir: Path, base_url: str) -> str:

@@ -57,6 +57,7 @@ async def test_a_member_has_a_nav_without_the_count(api, api_key, member_token):
 
 
 async def test_without_a_session_a_page_leads_to_sign_in_and_back(api):
+    await api.user("someone")  # with nobody to sign in, pages lead to setup (test_setup)
     response = await api.client.get("/units", params={"q": "a b"})
     assert response.status_code == 303
     assert response.headers["location"] == "/sign-in?next=%2Funits%3Fq%3Da%2Bb"
@@ -64,6 +65,7 @@ async def test_without_a_session_a_page_leads_to_sign_in_and_back(api):
 
 
 async def test_an_ended_session_is_cleared_with_a_notice(api):
+    await api.user("someone")
     response = await get(api, "/units", "not-a-session")
     assert response.status_code == 303
     assert response.headers["location"] == "/sign-in?next=%2Funits&notice=ended"

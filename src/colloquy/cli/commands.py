@@ -36,7 +36,7 @@ from colloquy.store.factory import (
     open_store,
     safe_url,
 )
-from colloquy.store.protocol import UnitFinding
+from colloquy.store.protocol import StoreFault, UnitFinding
 from colloquy.supervisor import Supervisor
 from colloquy.wiring import Services, build_services, embedding_service, pool_settings
 
@@ -91,8 +91,11 @@ def _migrate(settings: Settings) -> None:
         _fail(f"cannot use the database at {safe_url(url)}: {describe_error(exc)}")
 
 
-def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
-    _migrate(settings)
+def _with_services(
+    settings: Settings, work: Callable[[Services], Awaitable[T]], migrate_first: bool = True
+) -> T:
+    if migrate_first:
+        _migrate(settings)
 
     async def run() -> T:
         store = open_store(settings.resolved_database_url(), pool_settings(settings))
@@ -122,25 +125,6 @@ async def _unit_count(s: Services) -> int:
 
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
-
-
-def _announce_next_step(ctx: typer.Context, settings: Settings) -> None:
-    """Log ``first_start.next_step``, if there is one. A database that cannot answer is left
-    for the server to report: this is advice, not a check."""
-
-    async def ask() -> str | None:
-        store = open_store(settings.resolved_database_url(), pool_settings(settings))
-        try:
-            return await first_start.next_step(store, settings, flags(ctx).given)
-        finally:
-            await store.close()
-
-    try:
-        step = asyncio.run(ask())
-    except (OSError, TimeoutError, SQLAlchemyError, asyncpg.PostgresError):
-        return
-    if step is not None:
-        log.info(step)
 
 
 # ``serve``'s own flags default to None (so that the variable or the shared settings apply);
@@ -205,6 +189,22 @@ def serve(
         Supervisor(config, sockets=[sock]).run()
     finally:
         sock.close()
+
+
+def _announce_next_step(ctx: typer.Context, settings: Settings) -> None:
+    """While no user exists, log ``first_start.next_step``, whose setup link is minted here,
+    once, before any worker starts; its hash is kept in the database, so every worker and every
+    replica on the database accepts it (``services.setup``)."""
+    try:
+        token = _with_services(settings, lambda s: s.setup.open(), migrate_first=False)
+    except (StoreFault, SQLAlchemyError) as exc:
+        # A schema from before setup tokens (``--no-migrate``) or a database away for now:
+        # serving goes on, as it would have; only the advice is missing.
+        log.warning("could not check for users (no setup link): %s", describe_error(exc))
+        return
+    step = first_start.next_step(token, settings, flags(ctx).given)
+    if step is not None:
+        log.warning(step)
 
 
 @app.command("migrate")

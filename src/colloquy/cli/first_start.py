@@ -1,6 +1,6 @@
-"""What ``serve`` tells a newcomer before it starts: with no user yet, the one next step.
-``next_step`` is the single place for such first-run help, so that more of it (a setup page)
-extends it rather than adding a second message."""
+"""What ``serve`` tells a newcomer before it starts: with no user yet, the one next step (the
+setup page's one-time link, or the command). ``next_step`` is the single place for such
+first-run help, so that more of it extends it rather than adding a second message."""
 
 import shlex
 import shutil
@@ -11,7 +11,6 @@ from typing import Any
 
 from colloquy.config import Settings
 from colloquy.store.factory import safe_url
-from colloquy.store.protocol import Store
 
 # Bind addresses that name every interface: a browser on this machine uses loopback instead.
 _ANY_ADDRESS = {"", "0.0.0.0", "::"}  # noqa: S104 - compared, never bound
@@ -45,13 +44,14 @@ def _shared_flags(given: Mapping[str, Any]) -> str:
     return "".join(f" {word}" for word in words)
 
 
-async def next_step(store: Store, settings: Settings, given: Mapping[str, Any]) -> str | None:
-    """The one thing a newcomer should do next, or ``None``: with no user yet, create the first
-    admin (``given``: the shared options given as flags, repeated in the command shown)."""
-    if (await store.list_users(None, 1)).items:
+def next_step(setup_token: str | None, settings: Settings, given: Mapping[str, Any]) -> str | None:
+    """The one thing a newcomer should do next, or ``None`` once a user exists (no
+    ``setup_token`` was minted): open the setup link, or create the first admin with the CLI
+    (``given``: the shared options given as flags, repeated in the command shown)."""
+    if setup_token is None:
         return None
-    create = f"{program()} user create NAME{_shared_flags(given)}"
+    create = f"{program()} user create NAME --role admin{_shared_flags(given)}"
     return (
-        f"no user yet: create the first admin with `{create}` in another terminal "
-        f"(it asks for a password), then sign in at {dashboard_url(settings)}"
+        f"no users yet — open {dashboard_url(settings)}setup?token={setup_token} to create the "
+        f"first admin, or run `{create}` in another terminal (it asks for a password)"
     )

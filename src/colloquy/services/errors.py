@@ -135,3 +135,13 @@ class AliasConflict(ServiceError):
     full)."""
 
     status_code = 409
+
+
+class InvalidSetupToken(ServiceError):
+    status_code = 403
+    detail = "This setup link is not valid; use the one the server printed at start"
+
+
+class SetupDone(ServiceError):
+    status_code = 404
+    detail = "Setup is done: an account exists already"

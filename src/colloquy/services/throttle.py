@@ -105,6 +105,20 @@ class LoginThrottle:
         by_address, by_user = self._keys(username, address)
         await self._store.settle_attempt(cleared=[by_user], refunded=[by_address])
 
+    def _setup_key(self, address: str | None) -> ThrottleKey:
+        digest = hmac.new(self._secret, client_network(address).encode(), hashlib.sha256)
+        return ThrottleKey("setup-address", digest.hexdigest())
+
+    async def admit_setup(self, address: str | None) -> None:
+        """Count an attempt at the setup token, per client address only (the token has no
+        owner to lock out), with the address rule of sign-ins; or raise ``Throttled``."""
+        wait = await self._store.count_attempt([(self._setup_key(address), self._address)], now())
+        if wait is not None:
+            raise throttled("Too many wrong setup links.", wait)
+
+    async def setup_succeeded(self, address: str | None) -> None:
+        await self._store.settle_attempt(cleared=[], refunded=[self._setup_key(address)])
+
 
 class WriteLimits:
     """Writes per minute per API key, so that a runaway agent cannot flood the review queue."""

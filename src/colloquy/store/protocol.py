@@ -553,7 +553,27 @@ class Store(Protocol):
     ) -> UserRecord:
         """``actor``: who created the user, recorded in the audit trail (None: nobody's
         action, nothing recorded). ``role`` None: admin for the first user, else reviewer.
-        Raises ``UsernameTaken``."""
+        Any user's creation deletes the setup tokens. Raises ``UsernameTaken``."""
+        ...
+
+    # first-start setup (``services.setup``)
+    async def has_users(self) -> bool: ...
+    async def open_setup(self, token_hash: str, at: datetime, keep: int) -> bool:
+        """Store a setup token's hash unless a user exists (False then), keeping the newest
+        ``keep`` hashes."""
+        ...
+
+    async def setup_token_hashes(self, limit: int) -> list[str]:
+        """The stored setup tokens' hashes, newest first, at most ``limit``."""
+        ...
+
+    async def create_first_admin(
+        self, username: str, password_hash: str, token_hash: str, at: datetime
+    ) -> UserRecord | None:
+        """An admin, created only while no user exists and ``token_hash`` is stored, in one
+        transaction that every other first-user creation waits for, so that of concurrent
+        calls at most one succeeds; it deletes every setup token. None: a user exists or the
+        token is gone. The audit trail names ``setup`` as the actor."""
         ...
 
     async def get_user(self, username: str) -> UserRecord | None: ...

@@ -240,6 +240,16 @@ users = Table(
     sqlite_autoincrement=True,
 )
 
+# The one-time setup tokens (``security.setup_tokens``) that may create the first admin, kept as
+# SHA-256 hashes: one per server start while no user exists (every replica and restart adds its
+# own, bounded in ``store.sql.setup``), all deleted when a user is created.
+setup_tokens = Table(
+    "setup_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
 api_keys = Table(
     "api_keys",
     metadata,

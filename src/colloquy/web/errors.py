@@ -36,7 +36,10 @@ def error_page(
 
 
 async def sign_in_required(request: Request, exc: Exception) -> Response:
+    """To the sign-in page, or to the setup page while there is nobody to sign in."""
     assert isinstance(exc, SignInRequired)
+    if await services(request).setup.needed():
+        return redirect("/setup")
     params = {"next": exc.next_path if exc.next_path != "/" else None}
     if exc.ended:
         params["notice"] = "ended"

@@ -20,6 +20,8 @@ NOTICES = {
     "gone": "That unit no longer exists.",
     "ended": "Your session has ended; please sign in again",
     "signed_out": "You have signed out.",
+    "welcome": "You are the admin. Next step: create an API key below for your agents (they "
+    "send it as CQ_API_KEY, with CQ_ADDR set to this server's address).",
     "revoked": "API key revoked.",
     "user_created": "User created.",
     "role_changed": "Role changed.",

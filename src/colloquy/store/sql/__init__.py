@@ -18,6 +18,7 @@ from colloquy.store.sql.quarantine import QuarantineRepository
 from colloquy.store.sql.ranking import DomainSizes, Planner
 from colloquy.store.sql.ranking.hybrid import AliasSource, HybridRanker
 from colloquy.store.sql.review import ReviewRepository
+from colloquy.store.sql.setup import SetupRepository
 from colloquy.store.sql.throttle import ThrottleRepository
 from colloquy.store.sql.units import UnitRepository
 
@@ -99,6 +100,12 @@ class SqlStore:
         self.revoke_api_key = accounts.revoke_api_key
         self.key_credential = accounts.key_credential
         self.touch_api_key = accounts.touch_api_key
+
+        setup = SetupRepository(database)
+        self.has_users = setup.has_users
+        self.open_setup = setup.open_setup
+        self.setup_token_hashes = setup.setup_token_hashes
+        self.create_first_admin = setup.create_first_admin
 
         self.audit_page = AuditRepository(database).audit_page
 

@@ -114,6 +114,8 @@ class AccountRepository:
             if actor is not None:
                 entry = AuditEntry("user_created", actor, username, at, {"role": given.value})
                 await audit.record(conn, entry)
+            # The dashboard's one-time setup ends with the first user, however it came.
+            await conn.execute(delete(t.setup_tokens))
             return to_user(row)
 
         try:

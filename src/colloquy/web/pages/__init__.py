@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter
 
-from colloquy.web.pages import aliases, audit, browse, keys, review, session, users
+from colloquy.web.pages import aliases, audit, browse, keys, review, session, setup, users
 
 
 def routers() -> list[APIRouter]:
-    return [module.router for module in (session, review, browse, keys, users, aliases, audit)]
+    pages = (session, setup, review, browse, keys, users, aliases, audit)
+    return [module.router for module in pages]

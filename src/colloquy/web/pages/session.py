@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from colloquy.clock import now
-from colloquy.services.accounts import REVIEW_ROLES, USERNAME_MAX_LENGTH
+from colloquy.services.accounts import REVIEW_ROLES, USERNAME_MAX_LENGTH, Session
 from colloquy.services.errors import InvalidCredentials, Throttled
 from colloquy.web.auth import SignInRequired, Viewer, ViewerDep, viewer
 from colloquy.web.errors import sign_in_required
@@ -66,6 +66,8 @@ async def _sign_in_page(
 
 @router.get("/sign-in")
 async def sign_in_form(request: Request, svc: ServicesDep, next: str = "/") -> Response:
+    if await svc.setup.needed():
+        return redirect("/setup")
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         try:
@@ -107,7 +109,12 @@ async def sign_in(request: Request, svc: ServicesDep) -> Response:
     target = next_path
     if target == "/":
         target = "/review" if session.user.role in REVIEW_ROLES else "/keys"
-    response = redirect(target)
+    return signed_in(request, redirect(target), token, session)
+
+
+def signed_in(request: Request, response: Response, token: str, session: Session) -> Response:
+    """``response`` (a redirect) starting the session of ``token``: its cookie set for the
+    session's lifetime, the sign-in form's nonce cookie cleared."""
     lifetime = int((session.expires_at - now()).total_seconds())
     set_cookie(response, request, SESSION_COOKIE, token, lifetime)
     clear_cookie(response, request, NONCE_COOKIE)
