@@ -3,25 +3,19 @@ SHELL := /bin/bash
 VENV := .venv
 PYTHON ?= python3
 
-# uv installs everything from uv.lock. One on PATH is used as it is; otherwise a pinned uv (the
-# version uv.lock was written with) goes into a private venv under .tools/, so the system Python
-# is never touched (Debian and Ubuntu refuse `pip install --user`: PEP 668).
+# uv installs everything from uv.lock. One on PATH is used as it is; otherwise the pinned uv (the
+# version uv.lock was written with) is fetched into .tools/ by scripts/fetch_uv.py, which needs
+# only the standard library: no venv, no pip, and the system Python is never touched (Debian and
+# Ubuntu refuse `pip install --user`: PEP 668).
 UV_VERSION := 0.13.9
-UV_VENV := .tools/uv-$(UV_VERSION)
-UV := $(shell command -v uv 2>/dev/null || echo $(UV_VENV)/bin/uv)
+UV_HOME := .tools/uv-$(UV_VERSION)
+UV := $(shell command -v uv 2>/dev/null || echo $(UV_HOME)/bin/uv)
 
 .PHONY: install install-dev run test lint format clean bench bench-retrieval user key
 
-$(UV_VENV)/bin/uv:
-	@echo "colloquy: no uv on PATH; installing uv $(UV_VERSION) into $(UV_VENV)"
-	@rm -rf $(UV_VENV)
-	@$(PYTHON) -m venv $(UV_VENV) || { \
-		rm -rf $(UV_VENV); \
-		echo "colloquy: '$(PYTHON) -m venv' failed, so uv cannot be installed privately." >&2; \
-		echo "  On Debian and Ubuntu: sudo apt-get install python3-venv, then run make again;" >&2; \
-		echo "  or install uv $(UV_VERSION) yourself and put it on PATH." >&2; \
-		exit 1; }
-	$(UV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+$(UV_HOME)/bin/uv:
+	@echo "colloquy: no uv on PATH; fetching uv $(UV_VERSION) into $(UV_HOME)"
+	@$(PYTHON) scripts/fetch_uv.py $(UV_VERSION) $@
 
 # The runtime set only (no test tools); --inexact keeps what `make test` added to the same .venv.
 install: | $(UV)

@@ -1,30 +1,21 @@
-"""The Makefile's uv bootstrap where it cannot work: a Python without ``ensurepip`` (Debian and
-Ubuntu without ``python3-venv``) gets a message that names the fix, and no half-made venv is
-left behind. The working path (no uv on PATH, a fresh HOME) runs in CI (``.ci/run``)."""
+"""The Makefile's uv bootstrap: with no uv on PATH, ``scripts/fetch_uv.py`` puts the pinned uv
+in ``.tools/`` using the standard library only, and refuses a wheel that is not the pinned one.
+The whole newcomer path (no uv, a fresh HOME, ``make run`` then ``make test``) runs in CI
+(``.ci/run``)."""
 
+import hashlib
+import io
 import os
+import re
 import shutil
 import subprocess
-import sys
-import sysconfig
+import zipfile
 from pathlib import Path
 
+import pytest
+from scripts import fetch_uv
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def python_without_ensurepip(root: Path) -> Path:
-    """A copy of this Python whose standard library lacks ``ensurepip``, as Debian ships it
-    without ``python3-venv``: ``-m venv`` fails there."""
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
-    executable = root / "bin" / "python3"
-    executable.parent.mkdir(parents=True)
-    shutil.copy2(Path(sys._base_executable).resolve(), executable)
-    lib = root / "lib" / stdlib.name
-    lib.mkdir(parents=True)
-    for entry in stdlib.iterdir():
-        if entry.name != "ensurepip":
-            (lib / entry.name).symlink_to(entry)
-    return executable
 
 
 def path_without_uv() -> str:
@@ -32,24 +23,51 @@ def path_without_uv() -> str:
     return os.pathsep.join(d for d in dirs if not (Path(d) / "uv").exists())
 
 
-def test_no_venv_module_names_the_debian_package(tmp_path: Path) -> None:
-    python = python_without_ensurepip(tmp_path / "python")
+def test_make_fetches_the_pinned_uv_when_none_is_on_path(tmp_path: Path) -> None:
     checkout = tmp_path / "checkout"
-    checkout.mkdir()
+    (checkout / "scripts").mkdir(parents=True)
     shutil.copy2(ROOT / "Makefile", checkout / "Makefile")
+    shutil.copy2(ROOT / "scripts" / "fetch_uv.py", checkout / "scripts" / "fetch_uv.py")
     env = os.environ | {"PATH": path_without_uv(), "HOME": str(tmp_path / "home")}
+    target = f".tools/uv-{fetch_uv.VERSION}/bin/uv"
 
     done = subprocess.run(
-        ["make", "install", f"PYTHON={python}"],
-        cwd=checkout,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        ["make", target], cwd=checkout, env=env, capture_output=True, text=True, timeout=300
     )
 
-    assert done.returncode != 0
-    assert "no uv on PATH; installing uv" in done.stdout
-    assert "apt-get install python3-venv" in done.stderr
-    assert "install uv" in done.stderr
-    assert not list(checkout.rglob("pyvenv.cfg"))  # no half-made venv to trip the next run
+    assert done.returncode == 0, done.stderr
+    assert "no uv on PATH; fetching uv" in done.stdout
+    version = subprocess.run(
+        [str(checkout / target), "--version"], capture_output=True, text=True, check=True
+    )
+    assert version.stdout.startswith(f"uv {fetch_uv.VERSION} ")
+    assert not list(checkout.rglob("*.partial"))
+
+
+def test_the_makefile_and_the_script_pin_one_version() -> None:
+    pinned = re.search(r"^UV_VERSION := (\S+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert pinned is not None and pinned.group(1) == fetch_uv.VERSION
+
+
+def wheel_holding(binary: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"uv-{fetch_uv.VERSION}.data/scripts/uv", binary)
+    return buffer.getvalue()
+
+
+def test_only_the_pinned_wheel_is_unpacked() -> None:
+    wheel = wheel_holding(b"\x7fELF...")
+    assert fetch_uv.binary_of(wheel, hashlib.sha256(wheel).hexdigest()) == b"\x7fELF..."
+    with pytest.raises(ValueError, match="not the pinned"):
+        fetch_uv.binary_of(wheel, "0" * 64)
+
+
+def test_a_machine_without_a_pinned_wheel_is_told_to_install_uv(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert fetch_uv.wheel_for(("linux", "x86_64", "glibc"))[0].endswith("manylinux2014_x86_64.whl")
+    monkeypatch.setattr(fetch_uv, "this_machine", lambda: ("sunos5", "sparc", ""))
+    assert fetch_uv.main(["fetch_uv.py", fetch_uv.VERSION, str(tmp_path / "uv")]) == 1
+    assert "no pinned uv" in capsys.readouterr().err
+    assert not (tmp_path / "uv").exists()
