@@ -87,15 +87,20 @@ class CpuMeter:
     def start(self) -> None:
         self._before, self._started = self._read(), time.monotonic()
 
-    def cores(self) -> dict[str, float]:
-        """Per tree, CPU seconds since ``start`` over wall seconds (processes that started
-        since count from zero)."""
+    def seconds(self) -> tuple[dict[str, float], float]:
+        """Per tree, CPU seconds since ``start`` (processes that started since count from
+        zero), and the wall seconds they were spent in."""
         after, wall = self._read(), time.monotonic() - self._started
-        cores = {}
-        for name, used in after.items():
-            before = self._before[name]
-            cores[name] = round(sum(t - before.get(pid, 0.0) for pid, t in used.items()) / wall, 2)
-        return cores
+        used = {
+            name: sum(t - self._before[name].get(pid, 0.0) for pid, t in times.items())
+            for name, times in after.items()
+        }
+        return used, wall
+
+    def cores(self) -> dict[str, float]:
+        """Per tree, CPU seconds since ``start`` over wall seconds."""
+        used, wall = self.seconds()
+        return {name: round(seconds / wall, 2) for name, seconds in used.items()}
 
 
 @dataclass
