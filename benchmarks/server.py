@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
 import time
 import urllib.request
@@ -21,9 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.live import LiveServer, live_server
+from tests.support.live import COLLOQUY, LiveServer, live_server
 
-COLLOQUY = Path(sys.executable).with_name("colloquy")
 BENCH_USER = "bench"
 BENCH_PASSWORD = "bench-password-123"  # noqa: S105 - a throwaway account in a throwaway database
 STARTUP_TIMEOUT = 120.0
@@ -161,11 +159,13 @@ def serve(
     database_url: str,
     workers: int = 1,
     settings: dict[str, str] | None = None,
+    program: Path = COLLOQUY,
 ) -> Iterator[LiveServer]:
     """``colloquy serve --no-migrate`` (the database is migrated by the loader) until exit;
     ``settings`` are extra ``CQ_*`` variables for the server and its CLI. Semantic re-ranking
     is off unless asked for: with the extra installed, a server would otherwise start
-    embedding the whole corpus while it is measured."""
+    embedding the whole corpus while it is measured. ``program``: the ``colloquy`` executable
+    (the baseline checkout's, in an A/B)."""
     # Warning level: an access-log line per request would load the server being measured.
     with live_server(
         data_dir,
@@ -174,5 +174,6 @@ def serve(
         extra_args=("--no-migrate",),
         log_level="warning",
         settings={"CQ_SEMANTIC": "off", **(settings or {})},
+        program=program,
     ) as server:
         yield server

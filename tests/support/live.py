@@ -26,11 +26,12 @@ class LiveServer:
     base_url: str
     env: dict[str, str]
     process: subprocess.Popen[bytes]
+    program: Path = COLLOQUY  # the ``colloquy`` executable (another checkout's, for an A/B)
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
         """Run a ``colloquy`` subcommand against this server's database; its stdout."""
         done = subprocess.run(
-            [str(COLLOQUY), *args],
+            [str(self.program), *args],
             env=self.env,
             input=stdin.encode() if stdin is not None else None,
             capture_output=True,
@@ -74,10 +75,11 @@ def live_server(
     extra_args: tuple[str, ...] = (),
     log_level: str = "info",
     settings: dict[str, str] | None = None,
+    program: Path = COLLOQUY,
 ) -> Iterator[LiveServer]:
     """``colloquy serve`` on a free port until the block ends; fails fast if it exits early or
     its workers are respawned (such a server would never become ready: that needs the
-    supervisor's info-level log)."""
+    supervisor's info-level log). ``program``: the ``colloquy`` executable to run."""
     port = free_port()
     env = server_env(data_dir, database_url, log_level, settings)
     log_path = data_dir / f"server-{port}.log"
@@ -85,7 +87,7 @@ def live_server(
     # One client for all polls: a fresh one per poll costs a CPU when many servers start.
     with log_path.open("wb") as log, httpx.Client(timeout=1) as http:
         process = subprocess.Popen(
-            [str(COLLOQUY), "serve", "--port", str(port), "--workers", str(workers), *extra_args],
+            [str(program), "serve", "--port", str(port), "--workers", str(workers), *extra_args],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -98,7 +100,7 @@ def live_server(
                 assert process.poll() is None, f"server exited early:\n{text[-3000:]}"
                 assert time.monotonic() < deadline, f"server not healthy:\n{text[-3000:]}"
                 time.sleep(0.1)
-            yield LiveServer(base_url=base_url, env=env, process=process)
+            yield LiveServer(base_url=base_url, env=env, process=process, program=program)
         except BaseException:
             _stop(process)
             # The server's side of a failure, shown with the failing test's captured output.
