@@ -38,7 +38,7 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("logging", paths=("/logging/",)),
+    Rule("logging", paths=("logging/",)),
     Rule(
         "SQL execution (SQLite, in the driver's thread)",
         functions=frozenset({"_run"}),
@@ -46,7 +46,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "authentication (key lookup, HMAC, sessions)",
-        paths=("colloquy/security/", "/hmac.py", "/hashlib.py", "argon2/"),
+        paths=("colloquy/security/", "hmac.py", "hashlib.py", "argon2/"),
         functions=frozenset(
             {
                 "authenticate_key",
@@ -104,8 +104,8 @@ RULES: tuple[Rule, ...] = (
             "sqlalchemy/util/concurrency",
             "greenlet/",
             "concurrent/futures/",
-            "/threading.py",
-            "/queue.py",
+            "threading.py",
+            "queue.py",
         ),
     ),
     Rule("SQLAlchemy: execution, pool, other", paths=("sqlalchemy/",)),

@@ -29,6 +29,13 @@ def test_sqlalchemy_asyncio_is_not_the_event_loop():
     assert attribution.categorise([LOOP])[0].startswith("event loop")
 
 
+def test_standard_library_files_match_without_a_directory():
+    hop = "Condition.notify (threading.py:382)"
+    assert attribution.categorise([LOOP, hop])[0].startswith("driver and thread hops")
+    digest = "compare_digest (hmac.py:1)"
+    assert attribution.categorise([LOOP, digest])[0].startswith("authentication")
+
+
 def test_unknown_frames_are_other():
     assert attribution.categorise(["main (somewhere/else.py:1)"])[0] == attribution.OTHER
     assert attribution.categorise([])[0] == attribution.OTHER
