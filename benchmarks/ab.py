@@ -202,7 +202,7 @@ def print_table(results: dict[str, Any]) -> None:
             f"{a['cpu_ratio']}",
             f"{b['cpu_ratio']}",
         )
-    run.console.print(table)
+    run.console.print(table, width=max(run.console.width, 150))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -242,7 +242,7 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
             f"{w['rss_peak_mib']}",
             " ".join(f"{who} {n:.2f}" for who, n in w["cpu_cores"].items()),
         )
-    console.print(table)
+    console.print(table, width=max(console.width, 150))
 
 
 def machine() -> dict[str, Any]:
