@@ -226,6 +226,8 @@ def render_markdown(sets: list[ResultSet], chart: str | None) -> str:
         "workload after a 1 s warm-up; one server process unless stated. The load average "
         "column shows how busy the machine was (anything near or above the CPU count means "
         "the figures are depressed by other work).",
+        "- CPU ms/req: the server's CPU time per counted request; CPU × health: that over "
+        "`/api/v1/health`'s in the same run, the figure the CPU targets are stated in.",
         "",
         "## Targets",
         "",
