@@ -74,6 +74,34 @@ bench: | $(UV)
 	fi
 	$(VENV)/bin/python -m benchmarks.report
 
+# A/B (benchmarks/README.md): the working tree against BASE (default: HEAD when the tree has
+# uncommitted changes, else HEAD~1), interleaved A, B, A, B per workload on one cached SQLite
+# corpus; CPU per request and throughput, B/A. `make bench-ab BASE=main BENCH_AB_SIZE=10000`.
+BASE ?=
+BENCH_AB_SIZE ?= 100000
+BENCH_AB_WORKLOADS ?= health,query,confirm,flag,propose
+BENCH_AB_ROUNDS ?= 2
+
+.PHONY: bench-ab bench-profile
+
+bench-ab: install
+	$(UV) sync --frozen --quiet --group bench
+	UV=$(UV) $(VENV)/bin/python -m benchmarks.ab $(if $(BASE),--base $(BASE)) \
+		--size $(BENCH_AB_SIZE) --workloads $(BENCH_AB_WORKLOADS) --rounds $(BENCH_AB_ROUNDS) \
+		--duration $(BENCH_DURATION) --concurrency $(BENCH_CONCURRENCY)
+
+# Where the server's CPU goes, per workload (py-spy; benchmarks/PROFILE.md).
+# `make bench-profile BENCH_PROFILE_SIZE=10000` is the quick run.
+BENCH_PROFILE_SIZE ?= 100000
+BENCH_PROFILE_BACKEND ?= sqlite
+
+bench-profile: install
+	$(UV) sync --frozen --quiet --group bench
+	bash scripts/ensure-postgres.sh
+	$(VENV)/bin/python -m benchmarks.profiling --backend $(BENCH_PROFILE_BACKEND) \
+		--size $(BENCH_PROFILE_SIZE) --duration $(BENCH_DURATION) \
+		--concurrency $(BENCH_CONCURRENCY)
+
 # Retrieval quality on the labelled set (benchmarks/retrieval/README.md): a real server on a fresh
 # SQLite data directory, nDCG@5 / recall@5 / MRR per ranking mode beside an offline BM25 baseline.
 # Under a minute; JSON lands in benchmarks/results/retrieval.json. BENCH_RETRIEVAL_MODES picks modes.

@@ -173,11 +173,13 @@ async def run(
     max_requests: int = MAX_REQUESTS,
     warmup: float = 0.0,
     seed: int = 1,
+    on_measure: Callable[[], None] | None = None,
 ) -> Result:
     """Drive ``factory``'s requests at ``base_url`` and measure them.
 
     ``warmup`` seconds of requests come first and are not counted (connection set-up, the
     server's first-request caches). Transport failures count as errors, like non-2xx answers.
+    ``on_measure`` is called as counting starts, so that a CPU meter covers the counted span.
     """
     host, port = _loopback_target(base_url)
     result = Result(workload=workload, concurrency=concurrency)
@@ -210,6 +212,8 @@ async def run(
 
     tasks = [asyncio.create_task(worker(i)) for i in range(concurrency)]
     await asyncio.sleep(warmup)
+    if on_measure is not None:
+        on_measure()
     measuring = True
     measured_from = time.perf_counter()
     await asyncio.gather(*tasks)

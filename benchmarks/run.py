@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 from tests.support.pgserver import PostgresServer
 
 from benchmarks import corpus, load, loadgen, workloads
@@ -149,9 +150,8 @@ def measure(
                 for name in group:
                     results[name] = run_workload(server, name, creds, args, memory, trees)
     outcome["idle_rss_mib"] = round(min(idle_kib, default=0) / 1024, 1)
-    health = results.get("health", {}).get("throughput") or 0.0
-    for summary in results.values():
-        summary["health_ratio"] = round(summary["throughput"] / health, 3) if health else None
+    add_cpu_ratios(results)
+    print_table(results)
     outcome["workloads"] = results
     outcome["rss_peak_mib"] = max((r["rss_peak_mib"] for r in results.values()), default=0.0)
     outcome["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -181,21 +181,68 @@ def run_workload(
             args.concurrency,
             args.max_requests,
             warmup=args.warmup,
+            on_measure=cpu.start,  # CPU over the counted span only, not the warm-up
         )
     )
+    used, wall = cpu.seconds()
     memory.sample()
-    summary = result.summary() | {
-        "cpu_cores": cpu.cores(),
-        "rss_peak_mib": round(memory.peak_process_kib / 1024, 1),
-        "rss_tree_peak_mib": round(memory.peak_total_kib / 1024, 1),
-        "loadavg": [before, loadavg()],
-    }
+    summary = (
+        result.summary()
+        | cpu_per_request(used, wall, result.requests)
+        | {
+            "rss_peak_mib": round(memory.peak_process_kib / 1024, 1),
+            "rss_tree_peak_mib": round(memory.peak_total_kib / 1024, 1),
+            "loadavg": [before, loadavg()],
+        }
+    )
     console.print(
         f"  {name:16} {summary['throughput']:9.1f} req/s  p50 {summary['p50_ms']:8.2f}"
-        f"  p99 {summary['p99_ms']:8.2f} ms  errors {summary['errors']}"
-        f"  rss {summary['rss_peak_mib']} MiB"
+        f"  p99 {summary['p99_ms']:8.2f} ms  CPU {summary['cpu_ms_per_request']:7.3f} ms/req"
+        f"  errors {summary['errors']}  rss {summary['rss_peak_mib']} MiB"
     )
     return summary
+
+
+def cpu_per_request(used: dict[str, float], wall: float, requests: int) -> dict[str, Any]:
+    """CPU cores per process tree, and the server's (and PostgreSQL's) CPU milliseconds per
+    counted request. Requests in flight at either edge of the span roughly cancel out: those
+    finished early in it were started before it, those cut off at its end are not counted."""
+    fields: dict[str, Any] = {
+        "cpu_cores": {who: round(seconds / wall, 2) for who, seconds in used.items()},
+        "cpu_ms_per_request": round(1000 * used["server"] / requests, 4) if requests else None,
+    }
+    if "postgres" in used:
+        fields["postgres_cpu_ms_per_request"] = (
+            round(1000 * used["postgres"] / requests, 4) if requests else None
+        )
+    return fields
+
+
+def add_cpu_ratios(results: dict[str, dict[str, Any]]) -> None:
+    """Each workload's server CPU per request over health's in the same run: a busy machine
+    inflates both alike, so the ratio moves much less than either."""
+    health = results.get("health", {}).get("cpu_ms_per_request")
+    for summary in results.values():
+        mine = summary.get("cpu_ms_per_request")
+        summary["cpu_ratio"] = round(mine / health, 2) if mine and health else None
+
+
+def print_table(results: dict[str, dict[str, Any]]) -> None:
+    table = Table("workload", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "CPU × health",
+                  "RSS MiB", "CPU cores", box=None)  # fmt: skip
+    for name, w in results.items():
+        ratio = w.get("cpu_ratio")
+        table.add_row(
+            name,
+            f"{w['throughput']:,.1f}",
+            f"{w['p50_ms']:.2f}",
+            f"{w['p99_ms']:.2f}",
+            f"{w['cpu_ms_per_request'] or 0:.3f}",
+            "–" if ratio is None else f"{ratio:.1f}",
+            f"{w['rss_peak_mib']}",
+            " ".join(f"{who} {n:.2f}" for who, n in w["cpu_cores"].items()),
+        )
+    console.print(table, width=max(console.width, 150))
 
 
 def machine() -> dict[str, Any]:

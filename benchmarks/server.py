@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
 import time
 import urllib.request
@@ -21,9 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.live import LiveServer, live_server
+from tests.support.live import COLLOQUY, LiveServer, live_server
 
-COLLOQUY = Path(sys.executable).with_name("colloquy")
 BENCH_USER = "bench"
 BENCH_PASSWORD = "bench-password-123"  # noqa: S105 - a throwaway account in a throwaway database
 STARTUP_TIMEOUT = 120.0
@@ -87,15 +85,20 @@ class CpuMeter:
     def start(self) -> None:
         self._before, self._started = self._read(), time.monotonic()
 
-    def cores(self) -> dict[str, float]:
-        """Per tree, CPU seconds since ``start`` over wall seconds (processes that started
-        since count from zero)."""
+    def seconds(self) -> tuple[dict[str, float], float]:
+        """Per tree, CPU seconds since ``start`` (processes that started since count from
+        zero), and the wall seconds they were spent in."""
         after, wall = self._read(), time.monotonic() - self._started
-        cores = {}
-        for name, used in after.items():
-            before = self._before[name]
-            cores[name] = round(sum(t - before.get(pid, 0.0) for pid, t in used.items()) / wall, 2)
-        return cores
+        used = {
+            name: sum(t - self._before[name].get(pid, 0.0) for pid, t in times.items())
+            for name, times in after.items()
+        }
+        return used, wall
+
+    def cores(self) -> dict[str, float]:
+        """Per tree, CPU seconds since ``start`` over wall seconds."""
+        used, wall = self.seconds()
+        return {name: round(seconds / wall, 2) for name, seconds in used.items()}
 
 
 @dataclass
@@ -156,11 +159,13 @@ def serve(
     database_url: str,
     workers: int = 1,
     settings: dict[str, str] | None = None,
+    program: Path = COLLOQUY,
 ) -> Iterator[LiveServer]:
     """``colloquy serve --no-migrate`` (the database is migrated by the loader) until exit;
     ``settings`` are extra ``CQ_*`` variables for the server and its CLI. Semantic re-ranking
     is off unless asked for: with the extra installed, a server would otherwise start
-    embedding the whole corpus while it is measured."""
+    embedding the whole corpus while it is measured. ``program``: the ``colloquy`` executable
+    (the baseline checkout's, in an A/B)."""
     # Warning level: an access-log line per request would load the server being measured.
     with live_server(
         data_dir,
@@ -169,5 +174,6 @@ def serve(
         extra_args=("--no-migrate",),
         log_level="warning",
         settings={"CQ_SEMANTIC": "off", **(settings or {})},
+        program=program,
     ) as server:
         yield server

@@ -26,12 +26,22 @@ ORDER = (
     "knowledge_stats",
     "review_stats",
     "confirm",
+    "flag",
     "propose",
     "mixed",
 )
 # Server settings a workload needs besides the defaults: ``query`` runs on the default
 # ranking (hybrid), ``query_cq`` on the cq reference's.
 SETTINGS: dict[str, tuple[tuple[str, str], ...]] = {"query_cq": (("CQ_RANKING", "cq"),)}
+# Flag reasons as reviewers see them: mostly stale advice, some wrong, a few duplicates; about
+# half the flags say why (``detail``).
+FLAG_REASONS = (("stale", 0.5), ("incorrect", 0.3), ("duplicate", 0.2))
+FLAG_DETAILS = (
+    "the API changed in the latest major release",
+    "this no longer works on Python 3.12",
+    "the recommended flag was removed",
+    "contradicts the official documentation",
+)
 # The mixed workload: mostly queries, as agents ask far more than they tell.
 MIX = (("query", 0.85), ("confirm", 0.10), ("propose", 0.05))
 
@@ -107,6 +117,18 @@ def factories(creds: Credentials, seed: int = corpus.DEFAULT_SEED) -> dict[str, 
         path = f"/api/v1/knowledge/{rng.choice(ids)}/confirmations"
         return Request("POST", path, headers=key_auth)
 
+    def flag(rng: random.Random) -> Request:
+        """Flags lower a unit's confidence: run after the reads, as the other writes are."""
+        reason = rng.choices([r for r, _ in FLAG_REASONS], [w for _, w in FLAG_REASONS])[0]
+        unit, other = rng.sample(ids, 2)
+        body: dict[str, str] = {"reason": reason}
+        if reason == "duplicate":
+            body["duplicate_of"] = other
+        if rng.random() < 0.5:
+            body["detail"] = rng.choice(FLAG_DETAILS)
+        path = f"/api/v1/knowledge/{unit}/flags"
+        return Request("POST", path, body=json.dumps(body).encode(), headers=json_key_auth)
+
     def propose(rng: random.Random) -> Request:
         body = json.dumps(corpus.draw_content(rng, text).proposal_body()).encode()
         return Request("POST", "/api/v1/knowledge", body=body, headers=json_key_auth)
@@ -120,6 +142,7 @@ def factories(creds: Credentials, seed: int = corpus.DEFAULT_SEED) -> dict[str, 
         "knowledge_stats": knowledge_stats,
         "review_stats": review_stats,
         "confirm": confirm,
+        "flag": flag,
         "propose": propose,
     }
     names = [name for name, _ in MIX]

@@ -3,16 +3,18 @@
 No timing assertions (the machine may be busy); only that the tools produce sane numbers.
 """
 
+import argparse
 import asyncio
 import itertools
+import json
 import random
 from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
-from benchmarks import corpus, load, loadgen, workloads
-from benchmarks.server import CpuMeter, MemorySampler, credentials, serve
+from benchmarks import corpus, load, loadgen, run, workloads
+from benchmarks.server import MemorySampler, credentials, serve
 from benchmarks.workloads import Credentials
 
 from colloquy.domain.models import ReviewStatus
@@ -64,32 +66,49 @@ def bench_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def test_every_workload_against_a_live_server(bench_url: str, tmp_path: Path):
     loaded = asyncio.run(load.load(bench_url, SIZE, seed=11, batch=300, progress=False))
     assert loaded.size == SIZE and loaded.approved_ids
+    args = argparse.Namespace(
+        seed=corpus.DEFAULT_SEED, duration=SECONDS, concurrency=4, warmup=0.2,
+        max_requests=loadgen.MAX_REQUESTS,
+    )  # fmt: skip
     creds: Credentials | None = None
+    results = {}
     for settings, names in itertools.groupby(workloads.ORDER, key=workloads.settings_of):
         with serve(tmp_path, bench_url, settings=dict(settings)) as server:
             if creds is None:
                 api_key, token = credentials(server)
                 creds = Credentials(api_key, token, loaded.approved_ids)
-            factories = workloads.factories(creds)
-            cpu = CpuMeter({"server": server.process.pid})
-            cpu.start()
             with MemorySampler(server.process.pid) as memory:
                 for name in names:
-                    result = asyncio.run(
-                        loadgen.run(server.base_url, name, factories[name], SECONDS, concurrency=4)
-                    )
-                    summary = result.summary()
+                    trees = {"server": server.process.pid}
+                    summary = run.run_workload(server, name, creds, args, memory, trees)
                     assert summary["requests"] > 0, name
                     assert summary["errors"] == 0, (name, summary["statuses"])
                     assert 0 < summary["p50_ms"] <= summary["p90_ms"] <= summary["p99_ms"]
                     assert summary["p99_ms"] <= summary["max_ms"]
+                    cores = summary["cpu_cores"]
+                    assert cores.keys() == {"server", "client"}
+                    assert 0 < cores["server"] < 4 and 0 < cores["client"] < 4, cores
+                    # Every request costs the server some CPU, and far less than a second.
+                    assert 0 < summary["cpu_ms_per_request"] < 1000, (name, summary)
+                    results[name] = summary
                     if name == "query_mcp":  # a tool error would be answered 200 too
-                        check_mcp_answer(server.base_url, factories[name])
-                memory.sample()
-            assert memory.peak_process_kib > 10_000
-            cores = cpu.cores()
-            assert cores.keys() == {"server", "client"}
-            assert 0 < cores["server"] < 4 and 0 < cores["client"] < 4, cores
+                        check_mcp_answer(server.base_url, workloads.factories(creds)[name])
+                assert memory.peak_process_kib > 10_000
+    run.add_cpu_ratios(results)
+    assert results["health"]["cpu_ratio"] == 1.0
+    assert all(r["cpu_ratio"] > 0 for r in results.values()), results
+    assert set(results) == set(workloads.ORDER)
+
+
+def test_flags_are_a_realistic_mix():
+    factory = workloads.factories(Credentials("k", "t", ["ku_a", "ku_b", "ku_c"]))["flag"]
+    rng = random.Random(3)
+    bodies = [json.loads(factory(rng).body) for _ in range(400)]
+    reasons = Counter(b["reason"] for b in bodies)
+    assert reasons.keys() == {"stale", "incorrect", "duplicate"}
+    assert reasons["stale"] > reasons["incorrect"] > reasons["duplicate"]
+    assert all(("duplicate_of" in b) == (b["reason"] == "duplicate") for b in bodies)
+    assert 0.3 < sum("detail" in b for b in bodies) / len(bodies) < 0.7
 
 
 def test_request_budget_bounds_a_run(tmp_path: Path):

@@ -31,7 +31,7 @@ def entrypoint(
 def test_serves_answers_the_healthcheck_and_runs_cli_commands(tmp_path: Path) -> None:
     data_dir = tmp_path / "volume"
     data_dir.mkdir()
-    with live_server(data_dir, settings=PATH, program=(str(ENTRYPOINT), "serve")) as server:
+    with live_server(data_dir, settings=PATH, program=ENTRYPOINT) as server:
         port = server.base_url.rsplit(":", 1)[1]
         env = server.env | {"CQ_PORT": port}
         ready = entrypoint("healthcheck", env=env)

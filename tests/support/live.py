@@ -26,11 +26,12 @@ class LiveServer:
     base_url: str
     env: dict[str, str]
     process: subprocess.Popen[bytes]
+    program: Path = COLLOQUY  # the ``colloquy`` executable (another checkout's, for an A/B)
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
         """Run a ``colloquy`` subcommand against this server's database; its stdout."""
         done = subprocess.run(
-            [str(COLLOQUY), *args],
+            [str(self.program), *args],
             env=self.env,
             input=stdin.encode() if stdin is not None else None,
             capture_output=True,
@@ -74,11 +75,12 @@ def live_server(
     extra_args: tuple[str, ...] = (),
     log_level: str = "info",
     settings: dict[str, str] | None = None,
-    program: tuple[str, ...] = (str(COLLOQUY), "serve"),
+    program: Path = COLLOQUY,
 ) -> Iterator[LiveServer]:
-    """``colloquy serve`` (or ``program``, given the same flags) on a free port until the block
-    ends; fails fast if it exits early or its workers are respawned (such a server would never
-    become ready: that needs the supervisor's info-level log)."""
+    """``colloquy serve`` on a free port until the block ends; fails fast if it exits early or
+    its workers are respawned (such a server would never become ready: that needs the
+    supervisor's info-level log). ``program``: the ``colloquy`` executable to run (another
+    checkout's, or anything that takes ``serve`` and the CLI's commands as it does)."""
     port = free_port()
     env = server_env(data_dir, database_url, log_level, settings)
     log_path = data_dir / f"server-{port}.log"
@@ -86,7 +88,7 @@ def live_server(
     # One client for all polls: a fresh one per poll costs a CPU when many servers start.
     with log_path.open("wb") as log, httpx.Client(timeout=1) as http:
         process = subprocess.Popen(
-            [*program, "--port", str(port), "--workers", str(workers), *extra_args],
+            [str(program), "serve", "--port", str(port), "--workers", str(workers), *extra_args],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -99,7 +101,7 @@ def live_server(
                 assert process.poll() is None, f"server exited early:\n{text[-3000:]}"
                 assert time.monotonic() < deadline, f"server not healthy:\n{text[-3000:]}"
                 time.sleep(0.1)
-            yield LiveServer(base_url=base_url, env=env, process=process)
+            yield LiveServer(base_url=base_url, env=env, process=process, program=program)
         except BaseException:
             _stop(process)
             # The server's side of a failure, shown with the failing test's captured output.
