@@ -119,7 +119,13 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
-ServicesDep = Annotated[Services, Depends(services)]
+async def _services(request: Request) -> Services:
+    """``services`` as a dependency. It is ``async`` because FastAPI runs a plain function's
+    dependency in a worker thread: a hand-off there and back on every request."""
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
 
 
 def client_host(request: Request) -> str | None:

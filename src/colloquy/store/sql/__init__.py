@@ -10,7 +10,6 @@ from colloquy.store.sql.accounts import AccountRepository
 from colloquy.store.sql.aliases import AliasRepository
 from colloquy.store.sql.archive import ArchiveRepository
 from colloquy.store.sql.audit import AuditRepository
-from colloquy.store.sql.counters import Counters
 from colloquy.store.sql.database import Database
 from colloquy.store.sql.embeddings import EmbeddingRepository
 from colloquy.store.sql.neighbours import NeighbourRepository
@@ -46,7 +45,7 @@ class SqlStore:
         table of hybrid ranking: by default the stored one that admins edit."""
         self.database = database
         """Below the seam only: for the backends' tools and the tests that look inside."""
-        counters = Counters(database.dialect)
+        counters = database.counters
 
         self.ping = database.ping
         self.close = database.close

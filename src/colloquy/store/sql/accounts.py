@@ -49,6 +49,17 @@ _SESSION_USER = select(t.users).where(
     ~exists().where(t.revoked_sessions.c.token_id == bindparam("token_id")),
 )
 _ADMIN = Role.ADMIN.value
+# Every API request with a key runs this: one indexed read, built once (as ``_SESSION_USER``).
+# A revoked or expired key finds nothing.
+_k = t.api_keys.c
+_KEY_CREDENTIAL = (
+    select(_k.id.label("key_id"), _k.key_hash, _k.last_used_at, t.users)
+    .join(t.users, t.users.c.id == _k.user_id)
+    .where(_k.id == bindparam("key_id"), _k.revoked_at.is_(None), _k.expires_at > bindparam("at"))
+)
+_TOUCH_KEY = (
+    update(t.api_keys).where(_k.id == bindparam("key_id")).values(last_used_at=bindparam("at"))
+)
 
 
 async def _lock_for_change(
@@ -299,15 +310,8 @@ class AccountRepository:
         return await self._db.write(job)
 
     async def key_credential(self, key_id: str, at: datetime) -> ApiKeyCredential | None:
-        k = t.api_keys.c
         async with self._db.read() as conn:
-            row = (
-                await conn.execute(
-                    select(k.id.label("key_id"), k.key_hash, k.last_used_at, t.users)
-                    .join(t.users, t.users.c.id == k.user_id)
-                    .where(k.id == key_id, k.revoked_at.is_(None), k.expires_at > at)
-                )
-            ).first()
+            row = (await conn.execute(_KEY_CREDENTIAL, {"key_id": key_id, "at": at})).first()
         if row is None:
             return None
         return ApiKeyCredential(
@@ -318,9 +322,7 @@ class AccountRepository:
         )
 
     async def touch_api_key(self, key_id: str, at: datetime) -> None:
-        k = t.api_keys.c
-
         async def job(conn: AsyncConnection) -> None:
-            await conn.execute(update(t.api_keys).where(k.id == key_id).values(last_used_at=at))
+            await conn.execute(_TOUCH_KEY, {"key_id": key_id, "at": at})
 
         await self._db.write(job)

@@ -10,12 +10,13 @@ per day, ``domain_counts`` the approved units per domain. The first two are spre
 import operator
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Label, Row, func, select
+from sqlalchemy import Executable, Label, Row, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from colloquy.domain.models import ReviewStatus, Tier
@@ -48,48 +49,75 @@ def approved_keys(tier: Tier, points: int) -> list[str]:
     return [f"tier:{tier.value}", f"confidence:{points}"]
 
 
+# Where a write transaction keeps what its jobs add until it ends (``conn.info``).
+_PENDING = "colloquy.pending_tally"
+
+
 class Counters:
-    """Adds tallies to the counters with the dialect's upsert, each into one shard."""
+    """Adds tallies to the counters with the dialect's upsert, each into one shard.
+
+    Jobs ``add`` to their transaction's pending tally, which ``Database`` writes as the
+    transaction ends (``pending``): a group of jobs (``group_commit``) then writes one statement
+    per counter table, not one per job, and the counters still come last in the lock order.
+    Nothing reads a counter inside a write, so deferring the sum changes no answer."""
 
     def __init__(self, dialect: Dialect) -> None:
-        self._upsert = dialect.upsert
         self._shards = dialect.counter_shards
+        # Built once, one fixed statement per table run with a list of rows: building an
+        # upsert and compiling it anew for each write cost more than running it.
+        self._units = _adding(dialect, t.unit_counts, ("key", "shard"), ("n",))
+        self._days = _adding(dialect, t.daily_counts, ("day", "shard"), DAY_COLUMNS)
+        self._domains = _adding(dialect, t.domain_counts, ("domain",), ("approved",))
 
-    async def add(self, conn: AsyncConnection, tally: Tally) -> None:
+    @staticmethod
+    def add(conn: AsyncConnection, tally: Tally) -> None:
+        """Add ``tally`` to what ``conn``'s write transaction adds to the counters."""
+        pending: Tally = conn.info[_PENDING]
+        pending.units.update(tally.units)
+        pending.domains.update(tally.domains)
+        pending.days.update(tally.days)
+
+    @asynccontextmanager
+    async def pending(self, conn: AsyncConnection) -> AsyncIterator[None]:
+        """Collect what the transaction's jobs ``add``; write it if the body ends normally."""
+        tally = conn.info[_PENDING] = Tally()
+        try:
+            yield
+            await self._write(conn, tally)
+        finally:
+            del conn.info[_PENDING]
+
+    async def _write(self, conn: AsyncConnection, tally: Tally) -> None:
         """Add ``tally`` to the kept counters: last in the transaction, in the lock order
         (``database``), into one shard picked at random."""
         shard = random.randrange(self._shards)  # noqa: S311 (spreads load; no secret)
         units = [{"key": k, "shard": shard, "n": n} for k, n in sorted(tally.units.items()) if n]
-        await self._add_rows(conn, t.unit_counts, units, ("key", "shard"), ("n",))
+        if units:
+            await conn.execute(self._units, units)
         per_day: dict[date, dict[str, Any]] = {}
         for (day, column), n in sorted(tally.days.items()):
-            row = per_day.setdefault(
-                day, {"day": day, "shard": shard, **dict.fromkeys(DAY_COLUMNS, 0)}
-            )
-            row[column] += n
-        await self._add_rows(
-            conn, t.daily_counts, list(per_day.values()), ("day", "shard"), DAY_COLUMNS
-        )
+            if n:
+                row = per_day.setdefault(
+                    day, {"day": day, "shard": shard, **dict.fromkeys(DAY_COLUMNS, 0)}
+                )
+                row[column] += n
+        if per_day:
+            await conn.execute(self._days, list(per_day.values()))
         domains = [{"domain": k, "approved": n} for k, n in sorted(tally.domains.items()) if n]
-        await self._add_rows(conn, t.domain_counts, domains, ("domain",), ("approved",))
+        if domains:
+            await conn.execute(self._domains, domains)
 
-    async def _add_rows(
-        self,
-        conn: AsyncConnection,
-        table: t.Table,
-        rows: list[dict[str, Any]],
-        keys: Sequence[str],
-        columns: Sequence[str],
-    ) -> None:
-        """Insert ``rows``, or add their ``columns`` to the rows already there, in their order."""
-        if not rows:
-            return
-        stmt = self._upsert(table).values(rows)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(keys),
-            set_={column: table.c[column] + stmt.excluded[column] for column in columns},
-        )
-        await conn.execute(stmt)
+
+def _adding(
+    dialect: Dialect, table: t.Table, keys: Sequence[str], columns: Sequence[str]
+) -> Executable:
+    """The upsert that inserts a row, or adds its ``columns`` to the row already there; run
+    with several rows, it takes them in their order (the lock order)."""
+    stmt = dialect.upsert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={column: table.c[column] + stmt.excluded[column] for column in columns},
+    )
 
 
 async def read_counter(conn: AsyncConnection, key: str) -> int:

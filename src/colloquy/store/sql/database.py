@@ -17,8 +17,9 @@ ever wait for each other in a cycle (a deadlock):
    inserts; a transaction changes one existing unit at most;
 2. that unit's ``unit_domains`` rows;
 3. its ``flags`` and ``events`` rows (inserts; their foreign keys share the lock of step 1);
-4. the kept counters, last, in ``Counters.add``: ``unit_counts`` by (key, shard), then
-   ``daily_counts`` by (day, shard), then ``domain_counts`` by domain, each in sorted order.
+4. the kept counters, last: jobs ``Counters.add`` to their transaction's tally, which the
+   transaction writes as it ends (once for a whole group): ``unit_counts`` by (key, shard),
+   then ``daily_counts`` by (day, shard), then ``domain_counts`` by domain, each sorted.
 
 The counters come last because many writers add to the same few of them: a lock taken just
 before the commit is held the shortest. Each write adds to one shard of ``unit_counts`` and
@@ -33,6 +34,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from colloquy.store.sql.counters import Counters
 from colloquy.store.sql.dialects import Dialect
 from colloquy.store.sql.faults import translated
 from colloquy.store.sql.group_commit import GroupCommit, Job, T
@@ -51,6 +53,8 @@ class Database:
         self.write_engine = write_engine
         self.read_engine = read_engine
         self.dialect = dialect
+        self.counters = Counters(dialect)
+        """What write jobs add to the kept counters with (written as each transaction ends)."""
         self._lost_race = dialect.lost_lock_race
         self._group = (
             GroupCommit(self._transaction, self._lost_race) if dialect.one_writer else None
@@ -91,5 +95,9 @@ class Database:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
-        async with translated(), self.write_engine.begin() as conn:
+        async with (
+            translated(),
+            self.write_engine.begin() as conn,
+            self.counters.pending(conn),
+        ):
             yield conn

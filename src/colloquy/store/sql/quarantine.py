@@ -156,7 +156,7 @@ class QuarantineRepository:
                 # What approving it added, keyed as it was then.
                 tally.units.subtract(approved_keys(Tier(row.tier), row.confidence))
                 tally.domains.subtract(row.domains)
-            await self._counters.add(conn, tally)
+            self._counters.add(conn, tally)
             fresh = (await conn.execute(select(t.units).where(u.id == unit_id))).one()
             left = await self._row_problems(conn, fresh)
             if left:  # rolls the whole quarantine back

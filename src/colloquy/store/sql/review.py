@@ -192,7 +192,7 @@ class ReviewRepository:
                 tally.units.update(approved_keys(Tier(decided.tier), decided.confidence))
                 tally.domains.update(decided.domains)
             tally.days[(utc_day(at), status.value)] += 1
-            await self._counters.add(conn, tally)
+            self._counters.add(conn, tally)
             return Decision(
                 unit_id=unit_id,
                 status=status,

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, select
+from sqlalchemy import ColumnElement, Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from colloquy.domain import scoring
@@ -35,6 +35,13 @@ from colloquy.store.protocol import (
 )
 
 # ---------------------------------------------------------------- units
+
+# Built once: every answer that holds a flagged unit reads its flags with it.
+_FLAGS_OF = (
+    select(t.flags)
+    .where(t.flags.c.unit_id.in_(bindparam("unit_ids", expanding=True)))
+    .order_by(t.flags.c.id)
+)
 
 
 def unit_values(item: ReviewItem) -> dict[str, Any]:
@@ -75,9 +82,7 @@ async def render(conn: AsyncConnection, rows: Sequence[Row[Any]]) -> list[Review
     flagged = [r.id for r in rows if r.flag_count]
     flags_by_unit: dict[str, list[Flag]] = {}
     if flagged:
-        result = await conn.execute(
-            select(t.flags).where(t.flags.c.unit_id.in_(flagged)).order_by(t.flags.c.id)
-        )
+        result = await conn.execute(_FLAGS_OF, {"unit_ids": flagged})
         for f in result:
             flags_by_unit.setdefault(f.unit_id, []).append(to_flag(f))
     return [

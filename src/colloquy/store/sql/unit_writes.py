@@ -19,7 +19,8 @@ from colloquy.store.sql.ranking import ranking_rows
 from colloquy.store.sql.rows import event_values, flag_values, unit_values
 
 # Statements that most writes run, built once.
-_INSERT_EVENT = insert(t.events)
+_INSERT = {table: insert(table) for table in (t.units, t.unit_domains, t.flags, t.events)}
+_INSERT_EVENT = _INSERT[t.events]
 _SYNC_RANKING = (
     update(t.unit_domains)
     .where(t.unit_domains.c.unit_id == bindparam("ranked_unit"))
@@ -59,9 +60,7 @@ async def insert_units(
     conn: AsyncConnection, counters: Counters, archives: Sequence[UnitArchive]
 ) -> None:
     """Insert units with their ranking rows, flags and events, and count them."""
-    values: dict[t.Table, list[dict[str, Any]]] = {
-        table: [] for table in (t.units, t.unit_domains, t.flags, t.events)
-    }
+    values: dict[t.Table, list[dict[str, Any]]] = {table: [] for table in _INSERT}
     tally = Tally()
     for archive in archives:
         item, unit = archive.item, archive.item.unit
@@ -93,5 +92,5 @@ async def insert_units(
     # In the lock order: units, unit_domains, flags, events, then the counters.
     for table, table_values in values.items():
         if table_values:
-            await conn.execute(insert(table), table_values)
-    await counters.add(conn, tally)
+            await conn.execute(_INSERT[table], table_values)
+    counters.add(conn, tally)

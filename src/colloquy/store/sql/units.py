@@ -280,7 +280,7 @@ class UnitRepository:
             await add_event(conn, unit_id, kind, actor, at, note)
             if moved:
                 shift = {f"confidence:{before}": -1, f"confidence:{updated.confidence}": 1}
-                await self._counters.add(conn, Tally(units=Counter(shift)))
+                self._counters.add(conn, Tally(units=Counter(shift)))
             (item,) = await render(conn, [updated])
             return item.unit
 
