@@ -58,19 +58,26 @@ AliasSource = Callable[[AsyncConnection], Awaitable[Aliases]]
 """Where a query's alias table comes from (the shipped defaults, or an admin-edited table)."""
 
 
-def tag_groups(spec: QuerySpec, aliases: Aliases) -> list[tuple[str, ...]]:
-    """The words of the query's tags, a group of variants per meaning, bounded (the most
-    ``MAX_TAG_GROUPS`` groups of ``MAX_VARIANTS`` variants each): what a unit's tag words are
-    compared with, word for word."""
-    groups = aliases.query_words([*spec.domains, *spec.languages, *spec.frameworks])
-    return [tuple(sorted(g)[:MAX_VARIANTS]) for g in groups[:MAX_TAG_GROUPS]]
+def query_tag_words(spec: QuerySpec, aliases: Aliases) -> list[frozenset[str]]:
+    """The words of the query's domains, languages and frameworks, a group of variants per
+    meaning (``Aliases.query_words``): worked out once per query, used twice."""
+    return aliases.query_words([*spec.domains, *spec.languages, *spec.frameworks])
 
 
-def word_groups(spec: QuerySpec, aliases: Aliases) -> list[frozenset[str]]:
-    """The query's words, one group (its variants) per meaning: the words of its domains,
-    languages and frameworks, then those of ``q``."""
+def tag_groups(tag_words: Sequence[frozenset[str]]) -> list[tuple[str, ...]]:
+    """The query's tag words (``query_tag_words``), bounded (the most ``MAX_TAG_GROUPS``
+    groups of ``MAX_VARIANTS`` variants each): what a unit's tag words are compared with,
+    word for word."""
+    return [tuple(sorted(g)[:MAX_VARIANTS]) for g in tag_words[:MAX_TAG_GROUPS]]
+
+
+def word_groups(
+    spec: QuerySpec, aliases: Aliases, tag_words: Sequence[frozenset[str]]
+) -> list[frozenset[str]]:
+    """The query's words, one group (its variants) per meaning: its tag words
+    (``query_tag_words``), then the words of ``q``."""
     meanings: dict[str, frozenset[str]] = {}
-    for group in aliases.query_words([*spec.domains, *spec.languages, *spec.frameworks]):
+    for group in tag_words:
         meanings[aliases.resolve(next(iter(group)))] = group
     for word in text_words(spec.q):
         base = singular(word)
@@ -126,8 +133,9 @@ class HybridRanker:
     ) -> Sequence[Row[Any]]:
         """The best ``spec.limit`` rows of ``units`` with their score, best first (ties by id
         descending)."""
+        tag_words = query_tag_words(spec, aliases)
         terms = await searchable_terms(
-            conn, search, counts, word_groups(spec, aliases), self.posting_budget
+            conn, search, counts, word_groups(spec, aliases, tag_words), self.posting_budget
         )
         planned: list[str] = []
         variants: list[str] = []
@@ -138,7 +146,7 @@ class HybridRanker:
         if not (terms.queries or planned or variants):
             return []
         slots = search.slots(len(terms.queries))
-        tags = tag_groups(spec, aliases)
+        tags = tag_groups(tag_words)
         statement = _hybrid(self, search, bool(terms.queries), slots, len(variants))
         # Lists travel as one JSON value each, so the statement's text is the same whatever
         # their lengths (one compiled and prepared statement per shape, few shapes).
