@@ -50,9 +50,8 @@ def test_one_domain_without_context_has_one_statement():
 
 
 def test_prepared_shapes_cover_the_knob():
-    # Per number of domains: 8 shapes of context, each with whole units and with ids alone.
-    assert len(list(Planner(prepared_domains=2).prepared())) == 2 * 8 * 2
-    assert len(list(Planner().prepared())) == 3 * 8 * 2
+    assert len(list(Planner(prepared_domains=2).prepared())) == 2 * 8
+    assert len(list(Planner().prepared(units=False))) == 3 * 8
 
 
 class _Connection:

@@ -109,12 +109,12 @@ class Planner:
         later = self._later(query, 0.0, read)
         return [first] if later is None else [first, later[0]]
 
-    def prepared(self) -> Iterator[list[Statement]]:
-        """The statements of the common query shapes, a list per shape, over a placeholder
-        domain: worth compiling and preparing ahead of the first agents' queries (both the
-        cq ranking's, which render the units, and hybrid ranking's, which take their ids)."""
-        for domains, languages, frameworks, pattern, units in itertools.product(
-            range(1, self.prepared_domains + 1), (0, 1), (0, 1), (False, True), (True, False)
+    def prepared(self, units: bool = True) -> Iterator[list[Statement]]:
+        """The statements of the common query shapes (``rows``' ``units``), a list per shape,
+        over a placeholder domain: worth compiling and preparing ahead of the first agents'
+        queries."""
+        for domains, languages, frameworks, pattern in itertools.product(
+            range(1, self.prepared_domains + 1), (0, 1), (0, 1), (False, True)
         ):
             yield self.statements(
                 QuerySpec(
