@@ -15,7 +15,7 @@ from colloquy.api.headers import SecurityHeadersMiddleware
 from colloquy.api.limits import BodyLimitMiddleware, StorableTextMiddleware
 from colloquy.config import Settings
 from colloquy.store.factory import open_store
-from colloquy.store.protocol import Store, StoreFault
+from colloquy.store.protocol import Ranking, Store, StoreFault
 from colloquy.web.errors import error_page
 from colloquy.wiring import build_services, embedding_service, pool_settings, semantic_embedder
 
@@ -33,11 +33,11 @@ async def _store_fault(request: Request, exc: Exception) -> Response:
     return page
 
 
-async def _prepare_queries(store: Store) -> None:
+async def _prepare_queries(store: Store, ranking: Ranking) -> None:
     """Compile the common query shapes while the server already answers: a failure here
     (the database briefly away at start) only leaves them to be compiled on first use."""
     try:
-        await store.prepare_queries()
+        await store.prepare_queries(ranking)
     except Exception:
         log.warning("could not prepare the query statements ahead", exc_info=True)
 
@@ -60,7 +60,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         own = open_store(settings.resolved_database_url(), pool_settings(settings))
         embedding = embedding_service(own, embedder) if embedder else None
         app.state.services = build_services(settings, own, embedding)
-        background = [asyncio.create_task(_prepare_queries(own))]
+        background = [asyncio.create_task(_prepare_queries(own, settings.ranking))]
         if embedding is not None:
             background.append(asyncio.create_task(embedding.run()))
         try:

@@ -9,6 +9,7 @@ import pytest
 
 from colloquy.store import postgres
 from colloquy.store.postgres import PostgresStore
+from colloquy.store.protocol import Ranking
 from tests.store.factories import T0
 from tests.support.pgserver import PostgresServer
 
@@ -73,7 +74,7 @@ async def test_reads_open_no_transaction(
 async def test_every_pooled_connection_has_the_query_shapes_prepared(pg_database: str) -> None:
     store = PostgresStore(pg_database, pool_size=3)
     try:
-        await store.prepare_queries()
+        await store.prepare_queries(Ranking.CQ)
         async with contextlib.AsyncExitStack() as stack:
             connections = [
                 await stack.enter_async_context(store.database.read_engine.connect())

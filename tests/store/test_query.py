@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from colloquy.domain import scoring
 from colloquy.domain.models import ReviewStatus
 from colloquy.domain.normalize import normalize_pattern
-from colloquy.store.protocol import QuerySpec
+from colloquy.store.protocol import QuerySpec, Ranking
 from tests.store.factories import add_unit, at, expected_points, unit_id
 
 
@@ -157,7 +157,7 @@ async def test_a_unit_becomes_queryable_when_approved(store):
 async def test_prepared_shapes_compile_nothing_on_first_use(store):
     await build_corpus(store)
     stats_before = await store.stats([0])
-    await store.prepare_queries()
+    await store.prepare_queries(Ranking.CQ)
     # Nothing observable changes: the placeholder domain holds no units.
     assert await store.stats([0]) == stats_before
 

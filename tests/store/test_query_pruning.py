@@ -120,6 +120,10 @@ async def test_pruned_query_matches_brute_force(store, seed_size, dense_units, s
         )
         got = [unit.id for unit in await store.query(spec)]
         assert got == brute_force(archives, spec), spec
+        # Hybrid ranking's candidates: the same rounds, reading ids alone (any sizes will do).
+        async with store.database.read() as conn:
+            ids = await planner.rows(conn, spec, {}, units=False)
+        assert [row.id for row in ids] == got, spec
 
 
 async def test_query_fetches_only_the_rows_it_returns(store, monkeypatch):

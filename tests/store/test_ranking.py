@@ -25,8 +25,9 @@ SHAPES = list(itertools.product((1, 2, 3, 7), (0, 1, 3), (0, 1), (False, True)))
 
 @pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()], ids=["sqlite", "pg"])
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-def test_each_statement_takes_exactly_the_values_made_for_it(shape, dialect):
-    for statement, values in Planner().statements(_spec(*shape)):
+@pytest.mark.parametrize("units", [True, False], ids=["units", "ids"])
+def test_each_statement_takes_exactly_the_values_made_for_it(shape, dialect, units):
+    for statement, values in Planner().statements(_spec(*shape), units):
         binds = statement.compile(dialect=dialect).binds.values()
         # The rest are the statement's own literals (the plain feature, the weights).
         assert {bind.key for bind in binds if bind.required} == set(values)
@@ -50,7 +51,7 @@ def test_one_domain_without_context_has_one_statement():
 
 def test_prepared_shapes_cover_the_knob():
     assert len(list(Planner(prepared_domains=2).prepared())) == 2 * 8
-    assert len(list(Planner().prepared())) == 3 * 8
+    assert len(list(Planner().prepared(units=False))) == 3 * 8
 
 
 class _Connection:

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 import cq_schema
 from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import StringConstraints
 
 from colloquy.api.deps import Reader, key_writer
@@ -77,7 +77,9 @@ async def query(
     if domains is None and not (q.strip() and svc.knowledge.takes_text()):
         raise missing_domains()
     units = await svc.knowledge.query(domains or [], languages, frameworks, pattern, limit, q)
-    return JSONResponse({"data": [unit.for_agents() for unit in units]})
+    # Each unit straight to JSON: no dict per unit to build and then encode again.
+    body = b'{"data":[' + b",".join(unit.agents_json() for unit in units) + b"]}"
+    return Response(body, media_type="application/json")
 
 
 @router.post("", status_code=201, summary="Propose a unit (it waits for review)")

@@ -63,6 +63,10 @@ class Flag(BaseModel):
     duplicate_of: str | None = None
 
 
+# What agents are never shown: who proposed a unit, and what its flaggers wrote.
+_HIDDEN_FROM_AGENTS: dict[str, Any] = {"created_by": True, "flags": {"__all__": {"detail"}}}
+
+
 class KnowledgeUnit(BaseModel):
     """A unit as stored and served; ``created_by`` and flag details are hidden from agents."""
 
@@ -81,10 +85,12 @@ class KnowledgeUnit(BaseModel):
 
     def for_agents(self) -> dict[str, Any]:
         """The data-plane view: no proposer, no flag details (schema: never returned to agents)."""
-        body = self.model_dump(mode="json", exclude_none=True, exclude={"created_by"})
-        for flag in body["flags"]:
-            flag.pop("detail", None)
-        return body
+        return self.model_dump(mode="json", exclude_none=True, exclude=_HIDDEN_FROM_AGENTS)
+
+    def agents_json(self) -> bytes:
+        """``for_agents`` as compact JSON, serialised in one step (no dict in between): what a
+        query answers with, for each of its units."""
+        return self.model_dump_json(exclude_none=True, exclude=_HIDDEN_FROM_AGENTS).encode()
 
     def for_reviewers(self) -> dict[str, Any]:
         """The full view, proposer and flag details included."""

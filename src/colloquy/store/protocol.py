@@ -496,8 +496,9 @@ class Store(Protocol):
         answer only), for a re-ranker."""
         ...
 
-    async def prepare_queries(self) -> None:
-        """Get the common query shapes ready ahead of their first use (speed only)."""
+    async def prepare_queries(self, ranking: Ranking) -> None:
+        """Get the common query shapes of ``ranking`` ready ahead of their first use (speed
+        only)."""
 
     async def page_units(
         self, filters: UnitFilter, cursor: str | None, limit: int

@@ -52,8 +52,12 @@ class TextSearch:
     count: str
     candidates: Callable[[int], str]
     per_group: bool
-    position: str
-    """The SQL function of where a needle is in a text, 0 when absent: ``f(text, needle)``."""
+    listed: str
+    """A subquery of the strings of a JSON list parameter (``listed.format(param=":name")``):
+    one bound value, and one statement text, however long the list."""
+    groups_held: str
+    """How many groups of a JSON list of lists of needles have a needle in a text
+    (``groups_held.format(groups=":name", text=...)``)."""
 
     def group_query(self, words: Sequence[str]) -> str:
         """One group as the engine's query text; empty when no word of it can be indexed."""
@@ -114,7 +118,11 @@ FTS5 = TextSearch(
     ),
     candidates=_fts5_candidates,
     per_group=False,
-    position="instr",
+    listed="(SELECT value FROM json_each({param}))",
+    groups_held=(
+        "(SELECT count(*) FROM json_each({groups}) AS g WHERE EXISTS "
+        "(SELECT 1 FROM json_each(g.value) AS w WHERE instr({text}, w.value) > 0))"
+    ),
 )
 
 TSVECTOR = TextSearch(
@@ -128,5 +136,10 @@ TSVECTOR = TextSearch(
     ),
     candidates=_tsvector_candidates,
     per_group=True,
-    position="strpos",
+    listed="(SELECT value FROM json_array_elements_text(CAST({param} AS json)) AS e(value))",
+    groups_held=(
+        "(SELECT count(*) FROM json_array_elements(CAST({groups} AS json)) AS g(value) WHERE "
+        "EXISTS (SELECT 1 FROM json_array_elements_text(g.value) AS w(value) "
+        "WHERE strpos({text}, w.value) > 0))"
+    ),
 )

@@ -165,16 +165,17 @@ class UnitRepository:
             items = await render(conn, rows)
             return [RankedUnit(i.unit, r.score) for i, r in zip(items, rows, strict=True)]
 
-    async def prepare_queries(self) -> None:
-        """Build, compile and prepare the statements of the common query shapes, one shape at
-        a time, on every pooled read connection.
+    async def prepare_queries(self, ranking: Ranking) -> None:
+        """Build, compile and prepare the statements of the common query shapes of
+        ``ranking``, one shape at a time, on every pooled read connection.
 
         Each shape costs tens of milliseconds the first time a process runs it, and each
         connection prepares each statement once; done ahead, the first agents to ask do not
         wait for either.
         """
         connections = self._db.read_engine.pool.size()  # type: ignore[attr-defined]
-        for statements in self._planner.prepared():
+        # cq ranking renders the planner's rows; hybrid ranking takes only their ids.
+        for statements in self._planner.prepared(units=ranking is Ranking.CQ):
             async with contextlib.AsyncExitStack() as stack:
                 for _ in range(connections):
                     conn = await stack.enter_async_context(self._db.read())

@@ -23,6 +23,7 @@ ones kept hold ``posting_budget`` index entries in all.
 """
 
 import functools
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -57,19 +58,26 @@ AliasSource = Callable[[AsyncConnection], Awaitable[Aliases]]
 """Where a query's alias table comes from (the shipped defaults, or an admin-edited table)."""
 
 
-def tag_groups(spec: QuerySpec, aliases: Aliases) -> list[tuple[str, ...]]:
-    """The words of the query's tags, a group of variants per meaning, bounded (the most
-    ``MAX_TAG_GROUPS`` groups of ``MAX_VARIANTS`` variants each): what a unit's tag words are
-    compared with, word for word."""
-    groups = aliases.query_words([*spec.domains, *spec.languages, *spec.frameworks])
-    return [tuple(sorted(g)[:MAX_VARIANTS]) for g in groups[:MAX_TAG_GROUPS]]
+def query_tag_words(spec: QuerySpec, aliases: Aliases) -> list[frozenset[str]]:
+    """The words of the query's domains, languages and frameworks, a group of variants per
+    meaning (``Aliases.query_words``): worked out once per query, used twice."""
+    return aliases.query_words([*spec.domains, *spec.languages, *spec.frameworks])
 
 
-def word_groups(spec: QuerySpec, aliases: Aliases) -> list[frozenset[str]]:
-    """The query's words, one group (its variants) per meaning: the words of its domains,
-    languages and frameworks, then those of ``q``."""
+def tag_groups(tag_words: Sequence[frozenset[str]]) -> list[tuple[str, ...]]:
+    """The query's tag words (``query_tag_words``), bounded (the most ``MAX_TAG_GROUPS``
+    groups of ``MAX_VARIANTS`` variants each): what a unit's tag words are compared with,
+    word for word."""
+    return [tuple(sorted(g)[:MAX_VARIANTS]) for g in tag_words[:MAX_TAG_GROUPS]]
+
+
+def word_groups(
+    spec: QuerySpec, aliases: Aliases, tag_words: Sequence[frozenset[str]]
+) -> list[frozenset[str]]:
+    """The query's words, one group (its variants) per meaning: its tag words
+    (``query_tag_words``), then the words of ``q``."""
     meanings: dict[str, frozenset[str]] = {}
-    for group in aliases.query_words([*spec.domains, *spec.languages, *spec.frameworks]):
+    for group in tag_words:
         meanings[aliases.resolve(next(iter(group)))] = group
     for word in text_words(spec.q):
         base = singular(word)
@@ -125,32 +133,31 @@ class HybridRanker:
     ) -> Sequence[Row[Any]]:
         """The best ``spec.limit`` rows of ``units`` with their score, best first (ties by id
         descending)."""
+        tag_words = query_tag_words(spec, aliases)
         terms = await searchable_terms(
-            conn, search, counts, word_groups(spec, aliases), self.posting_budget
+            conn, search, counts, word_groups(spec, aliases, tag_words), self.posting_budget
         )
         planned: list[str] = []
         variants: list[str] = []
         if spec.domains:
             wider = replace(spec, limit=max(spec.limit, self.planned))
-            planned = [row.id for row in await planner.rows(conn, wider, sizes)]
+            planned = [row.id for row in await planner.rows(conn, wider, sizes, units=False)]
             variants = variant_domains(spec, aliases, search, terms)
         if not (terms.queries or planned or variants):
             return []
         slots = search.slots(len(terms.queries))
-        tags = tag_groups(spec, aliases)
-        statement = _hybrid(
-            self, search, bool(terms.queries), slots, tuple(map(len, tags)), len(variants)
-        )
+        tags = tag_groups(tag_words)
+        statement = _hybrid(self, search, bool(terms.queries), slots, len(variants))
+        # Lists travel as one JSON value each, so the statement's text is the same whatever
+        # their lengths (one compiled and prepared statement per shape, few shapes).
         params: dict[str, Any] = {
-            f"w{g}_{v}": f" {word} " for g, group in enumerate(tags) for v, word in enumerate(group)
-        }
-        params |= {
-            "planned": planned,
+            "tag_groups": json.dumps([[f" {word} " for word in group] for group in tags]),
+            "planned": json.dumps(planned),
             **{f"v{i}": domain for i, domain in enumerate(variants)},
-            "domains": spec.domains,
+            "domains": json.dumps(spec.domains),
             "n_domains": len(spec.domains),
-            "languages": [feature_key("language", v) for v in spec.languages],
-            "frameworks": [feature_key("framework", v) for v in spec.frameworks],
+            "languages": json.dumps([feature_key("language", v) for v in spec.languages]),
+            "frameworks": json.dumps([feature_key("framework", v) for v in spec.frameworks]),
             "pattern": spec.pattern,
             "n_tag_words": len(tags),
             "limit": spec.limit,
@@ -168,6 +175,8 @@ class HybridRanker:
         return (await conn.execute(statement, params)).all()
 
 
+# The statement's list parameters (``TextSearch.listed``), each a JSON list of strings.
+_LISTS = ("planned", "domains", "languages", "frameworks")
 _UNIT_COLUMNS = ", ".join(f"units.{c.name}" for c in t.units.columns)
 _REAL = "DOUBLE PRECISION"  # a float type name both SQLite and PostgreSQL know
 
@@ -184,31 +193,19 @@ def _variant_seeds(tags: int) -> str:
     )
 
 
-def _word_hits(search: TextSearch, variants: tuple[int, ...]) -> str:
-    """How many of the query's tag word groups (``variants``: each one's number of variants)
-    a unit's tag words hold, each word as `` word `` in `` tag_text ``."""
-    padded = "(' ' || units.tag_text || ' ')"
-    hits = [
-        "CASE WHEN "
-        + " OR ".join(f"{search.position}({padded}, :w{g}_{v}) > 0" for v in range(count))
-        + " THEN 1 ELSE 0 END"
-        for g, count in enumerate(variants)
-    ]
-    return " + ".join(hits) or "0"
-
-
 @functools.lru_cache(maxsize=256)
 def _hybrid(
-    ranker: HybridRanker,
-    search: TextSearch,
-    matched: bool,
-    slots: int,
-    variants: tuple[int, ...],
-    variant_tags: int,
+    ranker: HybridRanker, search: TextSearch, matched: bool, slots: int, variant_tags: int
 ) -> TextualSelect:
     """The statement of one shape: with or without text terms, with ``slots`` per-group
-    parameters (``TextSearch.slots``), tag word groups of ``variants`` variants each, and the
-    best units of ``variant_tags`` tags (``variant_domains``) as candidates too."""
+    parameters (``TextSearch.slots``), and the best units of ``variant_tags`` tags
+    (``variant_domains``) as candidates too."""
+    listed = {name: search.listed.format(param=f":{name}") for name in _LISTS}
+    # How many of the query's tag word groups a unit's tag words hold, each word as
+    # `` word `` in `` tag_text ``.
+    word_hits = search.groups_held.format(
+        groups=":tag_groups", text="(' ' || units.tag_text || ' ')"
+    )
     text_part = (
         f"text_hits AS ({search.candidates(slots)}), "  # noqa: S608
         "pooled AS (SELECT cid, relevance FROM text_hits UNION ALL "
@@ -220,21 +217,21 @@ def _hybrid(
     sql = (
         f"WITH {text_part}"  # noqa: S608
         f"SELECT units.id AS cid, CAST(0 AS {_REAL}) AS relevance FROM units "
-        f"WHERE units.id IN :planned{_variant_seeds(variant_tags)}), "
+        f"WHERE units.id IN {listed['planned']}{_variant_seeds(variant_tags)}), "
         "candidates AS (SELECT cid, max(relevance) AS relevance FROM pooled GROUP BY cid), "
         "tagged AS (SELECT candidates.cid, candidates.relevance, units.confidence, "
         "units.domain_count, "
         "(SELECT count(*) FROM unit_domains WHERE unit_domains.unit_id = candidates.cid "
-        "AND unit_domains.feature = '' AND unit_domains.domain IN :domains) AS hits, "
+        f"AND unit_domains.feature = '' AND unit_domains.domain IN {listed['domains']}) AS hits, "
         f"(CASE WHEN EXISTS (SELECT 1 FROM unit_domains WHERE unit_domains.unit_id = "
-        f"candidates.cid AND unit_domains.feature IN :languages) "
+        f"candidates.cid AND unit_domains.feature IN {listed['languages']}) "
         f"THEN {scoring.LANGUAGE_PERCENT} ELSE 0 END "
         f"+ CASE WHEN EXISTS (SELECT 1 FROM unit_domains WHERE unit_domains.unit_id = "
-        f"candidates.cid AND unit_domains.feature IN :frameworks) "
+        f"candidates.cid AND unit_domains.feature IN {listed['frameworks']}) "
         f"THEN {scoring.FRAMEWORK_PERCENT} ELSE 0 END "
         f"+ CASE WHEN :pattern <> '' AND units.pattern_key = :pattern "
         f"THEN {scoring.PATTERN_PERCENT} ELSE 0 END) AS context "
-        f", {_word_hits(search, variants)} AS word_hits, "
+        f", {word_hits} AS word_hits, "
         "CASE WHEN units.tag_text = '' THEN 0 ELSE length(units.tag_text) "
         "- length(replace(units.tag_text, ' ', '')) + 1 END AS words "
         "FROM candidates JOIN units ON units.id = candidates.cid), "
@@ -252,10 +249,7 @@ def _hybrid(
         "ORDER BY scored.score DESC, units.id DESC LIMIT :limit"
     )
     clause = text(sql).bindparams(
-        *(
-            bindparam(name, expanding=True, type_=String())
-            for name in ("planned", "domains", "languages", "frameworks")
-        ),
+        *(bindparam(name, type_=String()) for name in (*_LISTS, "tag_groups")),
         bindparam("n_domains", type_=Integer()),
         bindparam("n_tag_words", type_=Integer()),
         bindparam("text_share", type_=Float()),

@@ -128,23 +128,26 @@ class Shape:
         return later
 
 
-def shape_of(spec: QuerySpec, features: Sequence[str]) -> Shape:
-    """The statements for ``spec``, whose feature lists are ``features``."""
+def shape_of(spec: QuerySpec, features: Sequence[str], units: bool) -> Shape:
+    """The statements for ``spec``, whose feature lists are ``features``; with ``units``,
+    their rows are whole ``units`` rows to render, else only ``id`` and ``score``."""
     return shape(
         len(spec.domains), len(spec.languages), len(spec.frameworks), bool(spec.pattern),
-        len(features),
+        len(features), units,
     )  # fmt: skip
 
 
 @functools.lru_cache(maxsize=SHAPES_KEPT)
-def shape(domains: int, languages: int, frameworks: int, pattern: bool, features: int) -> Shape:
+def shape(
+    domains: int, languages: int, frameworks: int, pattern: bool, features: int, units: bool
+) -> Shape:
     """The statements of one shape of query, built once.
 
     One domain and no context: a unit's score is the domain weight times its rank, so the seed
     (a domain's best units by rank, ties by id) is the answer, in order, and no ranges are read.
     """
     exact = domains == 1 and not (languages or frameworks or pattern)
-    score = functools.partial(_best, domains, languages, frameworks, pattern)
+    score = functools.partial(_best, domains, languages, frameworks, pattern, units)
     seeds = [select(_seed_part(i)) for i in range(domains)]
     in_ranges = () if exact else ranges(domains, features)
     bands = [_range(r) for r in in_ranges]
@@ -200,10 +203,11 @@ def _listed(column: ColumnElement[str], bind: Bind, count: int) -> ColumnElement
 
 
 def _best(
-    domains: int, languages: int, frameworks: int, pattern: bool, rows: Subquery
+    domains: int, languages: int, frameworks: int, pattern: bool, units: bool, rows: Subquery
 ) -> Select[Any]:
     """The best ``limit`` units among ``rows`` (a unit may come once per query domain), with
-    their score, best first and ties by id descending; joined to ``units`` to be rendered."""
+    their score, best first and ties by id descending; with ``units``, joined to ``units`` to
+    be rendered, else their ids alone."""
     r = rows.c
     hits = functools.reduce(
         operator.add,
@@ -232,8 +236,10 @@ def _best(
         select(c.unit_id, score)
         .order_by(score.desc(), c.unit_id.desc())
         .limit(_param(Bind.LIMIT, type_=Integer()))
-        .subquery()
     )
+    if not units:
+        return best.with_only_columns(c.unit_id.label("id"), score)
+    best = best.subquery()
     return (
         select(t.units, best.c.score)
         .join(best, best.c.unit_id == t.units.c.id)
