@@ -115,9 +115,7 @@ def pool_settings(settings: Settings) -> PoolSettings:
 # ---------------------------------------------------------------- for HTTP requests
 
 
-async def services(request: Request) -> Services:
-    """Async, so that FastAPI calls it on the event loop: a plain function would be run in its
-    thread pool, one hand-off to a thread and back on every request."""
+def services(request: Request) -> Services:
     return request.app.state.services
 
 
