@@ -39,4 +39,4 @@ if [ -n "$dev_tools" ]; then
     echo "check-first-run: make run installed test tools: $dev_tools" >&2
     exit 1
 fi
-echo "check-first-run: make run served /api/v1/health after $((SECONDS - started)) s (uv: $(grep -o 'installing uv [^ ]*' "$work/run.log" || echo 'on PATH')); .venv $(du -sm .venv | cut -f1) MiB, no test tools"
+echo "check-first-run: make run served /api/v1/health after $((SECONDS - started)) s (uv: $(grep -o 'fetching uv [^ ]*' "$work/run.log" || echo 'on PATH')); .venv $(du -sm .venv | cut -f1) MiB, no test tools"
