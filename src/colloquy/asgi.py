@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
+from colloquy import logs
 from colloquy.config import Settings
 
 # The SQLite driver runs each statement on its own thread, which then waits for the GIL while
@@ -33,4 +34,5 @@ class AppFactory:
         from colloquy.app import create_app
 
         sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+        logs.configure(self.settings.log_level)
         return create_app(self.settings)

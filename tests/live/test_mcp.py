@@ -264,3 +264,13 @@ def cpu_ticks(pid: int) -> int:
     """User plus system CPU time of ``pid``, in clock ticks."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
+
+
+def test_every_worker_logs_in_colloquys_format(served: Deployment) -> None:
+    """The MCP SDK calls ``logging.basicConfig`` with its own rich handler when it is built: a
+    worker process must have colloquy's logging set up first, so that the call changes nothing."""
+    port = served.base_url.rsplit(":", 1)[1]
+    log = (Path(served.server.env["CQ_DATA_DIR"]) / f"server-{port}.log").read_text()
+    started = [line for line in log.splitlines() if "session manager started" in line]
+    assert started, log[-2000:]
+    assert all(line.startswith("INFO mcp.server.streamable_http_manager: ") for line in started)

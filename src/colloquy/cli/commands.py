@@ -16,6 +16,7 @@ import typer
 import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
+from colloquy import logs
 from colloquy.asgi import AppFactory
 from colloquy.cli import first_start
 from colloquy.cli.listen import listen_problem
@@ -59,6 +60,10 @@ app.add_typer(alias_app, name="alias")
 
 log = logging.getLogger("colloquy")
 WORKER_STARTUP_SECONDS = 120
+# Longer than the idle timeout of the usual proxies and load balancers (60 s), so that they, not
+# colloquy, close an idle connection: a server closing one races the client's next request on
+# it, which the client sees as a reset connection (and a load balancer answers 502).
+KEEP_ALIVE_SECONDS = 75
 T = TypeVar("T")
 
 
@@ -123,10 +128,6 @@ async def _unit_count(s: Services) -> int:
     return (await s.store.stats([0])).total_count
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
-
-
 # ``serve``'s own flags default to None (so that the variable or the shared settings apply);
 # their help shows the default that then holds.
 _DEFAULTS = Settings.model_fields
@@ -154,7 +155,7 @@ def serve(
 ) -> None:
     """Serve the API (and the dashboard) until interrupted."""
     settings = _settings(ctx, host=host, port=port)
-    _configure_logging(settings.log_level)
+    logs.configure(settings.log_level)
     problem = listen_problem(settings.host, settings.port)  # before migrating: said at once
     if problem is not None:
         _fail(problem)
@@ -176,6 +177,7 @@ def serve(
         # A worker imports the whole app before answering its first health check; on a busy
         # small machine that takes longer than uvicorn's 5 s default, which would respawn it.
         timeout_worker_healthcheck=WORKER_STARTUP_SECONDS,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     if workers == 1:
         uvicorn.Server(config).run()
