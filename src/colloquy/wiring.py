@@ -122,7 +122,7 @@ def services(request: Request) -> Services:
 async def _services(request: Request) -> Services:
     """``services`` as a dependency. It is ``async`` because FastAPI runs a plain function's
     dependency in a worker thread: a hand-off there and back on every request."""
-    return request.app.state.services
+    return services(request)
 
 
 ServicesDep = Annotated[Services, Depends(_services)]

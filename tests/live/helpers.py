@@ -37,11 +37,16 @@ def unique(prefix: str = "d") -> str:
 
 
 def run_cli(
-    env: dict[str, str], *args: str, stdin: str | None = None, timeout: float = 120
+    env: dict[str, str],
+    *args: str,
+    stdin: str | None = None,
+    timeout: float = 120,
+    program: Path = COLLOQUY,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``colloquy ARGS`` with ``env``; never raises on a non-zero exit."""
+    """Run ``colloquy ARGS`` (or ``program ARGS``) with ``env``; never raises on a non-zero
+    exit."""
     return subprocess.run(
-        [str(COLLOQUY), *args],
+        [str(program), *args],
         env=env,
         input=stdin,
         capture_output=True,

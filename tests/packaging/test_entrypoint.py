@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.live.helpers import run_cli
 from tests.support.live import free_port, live_server, server_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,14 +19,7 @@ PATH = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
 def entrypoint(
     *args: str, env: dict[str, str], stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(ENTRYPOINT), *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(env, *args, stdin=stdin, program=ENTRYPOINT)
 
 
 def test_serves_answers_the_healthcheck_and_runs_cli_commands(tmp_path: Path) -> None:

@@ -155,10 +155,9 @@ def _result(text: str, structured: dict[str, Any]) -> CallToolResult:
     )
 
 
-async def _writer(ctx: Context, action: WriteAction) -> tuple[Services, str]:
+async def _writer(request: Request, action: WriteAction) -> tuple[Services, str]:
     """The services and the caller's name, once the caller's key has a write of ``action``
     left (as the REST API spends it)."""
-    request = _request(ctx)
     caller = caller_of(request)
     svc = services(request)
     await svc.limits.spend(action, caller.key_id)
@@ -250,7 +249,7 @@ async def propose(
 ) -> CallToolResult:
     request = _request(ctx)
     with _as_tool_errors(request):
-        svc, proposer = await _writer(ctx, WriteAction.PROPOSE)
+        svc, proposer = await _writer(request, WriteAction.PROPOSE)
         proposal = Proposal(
             domains=domains,
             insight=Insight(summary=summary, detail=detail, action=action),
@@ -264,7 +263,7 @@ async def propose(
 async def confirm(ctx: Context, unit_id: UnitId) -> CallToolResult:
     request = _request(ctx)
     with _as_tool_errors(request):
-        svc, confirmer = await _writer(ctx, WriteAction.CONFIRM)
+        svc, confirmer = await _writer(request, WriteAction.CONFIRM)
         try:
             unit = (await svc.knowledge.confirm(unit_id, confirmer)).for_agents()
         except UnitNotFound:
@@ -295,7 +294,7 @@ async def flag(
     with _as_tool_errors(request):
         # The REST body's own rules: storable text, and a duplicate names its original.
         body = FlagRequest(reason=reason, detail=detail or None, duplicate_of=duplicate_of or None)
-        svc, flagger = await _writer(ctx, WriteAction.FLAG)
+        svc, flagger = await _writer(request, WriteAction.FLAG)
         try:
             unit = await svc.knowledge.flag(
                 unit_id, body.reason, flagger, body.detail, body.duplicate_of
