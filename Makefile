@@ -87,7 +87,7 @@ BENCH_AB_ROUNDS ?= 2
 
 bench-ab: install
 	$(UV) sync --frozen --quiet --group bench
-	UV=$(UV) $(VENV)/bin/python -m benchmarks.ab $(if $(BASE),--base $(BASE)) \
+	UV=$(abspath $(UV)) $(VENV)/bin/python -m benchmarks.ab $(if $(BASE),--base $(BASE)) \
 		--size $(BENCH_AB_SIZE) --workloads $(BENCH_AB_WORKLOADS) --rounds $(BENCH_AB_ROUNDS) \
 		--duration $(BENCH_DURATION) --concurrency $(BENCH_CONCURRENCY)
 
