@@ -58,6 +58,16 @@ async def test_openapi_title(client):
     assert response.json()["info"]["title"] == "cq Server"
 
 
+async def test_openapi_documents_the_agents_routes_once_in_their_place(client):
+    """They are matched first (a second, undocumented inclusion) but listed where they were."""
+    paths = list((await client.get("/openapi.json")).json()["paths"])
+    knowledge = [path for path in paths if path.startswith(f"{API}/knowledge")]
+    assert len(knowledge) == len(set(knowledge)) == 4
+    first = paths.index(knowledge[0])
+    assert paths[first : first + 4] == knowledge
+    assert paths.index(f"{API}/users") < first < paths.index(f"{API}/review/queue")
+
+
 async def test_body_over_one_mebibyte_is_413(client, api_key):
     body = b'{"pad": "' + b"x" * (1024 * 1024) + b'"}'
     response = await client.post(
