@@ -77,8 +77,11 @@ bench: | $(UV)
 
 # A/B (benchmarks/README.md): the working tree against BASE (default: HEAD when the tree has
 # uncommitted changes, else HEAD~1), interleaved A, B, A, B per workload on one cached SQLite
-# corpus; CPU per request and throughput, B/A. `make bench-ab BASE=main BENCH_AB_SIZE=10000`.
+# corpus (or, with BENCH_AB_BACKEND=postgres, a copy each of one corpus loaded into a private
+# PostgreSQL server); CPU per request and throughput, B/A.
+# `make bench-ab BASE=main BENCH_AB_SIZE=10000`.
 BASE ?=
+BENCH_AB_BACKEND ?= sqlite
 BENCH_AB_SIZE ?= 100000
 BENCH_AB_WORKLOADS ?= health,query,confirm,flag,propose
 BENCH_AB_ROUNDS ?= 2
@@ -88,8 +91,8 @@ BENCH_AB_ROUNDS ?= 2
 bench-ab: install
 	$(UV) sync --frozen --quiet --group bench
 	UV=$(abspath $(UV)) $(VENV)/bin/python -m benchmarks.ab $(if $(BASE),--base $(BASE)) \
-		--size $(BENCH_AB_SIZE) --workloads $(BENCH_AB_WORKLOADS) --rounds $(BENCH_AB_ROUNDS) \
-		--duration $(BENCH_DURATION) --concurrency $(BENCH_CONCURRENCY)
+		--backend $(BENCH_AB_BACKEND) --size $(BENCH_AB_SIZE) --workloads $(BENCH_AB_WORKLOADS) \
+		--rounds $(BENCH_AB_ROUNDS) --duration $(BENCH_DURATION) --concurrency $(BENCH_CONCURRENCY)
 
 # Where the server's CPU goes, per workload (py-spy; benchmarks/PROFILE.md).
 # `make bench-profile BENCH_PROFILE_SIZE=10000` is the quick run.

@@ -11,6 +11,10 @@ migrations), each in its own ``colloquy serve`` process, both started before the
 workload. Each workload then runs A, B, A, B, ... (``--rounds``), so a machine whose load
 drifts during the run drifts for both. Reported per workload: the server's CPU per request and
 the throughput of each side, and B/A.
+
+With ``--backend postgres`` the corpus is loaded once into a private PostgreSQL server
+(``run.postgres_corpus``) and each side serves its own database copied from it (``CREATE
+DATABASE ... TEMPLATE``, a file-level copy), on the same server.
 """
 
 from __future__ import annotations
@@ -27,8 +31,10 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from rich.table import Column, Table
+from tests.support.pgserver import PostgresServer
 
 from benchmarks import corpus, load, loadgen, run, workloads
 from benchmarks.server import COLLOQUY, MemorySampler, credentials, serve
@@ -105,22 +111,25 @@ def migrations_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-def side_copy(db: run.Corpus, side: str) -> tuple[Path, str]:
-    """A data directory with its own copy of the corpus for one side."""
+def side_copy(db: run.Corpus, side: str, pg: PostgresServer | None = None) -> tuple[Path, str]:
+    """A data directory and a database URL with its own copy of the corpus for one side: a
+    copy of the SQLite file, or on ``pg`` a database made from the corpus's as a template."""
     data_dir = run.WORK / "runs" / f"ab-{side}-{db.load['units']}"
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
-    shutil.copyfile(db.data_dir / "colloquy.db", data_dir / "colloquy.db")
-    return data_dir, f"sqlite:///{data_dir / 'colloquy.db'}"
+    if pg is None:
+        shutil.copyfile(db.data_dir / "colloquy.db", data_dir / "colloquy.db")
+        return data_dir, f"sqlite:///{data_dir / 'colloquy.db'}"
+    name = f"ab_{side.lower()}"
+    pg.drop_database(name)
+    return data_dir, pg.create_database(name, template=unquote(urlsplit(db.url).path[1:]))
 
 
 def combine(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    """One side of one workload over its rounds: requests-weighted CPU per request, mean
-    throughput, and the rounds' own figures."""
-    requests = sum(r["requests"] for r in rounds)
-    cpu = sum(r["cpu_ms_per_request"] * r["requests"] for r in rounds if r["requests"])
-    return {
-        "cpu_ms_per_request": round(cpu / requests, 4) if requests else None,
+    """One side of one workload over its rounds: requests-weighted CPU per request (and
+    PostgreSQL's, when measured), mean throughput, and the rounds' own figures."""
+    combined = {
+        "cpu_ms_per_request": _per_request(rounds, "cpu_ms_per_request"),
         "throughput": round(sum(r["throughput"] for r in rounds) / len(rounds), 1),
         "p50_ms": [r["p50_ms"] for r in rounds],
         "p99_ms": [r["p99_ms"] for r in rounds],
@@ -130,15 +139,34 @@ def combine(rounds: list[dict[str, Any]]) -> dict[str, Any]:
             for r in rounds
         ],
     }
+    if all("postgres_cpu_ms_per_request" in r for r in rounds):
+        combined["postgres_cpu_ms_per_request"] = _per_request(
+            rounds, "postgres_cpu_ms_per_request"
+        )
+    return combined
 
 
-def compare(args: argparse.Namespace, program_a: Path) -> dict[str, Any]:
+def _per_request(rounds: list[dict[str, Any]], key: str) -> float | None:
+    """``key`` (a per-request figure) over all of ``rounds``, weighted by their requests."""
+    requests = sum(r["requests"] for r in rounds)
+    total = sum(r[key] * r["requests"] for r in rounds if r["requests"])
+    return round(total / requests, 4) if requests else None
+
+
+def compare(
+    args: argparse.Namespace, program_a: Path, pg: PostgresServer | None = None
+) -> dict[str, Any]:
+    """Every workload, A and B interleaved, on SQLite or (given ``pg``) on PostgreSQL, whose
+    CPU is then counted per request too."""
     names = [n for n in workloads.ORDER if n in args.workloads.split(",")]
     if "health" not in names:
         names.insert(0, "health")
-    db = run.sqlite_corpus(args.size, args.seed, load.DEFAULT_BATCH)
+    if pg is None:
+        db = run.sqlite_corpus(args.size, args.seed, load.DEFAULT_BATCH)
+    else:
+        db = run.postgres_corpus(pg, args.size, args.seed, load.DEFAULT_BATCH)
     programs = {"A": program_a, "B": COLLOQUY}
-    copies = {side: side_copy(db, side) for side in SIDES}
+    copies = {side: side_copy(db, side, pg) for side in SIDES}
     rounds: dict[str, dict[str, list[dict[str, Any]]]] = {}
     creds: dict[str, Credentials] = {}
     for settings, group in itertools.groupby(names, key=workloads.settings_of):
@@ -159,6 +187,8 @@ def compare(args: argparse.Namespace, program_a: Path) -> dict[str, Any]:
                     run.console.print(f"[dim]round {index + 1}, {side}:[/dim]", end="")
                     server = servers[side]
                     trees = {"server": server.process.pid}
+                    if pg is not None:  # one side at a time: its CPU is this side's
+                        trees["postgres"] = run.postmaster_pid(pg)
                     rounds[name][side].append(
                         run.run_workload(server, name, creds[side], args, memory[side], trees)
                     )
@@ -208,6 +238,7 @@ def print_table(results: dict[str, Any]) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", help="commit or ref for side A (default: see above)")
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument(
         "--workloads", default="health,query,confirm,flag,propose", help="comma-separated"
@@ -227,15 +258,20 @@ def main(argv: list[str] | None = None) -> None:
     program_a = checkout(commit)
     if migrations_digest(program_a.parents[2]) != migrations_digest(REPO):
         raise SystemExit(f"{commit[:12]} has other migrations: an A/B needs one schema")
-    run.console.rule(f"A/B at {args.size:,} units: A = {commit[:12]}, B = {run.git_commit()}")
-    results = compare(args, program_a)
+    run.console.rule(
+        f"A/B on {args.backend} at {args.size:,} units: A = {commit[:12]}, B = {run.git_commit()}"
+    )
+    with ExitStack() as stack:
+        pg = stack.enter_context(PostgresServer()) if args.backend == "postgres" else None
+        results = compare(args, program_a, pg)
     ratios(results)
     print_table(results)
-    out = run.RESULTS / f"ab-sqlite-{args.size}.json"
+    out = run.RESULTS / f"ab-{args.backend}-{args.size}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     header = {
         "a": commit,
         "b": run.git_commit(),
+        "backend": args.backend,
         "size": args.size,
         "rounds": args.rounds,
         "duration": args.duration,

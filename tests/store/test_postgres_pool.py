@@ -89,3 +89,16 @@ async def test_every_pooled_connection_has_the_query_shapes_prepared(pg_database
     # 24 shapes of two statements each, but one domain without context (one statement), on
     # each connection of the pool.
     assert all(size >= 47 for size in caches), caches
+
+
+async def test_connections_plan_without_parallel_workers(pg_database: str) -> None:
+    """Every statement reads a bounded number of rows: workers would cost more than they
+    save (``SERVER_SETTINGS``)."""
+    engine = postgres.create_engine(pg_database)
+    try:
+        async with engine.connect() as conn:
+            workers = await conn.exec_driver_sql("SHOW max_parallel_workers_per_gather")
+            assert workers.scalar_one() == "0"
+            assert (await conn.exec_driver_sql("SHOW timezone")).scalar_one() == "UTC"
+    finally:
+        await engine.dispose()
