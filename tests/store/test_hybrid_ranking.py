@@ -90,6 +90,34 @@ async def test_only_approved_units_and_the_limit(store):
     assert set(found) <= {u.id for u in approved}
 
 
+async def test_better_matches_of_other_statuses_leave_room_for_approved_ones(store):
+    """The text candidates are the best ``text_limit`` approved matches, however many better
+    matches other statuses hold (the status is checked before the limit, not after)."""
+    for status in (ReviewStatus.PENDING, ReviewStatus.REJECTED) * 2:
+        await add_unit(store, status, domains=["x"], summary="Stampede stampede stampede")
+    approved = await add_unit(store, APPROVED, domains=["y"], summary="Cache stampede notes")
+    narrow = SqlStore(store.database, hybrid=HybridRanker(text_limit=2))
+    assert await ids(narrow, hybrid(q="stampede")) == [approved.id]
+
+
+async def test_shared_domains_languages_and_frameworks_order_the_candidates(store):
+    """The tag part counts the query's domains, languages and frameworks that a unit holds."""
+    both = await add_unit(
+        store, APPROVED, domains=["db", "cache"], languages=["python"], frameworks=["django"]
+    )
+    language = await add_unit(store, APPROVED, domains=["db", "cache"], languages=["python"])
+    framework = await add_unit(store, APPROVED, domains=["db", "cache"], frameworks=["django"])
+    one_domain = await add_unit(store, APPROVED, domains=["db", "queue"], languages=["python"])
+    neither = await add_unit(
+        store, APPROVED, domains=["db", "cache"], languages=["go"], frameworks=["gin"]
+    )
+    spec = hybrid(["db", "cache"], languages=["python"], frameworks=["django"], limit=10)
+    found = await ids(store, spec)
+    assert found[0] == both.id
+    assert set(found[1:3]) == {language.id, framework.id}
+    assert found[3:] == [neither.id, one_domain.id]  # Jaccard 1 and no context first
+
+
 @pytest.mark.parametrize(
     "q",
     [

@@ -83,12 +83,15 @@ class TextSearch:
 @functools.lru_cache(maxsize=1)
 def _fts5_candidates(_groups: int) -> str:
     weights = ", ".join(map(str, FTS5_WEIGHTS))
+    # FTS5 hands its matches over best first when ordered by its own ``rank`` (set to the
+    # weighted bm25), so the join to ``units`` for the status stops at the ``text_limit``-th
+    # unit kept instead of reading the row of every match (a third of the statement's time).
     # Constants only: every value is a bound parameter.
     return (
-        f"SELECT units.id AS cid, -bm25(units_fts, {weights}) AS relevance "  # noqa: S608
+        "SELECT units.id AS cid, -units_fts.rank AS relevance "  # noqa: S608
         "FROM units_fts JOIN units ON units.rowid = units_fts.rowid "
-        "WHERE units_fts MATCH :match AND units.status IN :statuses "
-        "ORDER BY relevance DESC LIMIT :text_limit"
+        f"WHERE units_fts MATCH :match AND units_fts.rank MATCH 'bm25({weights})' "
+        "AND units.status IN :statuses ORDER BY units_fts.rank LIMIT :text_limit"
     )
 
 

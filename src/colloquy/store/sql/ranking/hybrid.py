@@ -46,7 +46,6 @@ from colloquy.store.sql.ranking.text_candidates import (
     text_binds,
     text_params,
 )
-from colloquy.store.sql.ranking.unit_rows import feature_key
 from colloquy.store.sql.ranking.word_counts import WordCounts
 from colloquy.store.sql.text_search import TextSearch
 
@@ -156,8 +155,8 @@ class HybridRanker:
             **{f"v{i}": domain for i, domain in enumerate(variants)},
             "domains": json.dumps(spec.domains),
             "n_domains": len(spec.domains),
-            "languages": json.dumps([feature_key("language", v) for v in spec.languages]),
-            "frameworks": json.dumps([feature_key("framework", v) for v in spec.frameworks]),
+            "languages": json.dumps(spec.languages),
+            "frameworks": json.dumps(spec.frameworks),
             "pattern": spec.pattern,
             "n_tag_words": len(tags),
             "limit": spec.limit,
@@ -177,6 +176,8 @@ class HybridRanker:
 
 # The statement's list parameters (``TextSearch.listed``), each a JSON list of strings.
 _LISTS = ("planned", "domains", "languages", "frameworks")
+# The lists compared with a candidate's own (``units`` columns of the same names).
+_OWN = ("domains", "languages", "frameworks")
 _UNIT_COLUMNS = ", ".join(f"units.{c.name}" for c in t.units.columns)
 _REAL = "DOUBLE PRECISION"  # a float type name both SQLite and PostgreSQL know
 
@@ -201,6 +202,11 @@ def _hybrid(
     parameters (``TextSearch.slots``), and the best units of ``variant_tags`` tags
     (``variant_domains``) as candidates too."""
     listed = {name: search.listed.format(param=f":{name}") for name in _LISTS}
+    # A candidate's own domains, languages and frameworks, from the ``units`` row its tag words
+    # are read from anyway: no lookup of its ``unit_domains`` rows (which cost a third of the
+    # statement's scoring, most of it reading rows to find a feature).
+    own = {name: search.listed.format(param=f"units.{name}") for name in _OWN}
+    held = {name: f"FROM {own[name]} AS own WHERE own.value IN {listed[name]}" for name in _OWN}
     # How many of the query's tag word groups a unit's tag words hold, each word as
     # `` word `` in `` tag_text ``.
     word_hits = search.groups_held.format(
@@ -221,13 +227,10 @@ def _hybrid(
         "candidates AS (SELECT cid, max(relevance) AS relevance FROM pooled GROUP BY cid), "
         "tagged AS (SELECT candidates.cid, candidates.relevance, units.confidence, "
         "units.domain_count, "
-        "(SELECT count(*) FROM unit_domains WHERE unit_domains.unit_id = candidates.cid "
-        f"AND unit_domains.feature = '' AND unit_domains.domain IN {listed['domains']}) AS hits, "
-        f"(CASE WHEN EXISTS (SELECT 1 FROM unit_domains WHERE unit_domains.unit_id = "
-        f"candidates.cid AND unit_domains.feature IN {listed['languages']}) "
+        f"(SELECT count(*) {held['domains']}) AS hits, "
+        f"(CASE WHEN EXISTS (SELECT 1 {held['languages']}) "
         f"THEN {scoring.LANGUAGE_PERCENT} ELSE 0 END "
-        f"+ CASE WHEN EXISTS (SELECT 1 FROM unit_domains WHERE unit_domains.unit_id = "
-        f"candidates.cid AND unit_domains.feature IN {listed['frameworks']}) "
+        f"+ CASE WHEN EXISTS (SELECT 1 {held['frameworks']}) "
         f"THEN {scoring.FRAMEWORK_PERCENT} ELSE 0 END "
         f"+ CASE WHEN :pattern <> '' AND units.pattern_key = :pattern "
         f"THEN {scoring.PATTERN_PERCENT} ELSE 0 END) AS context "
