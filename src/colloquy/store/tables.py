@@ -128,10 +128,7 @@ unit_domains = Table(
     Column("pattern_key", Text, nullable=False),
     Column("confidence", Integer),
     Column("rank", Float),
-    # A unit's rows (its domains and features): on PostgreSQL with what hybrid ranking asks
-    # of each candidate in the index itself (migration 0013), so those reads are index-only.
-    Index(None, "unit_id").ddl_if(dialect="sqlite"),
-    Index(None, "unit_id", "feature", "domain").ddl_if(dialect="postgresql"),
+    Index(None, "unit_id"),
     # PostgreSQL fetches the payload from the table: its index entries are capped at about
     # 2.7 kB, and a unit's tag sets can be longer than that.
     Index(None, *_SEEDS).ddl_if(dialect="postgresql"),
