@@ -15,8 +15,8 @@ transaction. ``job(conn)`` does all of the write's work through ``conn`` and ret
 it must be re-runnable, since it may run more than once (again after a lost lock race, or alone
 after a group it shared failed), so it changes nothing outside ``conn``. Counters, status
 transitions and caps are conditional statements done by the database
-(``UPDATE ... WHERE status = 'pending' RETURNING``), never read-modify-write in Python. Where
-the dialect has one writer (SQLite), jobs that queue for it run together in one transaction
+(``UPDATE ... WHERE status = 'pending' RETURNING``), never read-modify-write in Python. On
+SQLite, which has one writer, jobs that queue for it run together in one transaction
 (``group_commit``): a job that raises makes its group roll back and every job of it run again
 alone, so a refusal that wrote nothing is better returned by the job and raised by its caller.
 
