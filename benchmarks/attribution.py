@@ -40,9 +40,10 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule("logging", paths=("logging/",)),
     Rule(
+        # The driver's own execute (SQLite's runs in C below this frame, on a store thread).
         "SQL execution (SQLite, in the driver's thread)",
-        functions=frozenset({"_run"}),
-        within="colloquy/store/sqlite_cursor.py",
+        functions=frozenset({"do_execute", "do_executemany", "do_execute_no_params"}),
+        within="sqlalchemy/engine/default.py",
     ),
     Rule(
         "authentication (key lookup, HMAC, sessions)",

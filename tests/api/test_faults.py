@@ -128,7 +128,8 @@ async def test_no_free_connection_is_503_after_the_pool_timeout(own_pg, tmp_path
     url = own_pg.create_database("busy")
     async with api_on(url, tmp_path, password_hash) as api, AsyncExitStack() as held:
         for _ in range(2 * POOL_SIZE):  # the pool's size plus as many on overflow
-            await held.enter_async_context(api.store.database.read())  # type: ignore[attr-defined]
+            engine = api.store.database.read_engine  # type: ignore[attr-defined]
+            await held.enter_async_context(engine.connect())
         started = time.monotonic()
         response = await api.client.get(f"{API}/ready")
         waited = time.monotonic() - started
@@ -162,16 +163,16 @@ async def full_disk(backend: str, api: Api, request: pytest.FixtureRequest) -> A
     if backend == "sqlite":
         engine = api.store.database.write_engine  # type: ignore[attr-defined]  # the one writer
 
-        async def cap(pages: int | None) -> None:
-            async with engine.connect() as conn:
-                size = (await conn.exec_driver_sql("PRAGMA page_count")).scalar_one()
-                await conn.exec_driver_sql(f"PRAGMA max_page_count = {pages or size}")
+        def cap(pages: int | None) -> None:
+            with engine.connect() as conn:  # synchronous; the writer's thread is idle now
+                size = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+                conn.exec_driver_sql(f"PRAGMA max_page_count = {pages or size}")
 
-        await cap(None)
+        cap(None)
         try:
             yield
         finally:
-            await cap(MAX_PAGES)
+            cap(MAX_PAGES)
         return
     server: PostgresServer = request.getfixturevalue("pg_server")
     server.execute_sql(TRIGGER, database="colloquy_tests")

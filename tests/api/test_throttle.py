@@ -162,8 +162,10 @@ async def test_hashing_runs_at_most_two_at_a_time(api: Api, store, settings, has
 
 
 async def count_rows(api: Api, table: tables.Table) -> int:
-    async with api.store.database.read() as conn:  # type: ignore[attr-defined]
-        return (await conn.execute(select(func.count()).select_from(table))).scalar_one()
+    count = select(func.count()).select_from(table)
+    return await api.store.database.read(  # type: ignore[attr-defined]
+        lambda conn: conn.execute(count).scalar_one()
+    )
 
 
 async def test_proposals_beyond_the_rate_limit_are_429_and_not_stored(api: Api, api_key):

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from sqlalchemy import insert
+from sqlalchemy.util import await_only
 
 from colloquy.domain.tags import DEFAULT_ALIASES, MAX_ALIASES
 from colloquy.store import tables as t
@@ -26,10 +27,8 @@ async def audited(store) -> list[tuple[str, str, str, dict[str, str]]]:
 
 
 async def current(store, repository=None):
-    repository = repository or store
-    async with store.database.read() as conn:
-        read = repository.current if repository is not store else store.current_aliases
-        return await read(conn)
+    read = repository.current if repository is not None else store.current_aliases
+    return await store.database.read(read)
 
 
 async def test_a_fresh_database_holds_the_default_aliases(store):
@@ -121,8 +120,7 @@ async def test_the_table_is_capped(store):
         {"alias": f"x{n}", "canonical": "filler", "added_by": "test", "added_at": at(0)}
         for n in range(room - 1)
     ]
-    async with store.database.write_engine.begin() as conn:
-        await conn.execute(insert(t.tag_aliases), rows)
+    await store.database.write(lambda conn: conn.execute(insert(t.tag_aliases), rows))
     await store.add_alias("last", "filler", "ada", at(1))  # the thousandth
     with pytest.raises(AliasLimitReached):
         await store.add_alias("onemore", "filler", "ada", at(2))
@@ -150,6 +148,17 @@ async def test_another_process_s_edit_is_seen_within_the_ttl(store):
 async def test_a_read_that_overlaps_an_edit_keeps_no_copy(store):
     """A copy read before an edit committed must not outlive the edit (no TTL of staleness)."""
     repository = AliasRepository(store.database, ttl=60.0)
+    loop = asyncio.get_running_loop()
+
+    def edit():
+        """The removal, through this repository, run to its end from inside a read."""
+        removal = repository.remove_alias("gh", "ada", at(1))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a reader thread (SQLite): the event loop is free to run it
+            asyncio.run_coroutine_threadsafe(removal, loop).result()
+        else:  # run_sync's greenlet on the event loop (PostgreSQL)
+            await_only(removal)
 
     class EditDuringRead:
         """A connection whose read lets an edit through this repository land first."""
@@ -157,12 +166,14 @@ async def test_a_read_that_overlaps_an_edit_keeps_no_copy(store):
         def __init__(self, conn):
             self._conn = conn
 
-        async def execute(self, statement):
-            rows = await self._conn.execute(statement)
-            await repository.remove_alias("gh", "ada", at(1))
+        def execute(self, statement):
+            rows = self._conn.execute(statement)
+            edit()
             return rows
 
-    async with store.database.read() as conn:
-        stale = await repository.current(EditDuringRead(conn))
+    def read(conn):
+        stale = repository.current(EditDuringRead(conn))
         assert stale.resolve("gh") == "github"  # read before the removal
-        assert (await repository.current(conn)).resolve("gh") == "gh"
+        assert repository.current(conn).resolve("gh") == "gh"
+
+    await store.database.read(read)

@@ -78,9 +78,9 @@ async def test_a_vector_for_a_unit_gone_meanwhile_is_skipped_and_goes_with_its_u
     await store.store_vectors(MODEL, [(ids[0], b"x" * 8), (unit_id(999), b"y" * 8)])
     assert await store.unit_vectors(MODEL, [ids[0], unit_id(999)]) == {ids[0]: b"x" * 8}
 
-    async def remove(conn):
-        await conn.execute(delete(t.unit_domains).where(t.unit_domains.c.unit_id == ids[0]))
-        await conn.execute(delete(t.units).where(t.units.c.id == ids[0]))
+    def remove(conn):
+        conn.execute(delete(t.unit_domains).where(t.unit_domains.c.unit_id == ids[0]))
+        conn.execute(delete(t.units).where(t.units.c.id == ids[0]))
 
     await store.database.write(remove)
     assert await store.unit_vectors(MODEL, ids) == {}

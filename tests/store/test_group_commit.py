@@ -3,13 +3,14 @@ still gets exactly the outcome it would have had alone."""
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from colloquy.store.sql.dialects import SQLITE
 from colloquy.store.sql.group_commit import GroupCommit
@@ -22,29 +23,29 @@ def path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def writer(path: Path) -> AsyncIterator[AsyncEngine]:
+async def writer(path: Path) -> AsyncIterator[Engine]:
     engine, reader = create_engines(f"sqlite:///{path}")
-    await reader.dispose()
-    async with engine.begin() as conn:
-        await conn.execute(text("CREATE TABLE notes (n INTEGER PRIMARY KEY)"))
+    reader.dispose()
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE notes (n INTEGER PRIMARY KEY)"))
     yield engine
-    await engine.dispose()
+    engine.dispose()
 
 
-def counting_commits(engine: AsyncEngine) -> list[int]:
+def counting_commits(engine: Engine) -> list[int]:
     commits: list[int] = []
-    event.listen(engine.sync_engine, "commit", lambda _conn: commits.append(1))
+    event.listen(engine, "commit", lambda _conn: commits.append(1))
     return commits
 
 
-async def stored(engine: AsyncEngine) -> list[int]:
-    async with engine.connect() as conn:
-        return list((await conn.execute(text("SELECT n FROM notes ORDER BY n"))).scalars())
+def stored(engine: Engine) -> list[int]:
+    with engine.connect() as conn:
+        return list(conn.execute(text("SELECT n FROM notes ORDER BY n")).scalars())
 
 
 def note(n: int, fail: bool = False):
-    async def job(conn: AsyncConnection) -> int:
-        await conn.execute(text("INSERT INTO notes (n) VALUES (:n)"), {"n": n})
+    def job(conn: Connection) -> int:
+        conn.execute(text("INSERT INTO notes (n) VALUES (:n)"), {"n": n})
         if fail:
             raise ValueError(f"job {n} failed after writing")
         return n * 10
@@ -57,7 +58,7 @@ async def test_jobs_that_queue_share_one_commit(writer):
     commits = counting_commits(writer)
     results = await asyncio.gather(*(group.run(note(n)) for n in range(20)))
     assert results == [n * 10 for n in range(20)]
-    assert await stored(writer) == list(range(20))
+    assert stored(writer) == list(range(20))
     # All twenty queue before the writer task first runs: one transaction holds them all.
     assert len(commits) == 1
 
@@ -69,16 +70,16 @@ async def test_a_failing_job_fails_alone(writer):
     )
     assert isinstance(outcomes[5], ValueError)
     assert [o for i, o in enumerate(outcomes) if i != 5] == [n * 10 for n in range(10) if n != 5]
-    assert await stored(writer) == [n for n in range(10) if n != 5]
+    assert stored(writer) == [n for n in range(10) if n != 5]
 
 
 async def test_a_caller_that_gives_up_before_its_turn_writes_nothing(writer):
     group = GroupCommit(writer.begin)
-    release = asyncio.Event()
+    release = threading.Event()
 
-    async def slow(conn: AsyncConnection) -> int:
-        await release.wait()
-        return await note(1)(conn)
+    def slow(conn: Connection) -> int:
+        release.wait()  # on the writer's thread, while the event loop goes on
+        return note(1)(conn)
 
     first = asyncio.create_task(group.run(slow))
     await asyncio.sleep(0)
@@ -91,7 +92,7 @@ async def test_a_caller_that_gives_up_before_its_turn_writes_nothing(writer):
     assert await third == 30
     with pytest.raises(asyncio.CancelledError):
         await second
-    assert await stored(writer) == [1, 3]
+    assert stored(writer) == [1, 3]
 
 
 async def test_close_waits_for_queued_jobs(writer):
@@ -100,14 +101,14 @@ async def test_close_waits_for_queued_jobs(writer):
     await asyncio.sleep(0)
     await group.close()
     assert all(task.done() for task in tasks)
-    assert await stored(writer) == list(range(5))
+    assert stored(writer) == list(range(5))
 
 
 async def test_a_group_that_loses_a_lock_race_fails_every_caller_at_once(writer, path):
     """Another connection holds the write lock past the busy timeout: no job is at fault, so
     each caller gets the error (to run again as a whole) instead of each job retrying alone."""
-    async with writer.connect() as conn:
-        await conn.exec_driver_sql("PRAGMA busy_timeout = 50")
+    with writer.connect() as conn:
+        conn.exec_driver_sql("PRAGMA busy_timeout = 50")
     transactions: list[int] = []
 
     def begin():
@@ -127,4 +128,4 @@ async def test_a_group_that_loses_a_lock_race_fails_every_caller_at_once(writer,
         outcomes
     )
     assert len(transactions) == 1
-    assert await stored(writer) == []
+    assert stored(writer) == []

@@ -162,7 +162,8 @@ async def test_prepared_shapes_compile_nothing_on_first_use(store):
     assert await store.stats([0]) == stats_before
 
     # SQLAlchemy's cache of compiled statements
-    compiled = store.database.read_engine.sync_engine._compiled_cache
+    engine = store.database.read_engine  # SQLite's is synchronous; PostgreSQL's wraps one
+    compiled = getattr(engine, "sync_engine", engine)._compiled_cache
     prepared_shapes = [
         q
         for q in QUERIES

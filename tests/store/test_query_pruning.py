@@ -4,7 +4,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from colloquy.domain import scoring
 from colloquy.domain.models import Context, Evidence, Insight, KnowledgeUnit, ReviewStatus
@@ -25,7 +25,7 @@ class FixedSizes:
     def __init__(self, sizes: dict[str, int]) -> None:
         self._sizes = sizes
 
-    async def read(self, _conn: AsyncConnection) -> dict[str, int]:
+    def read(self, _conn: Connection) -> dict[str, int]:
         return self._sizes
 
 
@@ -121,8 +121,9 @@ async def test_pruned_query_matches_brute_force(store, seed_size, dense_units, s
         got = [unit.id for unit in await store.query(spec)]
         assert got == brute_force(archives, spec), spec
         # Hybrid ranking's candidates: the same rounds, reading ids alone (any sizes will do).
-        async with store.database.read() as conn:
-            ids = await planner.rows(conn, spec, {}, units=False)
+        ids = await store.database.read(
+            lambda conn, spec=spec: planner.rows(conn, spec, {}, units=False)
+        )
         assert [row.id for row in ids] == got, spec
 
 
@@ -142,15 +143,15 @@ async def test_query_fetches_only_the_rows_it_returns(store, monkeypatch):
     )
     assert matching > 500
     fetched: list[int] = []
-    execute = AsyncConnection.execute
+    execute = Connection.execute
 
-    async def counting_execute(self, *args, **kwargs):
-        frozen = (await execute(self, *args, **kwargs)).freeze()
+    def counting_execute(self, *args, **kwargs):
+        frozen = execute(self, *args, **kwargs).freeze()
         fetched.append(len(frozen.data))
         return frozen()
 
     await store.query(QuerySpec(domains=["python"]))  # reads the domain sizes (every 30 s)
-    monkeypatch.setattr(AsyncConnection, "execute", counting_execute)
+    monkeypatch.setattr(Connection, "execute", counting_execute)
     for spec in (
         QuerySpec(domains=["python"], languages=["go"], limit=5),
         QuerySpec(domains=["python", "api"], languages=["rust"], pattern="retry", limit=5),
@@ -170,13 +171,13 @@ async def test_one_domain_without_context_is_one_statement(store, monkeypatch, s
     assert await store.import_units(archives) == len(archives)
     await store.query(QuerySpec(domains=["python"]))  # reads the domain sizes (every 30 s)
     statements: list[int] = []
-    execute = AsyncConnection.execute
+    execute = Connection.execute
 
-    async def counting_execute(self, *args, **kwargs):
+    def counting_execute(self, *args, **kwargs):
         statements.append(1)
-        return await execute(self, *args, **kwargs)
+        return execute(self, *args, **kwargs)
 
-    monkeypatch.setattr(AsyncConnection, "execute", counting_execute)
+    monkeypatch.setattr(Connection, "execute", counting_execute)
     for domain in VOCABULARY:
         for limit in (1, 5, 50, 500):
             spec = QuerySpec(domains=[domain], limit=limit)

@@ -61,26 +61,26 @@ class _Connection:
         self.rows = rows
         self.reads = 0
 
-    async def execute(self, _statement: object) -> list[tuple[str, int]]:
+    def execute(self, _statement: object) -> list[tuple[str, int]]:
         self.reads += 1
         return self.rows
 
 
-async def test_domain_sizes_are_read_again_only_once_due():
+def test_domain_sizes_are_read_again_only_once_due():
     now = [100.0]
     sizes = DomainSizes(refresh_seconds=30.0, clock=lambda: now[0])
     conn = _Connection([("python", 7), ("api", 3)])
-    assert await sizes.read(conn) == {"python": 7, "api": 3}
+    assert sizes.read(conn) == {"python": 7, "api": 3}
     conn.rows = [("python", 8)]
     now[0] += 30.0
-    assert await sizes.read(conn) == {"python": 7, "api": 3}
+    assert sizes.read(conn) == {"python": 7, "api": 3}
     assert conn.reads == 1
     now[0] += 0.5
-    assert await sizes.read(conn) == {"python": 8}
+    assert sizes.read(conn) == {"python": 8}
     assert conn.reads == 2
 
 
-async def test_each_domain_size_cache_is_its_own():
+def test_each_domain_size_cache_is_its_own():
     first, second = DomainSizes(), DomainSizes()
-    await first.read(_Connection([("python", 7)]))
-    assert await second.read(_Connection([])) == {}
+    first.read(_Connection([("python", 7)]))
+    assert second.read(_Connection([])) == {}

@@ -231,11 +231,12 @@ async def test_activity_walks_each_decision_kinds_own_index(store, backend):
     for n in range(200):
         await store.confirm(approved[n % len(approved)].id, "bob", at(100 + n))
     statement = review_store._overview_statement(20)
-    async with store.database.read() as conn:
+
+    def explained(conn) -> str:
         if backend == "postgres":
-            await conn.exec_driver_sql("ANALYZE events")
+            conn.exec_driver_sql("ANALYZE events")
             # A table this small is cheapest to scan whole; at scale that is never a choice.
-            await conn.exec_driver_sql("SET enable_seqscan = off")
+            conn.exec_driver_sql("SET enable_seqscan = off")
             explain = "EXPLAIN "
         else:
             explain = "EXPLAIN QUERY PLAN "
@@ -244,11 +245,14 @@ async def test_activity_walks_each_decision_kinds_own_index(store, backend):
         params = (
             tuple(values[name] for name in compiled.positiontup) if compiled.positiontup else values
         )
-        plan = " ".join(str(row[-1]) for row in await conn.exec_driver_sql(
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(
             explain + str(compiled), params
         ))  # fmt: skip
         if backend == "postgres":
-            await conn.exec_driver_sql("RESET enable_seqscan")
+            conn.exec_driver_sql("RESET enable_seqscan")
+        return plan
+
+    plan = await store.database.read(explained)
     assert "ix_events_approved_id" in plan, plan
     assert "ix_events_rejected_id" in plan, plan
     overview = await store.review_overview([0], 20, date.min)

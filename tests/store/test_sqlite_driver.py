@@ -1,12 +1,13 @@
-"""The SQLite driver path: one trip to aiosqlite's thread per statement, and rollbacks only
-when a transaction is open."""
+"""The SQLite driver path: one hand-off to a thread per store call, reads and writes alike,
+and a failed write rolled back."""
 
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import aiosqlite
 import pytest
+from sqlalchemy import event
 
 from colloquy.domain.models import Role
 from colloquy.store.protocol import UsernameTaken
@@ -29,36 +30,42 @@ async def sqlite_store(sqlite_path: Path) -> AsyncIterator[SqliteStore]:
 
 
 @pytest.fixture
-def trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The name of every function aiosqlite runs on its thread."""
+def handoffs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The name of every function handed to a thread."""
     seen: list[str] = []
-    original = aiosqlite.Connection._execute
+    original = ThreadPoolExecutor.submit
 
-    async def counted(self: aiosqlite.Connection, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def counted(self: ThreadPoolExecutor, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
         seen.append(getattr(fn, "__name__", repr(fn)))
-        return await original(self, fn, *args, **kwargs)
+        return original(self, fn, *args, **kwargs)
 
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", counted)
     yield seen
 
 
-async def test_a_read_is_one_trip(sqlite_store: SqliteStore, trips: list[str]) -> None:
-    await sqlite_store.session_user("nobody", "token")  # opens the pooled connection
-    trips.clear()
-
+async def test_a_read_is_one_handoff(sqlite_store: SqliteStore, handoffs: list[str]) -> None:
     assert await sqlite_store.session_user("nobody", "token") is None
+    assert handoffs == ["_read"]
 
-    assert trips == ["_run"]
 
-
-async def test_a_failed_write_is_rolled_back(sqlite_store: SqliteStore, trips: list[str]) -> None:
+async def test_a_write_is_one_handoff(sqlite_store: SqliteStore, handoffs: list[str]) -> None:
+    """Its transaction, its statements and the counters, all in one call on the writer's
+    thread."""
     await sqlite_store.create_user("alice", "hash", Role.REVIEWER, T0)
-    trips.clear()
+    assert handoffs == ["_commit"]
+
+
+async def test_a_failed_write_is_rolled_back(sqlite_store: SqliteStore) -> None:
+    rollbacks: list[int] = []
+    engine = sqlite_store.database.write_engine  # type: ignore[attr-defined]
+    event.listen(engine, "rollback", lambda _conn: rollbacks.append(1))
+    await sqlite_store.create_user("alice", "hash", Role.REVIEWER, T0)
+    assert rollbacks == []
 
     with pytest.raises(UsernameTaken):
         await sqlite_store.create_user("alice", "other-hash", Role.ADMIN, T0)
 
-    assert "rollback" in trips
+    assert rollbacks == [1]
     # The writer is usable again, and the failed insert left nothing behind.
     await sqlite_store.create_user("bob", "hash", None, T0)
     assert (await sqlite_store.get_user("bob")) is not None

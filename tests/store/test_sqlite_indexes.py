@@ -37,17 +37,20 @@ def _migrate(path: Path, revision: str, down: bool = False) -> None:
 
 async def _ranking_reads(store: Store) -> list[str]:
     """How each round of ``SPEC`` reads ``unit_domains``, from SQLite's query plans."""
-    reads = []
-    async with store.database.read() as conn:  # type: ignore[attr-defined]
+
+    def read(conn) -> list[str]:
+        reads = []
         for statement, params in Planner().statements(SPEC):
             compiled = statement.compile(dialect=conn.dialect)
             values = compiled.construct_params(params)
-            plan = await conn.exec_driver_sql(
+            plan = conn.exec_driver_sql(
                 "EXPLAIN QUERY PLAN " + str(compiled),
                 tuple(values[name] for name in compiled.positiontup or ()),
             )
             reads += [row.detail for row in plan if "unit_domains" in row.detail]
-    return reads
+        return reads
+
+    return await store.database.read(read)  # type: ignore[attr-defined]
 
 
 async def test_upgrade_covers_the_ranking_reads_and_downgrade_restores_them(tmp_path):

@@ -31,8 +31,10 @@ def sec(seconds: float) -> datetime:
 
 
 async def rows(store: Store) -> int:
-    async with store.database.read() as conn:  # type: ignore[attr-defined]
-        return (await conn.execute(select(func.count()).select_from(tables.throttles))).scalar_one()
+    count = select(func.count()).select_from(tables.throttles)
+    return await store.database.read(  # type: ignore[attr-defined]
+        lambda conn: conn.execute(count).scalar_one()
+    )
 
 
 def test_backoff_waits_double_up_to_the_cap():
@@ -116,12 +118,10 @@ async def test_concurrent_attempts_all_count(store):
     assert results.count(None) == 3
     assert set(results) - {None} == {timedelta(seconds=1)}
     assert await store.count_attempt([(ADDRESS, WIDE)], sec(0)) is None
-    async with store.database.read() as conn:  # type: ignore[attr-defined]
-        count = (
-            await conn.execute(
-                select(tables.throttles.c.count).where(tables.throttles.c.subject == "a1")
-            )
-        ).scalar_one()
+    stored = select(tables.throttles.c.count).where(tables.throttles.c.subject == "a1")
+    count = await store.database.read(  # type: ignore[attr-defined]
+        lambda conn: conn.execute(stored).scalar_one()
+    )
     assert count == 21
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from colloquy.store.sql import SqlStore
-from colloquy.store.sql.database import Database
+from colloquy.store.sql.database import AsyncDatabase
 from colloquy.store.sql.dialects import POSTGRESQL
 
 DEFAULT_POOL_SIZE = 10
@@ -89,4 +89,4 @@ class PostgresStore(SqlStore):
         # Reads run outside transactions, which spares each one a BEGIN and a ROLLBACK round
         # trip. At READ COMMITTED each statement takes its own snapshot either way. Same pool.
         reader = engine.execution_options(isolation_level="AUTOCOMMIT")
-        super().__init__(Database(engine, reader, POSTGRESQL))
+        super().__init__(AsyncDatabase(engine, reader, POSTGRESQL))

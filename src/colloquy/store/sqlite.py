@@ -1,9 +1,12 @@
 """SQLite specifics: pragmas, one serialised writer, and a small pool of WAL readers (what the
 SQL differs in is ``store.sql.dialects.SQLITE``).
 
-SQLite has one writer at a time. Writes funnel through one connection that opens its
-transactions with ``BEGIN IMMEDIATE`` (so a transaction never has to upgrade a read lock and
-fail with "database is locked"); reads use their own connections, which WAL lets run beside it.
+The engines are synchronous (pysqlite): a statement costs what SQLite costs, and each store call
+runs on a thread of its own in one hand-off (``store.sql.database.ThreadedDatabase``).
+SQLite has one writer at a time. Writes funnel through one connection, on one thread, that
+opens its transactions with ``BEGIN IMMEDIATE`` (so a transaction never has to upgrade a read
+lock and fail with "database is locked"); reads use their own connections, one per reader
+thread, which WAL lets run beside it.
 Other processes on the same file wait on ``busy_timeout``; past it, the write is run again
 (store/sql/retry.py). Reads run without an explicit transaction: each statement sees the latest
 committed state.
@@ -12,16 +15,15 @@ committed state.
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Engine, make_url
 
 from colloquy.store.sql import SqlStore
-from colloquy.store.sql.database import Database
+from colloquy.store.sql.database import ThreadedDatabase
 from colloquy.store.sql.dialects import SQLITE
-from colloquy.store.sqlite_cursor import use_one_trip_cursors
 
 BUSY_TIMEOUT_MS = 10_000
+# Reader threads, each with its own pooled connection.
 READ_POOL_SIZE = 4
 # Prepared statements kept per connection. Every statement's text is fixed per shape (the ranked
 # query's candidates are ranges, not id lists), so the set stays small and re-used.
@@ -38,21 +40,21 @@ def database_path(url: str | URL) -> Path | None:
     return Path(database) if database and database != ":memory:" else None
 
 
-def _engine(url: URL, begin: str | None, pool_size: int) -> AsyncEngine:
+def _engine(url: URL, begin: str | None, pool_size: int) -> Engine:
     """``begin`` opens each transaction; None leaves every statement to commit on its own,
-    which spares read-only connections two round trips to the driver's thread per request."""
-    engine = create_async_engine(
+    which spares read-only connections a ``BEGIN`` and a ``ROLLBACK`` per call."""
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=60,
         pool_reset_on_return="rollback" if begin else None,
-        connect_args={"cached_statements": STATEMENT_CACHE},
+        # A pooled connection serves whichever thread checks it out (one at a time).
+        connect_args={"cached_statements": STATEMENT_CACHE, "check_same_thread": False},
     )
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
-        use_one_trip_cursors(dbapi_connection)
         # Let SQLAlchemy's "begin" event open transactions, instead of the driver's own guess.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -67,16 +69,16 @@ def _engine(url: URL, begin: str | None, pool_size: int) -> AsyncEngine:
 
     if begin is not None:
 
-        @event.listens_for(engine.sync_engine, "begin")
+        @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
             conn.exec_driver_sql(begin)
 
     return engine
 
 
-def create_engines(url: str | URL) -> tuple[AsyncEngine, AsyncEngine]:
+def create_engines(url: str | URL) -> tuple[Engine, Engine]:
     """A single-connection writer and a pool of readers on one database file."""
-    url = make_url(url).set(drivername="sqlite+aiosqlite")
+    url = make_url(url).set(drivername="sqlite+pysqlite")
     path = database_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,4 +92,4 @@ class SqliteStore(SqlStore):
     """The embedded, zero-configuration backend."""
 
     def __init__(self, url: str | URL) -> None:
-        super().__init__(Database(*create_engines(url), SQLITE))
+        super().__init__(ThreadedDatabase(*create_engines(url), SQLITE, READ_POOL_SIZE))

@@ -55,7 +55,7 @@ class SqlStore:
         self.add_alias = alias_table.add_alias
         self.remove_alias = alias_table.remove_alias
         self.current_aliases = alias_table.current
-        """Below the seam: the alias table as hybrid ranking reads it, ``async (conn) ->
+        """Below the seam: the alias table as hybrid ranking reads it, ``(conn) ->
         Aliases`` from a copy at most a few seconds old (``sql.aliases``)."""
 
         units = UnitRepository(

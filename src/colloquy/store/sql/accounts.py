@@ -15,8 +15,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from colloquy.domain.models import Role
 from colloquy.store import tables as t
@@ -62,9 +62,7 @@ _TOUCH_KEY = (
 )
 
 
-async def _lock_for_change(
-    conn: AsyncConnection, username: str, may_drop_admin: bool
-) -> Row[Any] | None:
+def _lock_for_change(conn: Connection, username: str, may_drop_admin: bool) -> Row[Any] | None:
     """Lock ``username``'s row; when the change may take away an admin, every admin's row too,
     and check that one stays.
 
@@ -77,13 +75,8 @@ async def _lock_for_change(
     where = u.username == username
     if may_drop_admin:
         where = or_(where, u.role == _ADMIN)
-    rows = (
-        await conn.execute(
-            select(u.id, u.username, u.role, u.created_at)
-            .where(where)
-            .order_by(u.id)
-            .with_for_update()
-        )
+    rows = conn.execute(
+        select(u.id, u.username, u.role, u.created_at).where(where).order_by(u.id).with_for_update()
     ).all()
     target = next((r for r in rows if r.username == username), None)
     admins = sum(r.role == _ADMIN for r in rows)
@@ -106,27 +99,23 @@ class AccountRepository:
         at: datetime,
         actor: str | None = None,
     ) -> UserRecord:
-        async def job(conn: AsyncConnection) -> UserRecord:
+        def job(conn: Connection) -> UserRecord:
             given = role
             if given is None:
                 if self._db.dialect.users_lock is not None:
-                    await conn.execute(self._db.dialect.users_lock)
-                existing = (
-                    await conn.execute(select(func.count()).select_from(t.users))
-                ).scalar_one()
+                    conn.execute(self._db.dialect.users_lock)
+                existing = conn.execute(select(func.count()).select_from(t.users)).scalar_one()
                 given = Role.ADMIN if existing == 0 else Role.REVIEWER
-            row = (
-                await conn.execute(
-                    insert(t.users)
-                    .values(user_values(username, password_hash, given, at))
-                    .returning(t.users)
-                )
+            row = conn.execute(
+                insert(t.users)
+                .values(user_values(username, password_hash, given, at))
+                .returning(t.users)
             ).one()
             if actor is not None:
                 entry = AuditEntry("user_created", actor, username, at, {"role": given.value})
-                await audit.record(conn, entry)
+                audit.record(conn, entry)
             # The dashboard's one-time setup ends with the first user, however it came.
-            await conn.execute(delete(t.setup_tokens))
+            conn.execute(delete(t.setup_tokens))
             return to_user(row)
 
         try:
@@ -135,17 +124,15 @@ class AccountRepository:
             raise UsernameTaken(username) from exc
 
     async def get_user(self, username: str) -> UserRecord | None:
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(select(t.users).where(t.users.c.username == username))
-            ).first()
+        row = await self._db.read(
+            lambda conn: conn.execute(select(t.users).where(t.users.c.username == username)).first()
+        )
         return to_user(row) if row else None
 
     async def get_credential(self, username: str) -> UserCredential | None:
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(select(t.users).where(t.users.c.username == username))
-            ).first()
+        row = await self._db.read(
+            lambda conn: conn.execute(select(t.users).where(t.users.c.username == username)).first()
+        )
         if row is None:
             return None
         return UserCredential(to_user(row), row.password_hash, row.session_generation)
@@ -154,21 +141,18 @@ class AccountRepository:
         stmt = select(t.users).order_by(t.users.c.username).limit(limit + 1)
         if after is not None:
             stmt = stmt.where(t.users.c.username > after)
-        async with self._db.read() as conn:
-            rows = (await conn.execute(stmt)).all()
+        rows = await self._db.read(lambda conn: conn.execute(stmt).all())
         users = [to_user(r) for r in rows[:limit]]
         more = len(rows) > limit
         return Page(items=users, next_cursor=users[-1].username if more and users else None)
 
     async def rehash_password(self, username: str, password_hash: str) -> UserRecord | None:
-        async def job(conn: AsyncConnection) -> UserRecord | None:
-            row = (
-                await conn.execute(
-                    update(t.users)
-                    .where(t.users.c.username == username)
-                    .values(password_hash=password_hash)
-                    .returning(t.users)
-                )
+        def job(conn: Connection) -> UserRecord | None:
+            row = conn.execute(
+                update(t.users)
+                .where(t.users.c.username == username)
+                .values(password_hash=password_hash)
+                .returning(t.users)
             ).first()
             return to_user(row) if row else None
 
@@ -179,8 +163,8 @@ class AccountRepository:
     ) -> UserRecord | None:
         demoting = changes.role is not None and changes.role is not Role.ADMIN
 
-        async def job(conn: AsyncConnection) -> UserRecord | None:
-            target = await _lock_for_change(conn, username, demoting)
+        def job(conn: Connection) -> UserRecord | None:
+            target = _lock_for_change(conn, username, demoting)
             if target is None:
                 return None
             values: dict[str, Any] = {}
@@ -201,20 +185,20 @@ class AccountRepository:
                     .values(**values, session_generation=generation)
                     .returning(t.users)
                 )
-            row = (await conn.execute(stmt)).one()
-            await audit.record(conn, *entries)
+            row = conn.execute(stmt).one()
+            audit.record(conn, *entries)
             return to_user(row)
 
         return await self._db.write(job)
 
     async def delete_user(self, username: str, actor: str, at: datetime) -> UserRecord | None:
-        async def job(conn: AsyncConnection) -> UserRecord | None:
-            target = await _lock_for_change(conn, username, True)
+        def job(conn: Connection) -> UserRecord | None:
+            target = _lock_for_change(conn, username, True)
             if target is None:
                 return None
-            await conn.execute(delete(t.users).where(t.users.c.id == target.id))
+            conn.execute(delete(t.users).where(t.users.c.id == target.id))
             entry = AuditEntry("user_deleted", actor, username, at, {"role": target.role})
-            await audit.record(conn, entry)
+            audit.record(conn, entry)
             return to_user(target)
 
         return await self._db.write(job)
@@ -222,19 +206,18 @@ class AccountRepository:
     async def revoke_session(self, token_id: str, expires_at: datetime, at: datetime) -> None:
         r = t.revoked_sessions
 
-        async def job(conn: AsyncConnection) -> None:
-            await conn.execute(delete(r).where(r.c.expires_at < at))
+        def job(conn: Connection) -> None:
+            conn.execute(delete(r).where(r.c.expires_at < at))
             stmt = self._db.dialect.upsert(r).values(token_id=token_id, expires_at=expires_at)
-            await conn.execute(stmt.on_conflict_do_nothing(index_elements=["token_id"]))
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=["token_id"]))
 
         await self._db.write(job)
 
     async def session_user(
         self, username: str, token_id: str, generation: int = 0
     ) -> UserRecord | None:
-        async with self._db.read() as conn:
-            params = {"username": username, "token_id": token_id, "generation": generation}
-            row = (await conn.execute(_SESSION_USER, params)).first()
+        params = {"username": username, "token_id": token_id, "generation": generation}
+        row = await self._db.read(lambda conn: conn.execute(_SESSION_USER, params).first())
         return to_user(row) if row else None
 
     # ------------------------------------------------------------ API keys
@@ -242,30 +225,24 @@ class AccountRepository:
     async def create_api_key(self, key: NewApiKey, max_active: int) -> ApiKeyRecord:
         k = t.api_keys.c
 
-        async def job(conn: AsyncConnection) -> ApiKeyRecord:
+        def job(conn: Connection) -> ApiKeyRecord:
             # Lock the owner's row so that concurrent creations count one after another.
-            await conn.execute(
-                select(t.users.c.id).where(t.users.c.id == key.user_id).with_for_update()
-            )
-            active = (
-                await conn.execute(
-                    select(func.count())
-                    .select_from(t.api_keys)
-                    .where(
-                        k.user_id == key.user_id,
-                        k.revoked_at.is_(None),
-                        k.expires_at > key.created_at,
-                    )
+            conn.execute(select(t.users.c.id).where(t.users.c.id == key.user_id).with_for_update())
+            active = conn.execute(
+                select(func.count())
+                .select_from(t.api_keys)
+                .where(
+                    k.user_id == key.user_id,
+                    k.revoked_at.is_(None),
+                    k.expires_at > key.created_at,
                 )
             ).scalar_one()
             if active >= max_active:
                 raise KeyLimitReached(max_active)
-            row = (
-                await conn.execute(
-                    insert(t.api_keys)
-                    .values(api_key_values(key, key.user_id, key.key_hash))
-                    .returning(t.api_keys)
-                )
+            row = conn.execute(
+                insert(t.api_keys)
+                .values(api_key_values(key, key.user_id, key.key_hash))
+                .returning(t.api_keys)
             ).one()
             return to_api_key(row)
 
@@ -273,15 +250,14 @@ class AccountRepository:
 
     async def list_api_keys(self, user_id: int) -> list[ApiKeyRecord]:
         k = t.api_keys.c
-        async with self._db.read() as conn:
-            rows = (
-                await conn.execute(
-                    select(t.api_keys)
-                    .where(k.user_id == user_id)
-                    .order_by(k.created_at.desc(), k.id)
-                    .limit(MAX_KEYS_LISTED)
-                )
+        rows = await self._db.read(
+            lambda conn: conn.execute(
+                select(t.api_keys)
+                .where(k.user_id == user_id)
+                .order_by(k.created_at.desc(), k.id)
+                .limit(MAX_KEYS_LISTED)
             ).all()
+        )
         return [to_api_key(r) for r in rows]
 
     async def revoke_api_key(
@@ -289,29 +265,28 @@ class AccountRepository:
     ) -> ApiKeyRecord | None:
         k = t.api_keys.c
 
-        async def job(conn: AsyncConnection) -> ApiKeyRecord | None:
-            row = (
-                await conn.execute(
-                    update(t.api_keys)
-                    .where(k.id == key_id, k.user_id == user_id)
-                    .values(revoked_at=func.coalesce(k.revoked_at, at))
-                    .returning(t.api_keys)
-                )
+        def job(conn: Connection) -> ApiKeyRecord | None:
+            row = conn.execute(
+                update(t.api_keys)
+                .where(k.id == key_id, k.user_id == user_id)
+                .values(revoked_at=func.coalesce(k.revoked_at, at))
+                .returning(t.api_keys)
             ).first()
             if row is None:
                 return None
             if actor is not None and row.revoked_at == at:
                 owner = select(t.users.c.username).where(t.users.c.id == user_id)
                 detail = {"key_id": key_id, "name": row.name}
-                target = (await conn.execute(owner)).scalar_one()
-                await audit.record(conn, AuditEntry("key_revoked", actor, target, at, detail))
+                target = conn.execute(owner).scalar_one()
+                audit.record(conn, AuditEntry("key_revoked", actor, target, at, detail))
             return to_api_key(row)
 
         return await self._db.write(job)
 
     async def key_credential(self, key_id: str, at: datetime) -> ApiKeyCredential | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(_KEY_CREDENTIAL, {"key_id": key_id, "at": at})).first()
+        row = await self._db.read(
+            lambda conn: conn.execute(_KEY_CREDENTIAL, {"key_id": key_id, "at": at}).first()
+        )
         if row is None:
             return None
         return ApiKeyCredential(
@@ -322,7 +297,7 @@ class AccountRepository:
         )
 
     async def touch_api_key(self, key_id: str, at: datetime) -> None:
-        async def job(conn: AsyncConnection) -> None:
-            await conn.execute(_TOUCH_KEY, {"key_id": key_id, "at": at})
+        def job(conn: Connection) -> None:
+            conn.execute(_TOUCH_KEY, {"key_id": key_id, "at": at})
 
         await self._db.write(job)

@@ -11,12 +11,13 @@ worker, the command line) is seen here within ``ALIASES_TTL``. Stored units keep
 without aliases, so no edit needs a re-index.
 """
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from colloquy.domain.tags import MAX_ALIASES, Aliases, alias_word, check_alias
 from colloquy.store import tables as t
@@ -43,6 +44,10 @@ _INSERT = insert(t.tag_aliases)
 _DELETE = delete(t.tag_aliases).where(_a.alias == bindparam("alias")).returning(t.tag_aliases)
 
 
+def _list(conn: Connection) -> list[AliasRecord]:
+    return [to_alias(r) for r in conn.execute(_LIST)]
+
+
 class AliasRepository:
     """The alias table, and this process's short-lived copy of it (see the module docstring)."""
 
@@ -58,31 +63,34 @@ class AliasRepository:
         self._copy: tuple[float, Aliases] | None = None
         # Bumped by every edit, so that a read begun before it does not keep an older copy.
         self._edits = 0
+        # Reads run on several threads, edits on the event loop: the check of ``_edits`` and
+        # the keeping of a copy are one step (the table's read is not under it).
+        self._lock = threading.Lock()
 
-    async def current(self, conn: AsyncConnection) -> Aliases:
+    def current(self, conn: Connection) -> Aliases:
         """The alias table as ranking uses it, read through ``conn`` at most every ``ttl``."""
         copy, started = self._copy, self._clock()
         if copy is not None and started - copy[0] < self._ttl:
             return copy[1]
         edits = self._edits
-        rows = (await conn.execute(_WORDS)).all()
+        rows = conn.execute(_WORDS).all()
         aliases = Aliases({r.alias: r.canonical for r in rows[:MAX_ALIASES]})
-        if edits == self._edits:
-            self._copy = (started, aliases)
+        with self._lock:
+            if edits == self._edits:
+                self._copy = (started, aliases)
         return aliases
 
     async def list_aliases(self) -> list[AliasRecord]:
-        async with self._db.read() as conn:
-            return [to_alias(r) for r in await conn.execute(_LIST)]
+        return await self._db.read(_list)
 
     async def add_alias(self, alias: str, canonical: str, actor: str, at: datetime) -> AliasRecord:
         lock = self._db.dialect.aliases_lock
         alias, canonical = alias_word(alias), alias_word(canonical)
 
-        async def job(conn: AsyncConnection) -> AliasRecord | Conflict:
+        def job(conn: Connection) -> AliasRecord | Conflict:
             if lock is not None:
-                await conn.execute(lock)
-            table = {r.alias: r.canonical for r in await conn.execute(_WORDS)}
+                conn.execute(lock)
+            table = {r.alias: r.canonical for r in conn.execute(_WORDS)}
             if alias in table:
                 return AliasExists(alias, table[alias])
             if len(table) >= MAX_ALIASES:
@@ -92,10 +100,10 @@ class AliasRepository:
             except ValueError as exc:
                 return AliasChain(str(exc))
             record = AliasRecord(alias, canonical, actor, at)
-            await conn.execute(_INSERT, [alias_values(record)])
+            conn.execute(_INSERT, [alias_values(record)])
             detail = {"canonical": record.canonical}
             entry = AuditEntry("alias_added", actor, record.alias, at, detail)
-            await audit.record(conn, entry)
+            audit.record(conn, entry)
             return record
 
         # A refusal is returned by the job (it wrote nothing) and raised here.
@@ -106,12 +114,12 @@ class AliasRepository:
         return result
 
     async def remove_alias(self, alias: str, actor: str, at: datetime) -> AliasRecord | None:
-        async def job(conn: AsyncConnection) -> AliasRecord | None:
-            row = (await conn.execute(_DELETE, {"alias": alias})).first()
+        def job(conn: Connection) -> AliasRecord | None:
+            row = conn.execute(_DELETE, {"alias": alias}).first()
             if row is None:
                 return None
             entry = AuditEntry("alias_removed", actor, alias, at, {"canonical": row.canonical})
-            await audit.record(conn, entry)
+            audit.record(conn, entry)
             return to_alias(row)
 
         removed = await self._db.write(job)
@@ -120,5 +128,6 @@ class AliasRepository:
         return removed
 
     def _edited(self) -> None:
-        self._copy = None
-        self._edits += 1
+        with self._lock:
+            self._copy = None
+            self._edits += 1

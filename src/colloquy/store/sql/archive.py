@@ -6,7 +6,7 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from colloquy.store import tables as t
 from colloquy.store.protocol import (
@@ -39,30 +39,29 @@ class ArchiveRepository:
         stmt = select(t.units).order_by(t.units.c.id).limit(limit)
         if after is not None:
             stmt = stmt.where(t.units.c.id > after)
-        async with self._db.read() as conn:
-            items = await render(conn, (await conn.execute(stmt)).all())
+
+        def read(conn: Connection) -> list[UnitArchive]:
+            items = render(conn, conn.execute(stmt).all())
             ids = [i.unit.id for i in items]
             events: dict[str, list[UnitEvent]] = {}
             if ids:
                 e = t.events.c
-                result = await conn.execute(
-                    select(t.events).where(e.unit_id.in_(ids)).order_by(e.id)
-                )
+                result = conn.execute(select(t.events).where(e.unit_id.in_(ids)).order_by(e.id))
                 for r in result:
                     events.setdefault(r.unit_id, []).append(to_event(r))
-        return [UnitArchive(item=i, events=events.get(i.unit.id, [])) for i in items]
+            return [UnitArchive(item=i, events=events.get(i.unit.id, [])) for i in items]
+
+        return await self._db.read(read)
 
     async def import_units(self, units: Sequence[UnitArchive]) -> int:
         ids = [a.item.unit.id for a in units]
 
-        async def job(conn: AsyncConnection) -> int:
-            present = set(
-                (await conn.execute(select(t.units.c.id).where(t.units.c.id.in_(ids)))).scalars()
-            )
+        def job(conn: Connection) -> int:
+            present = set(conn.execute(select(t.units.c.id).where(t.units.c.id.in_(ids))).scalars())
             fresh = list(
                 {a.item.unit.id: a for a in units if a.item.unit.id not in present}.values()
             )
-            await insert_units(conn, self._counters, fresh)
+            insert_units(conn, self._counters, fresh)
             return len(fresh)
 
         return await self._db.write(job)
@@ -71,24 +70,21 @@ class ArchiveRepository:
         stmt = select(t.users).order_by(t.users.c.username).limit(limit)
         if after is not None:
             stmt = stmt.where(t.users.c.username > after)
-        async with self._db.read() as conn:
-            rows = (await conn.execute(stmt)).all()
+        rows = await self._db.read(lambda conn: conn.execute(stmt).all())
         return [UserArchive(user=to_user(r), password_hash=r.password_hash) for r in rows]
 
     async def import_users(self, users: Sequence[UserArchive]) -> int:
         names = [u.user.username for u in users]
 
-        async def job(conn: AsyncConnection) -> int:
+        def job(conn: Connection) -> int:
             present = set(
-                (
-                    await conn.execute(
-                        select(t.users.c.username).where(t.users.c.username.in_(names))
-                    )
+                conn.execute(
+                    select(t.users.c.username).where(t.users.c.username.in_(names))
                 ).scalars()
             )
             fresh = {u.user.username: u for u in users if u.user.username not in present}
             if fresh:
-                await conn.execute(
+                conn.execute(
                     insert(t.users),
                     [
                         user_values(
@@ -111,8 +107,7 @@ class ArchiveRepository:
         )
         if after is not None:
             stmt = stmt.where(k.id > after)
-        async with self._db.read() as conn:
-            rows = (await conn.execute(stmt)).all()
+        rows = await self._db.read(lambda conn: conn.execute(stmt).all())
         return [
             KeyArchive(key=to_api_key(r), username=r.username, key_hash=r.key_hash) for r in rows
         ]
@@ -121,13 +116,11 @@ class ArchiveRepository:
         """Keys whose owner is missing here are skipped (import users first)."""
         k = t.api_keys.c
 
-        async def job(conn: AsyncConnection) -> int:
+        def job(conn: Connection) -> int:
             present = set(
-                (
-                    await conn.execute(select(k.id).where(k.id.in_([a.key.id for a in keys])))
-                ).scalars()
+                conn.execute(select(k.id).where(k.id.in_([a.key.id for a in keys]))).scalars()
             )
-            owner_rows = await conn.execute(
+            owner_rows = conn.execute(
                 select(t.users.c.username, t.users.c.id).where(
                     t.users.c.username.in_(sorted({a.username for a in keys}))
                 )
@@ -135,7 +128,7 @@ class ArchiveRepository:
             owners = {name: user_id for name, user_id in owner_rows}
             fresh = {a.key.id: a for a in keys if a.key.id not in present and a.username in owners}
             if fresh:
-                await conn.execute(
+                conn.execute(
                     insert(t.api_keys),
                     [api_key_values(a.key, owners[a.username], a.key_hash) for a in fresh.values()],
                 )

@@ -2,7 +2,7 @@
 newest first in keyset pages."""
 
 from sqlalchemy import bindparam, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from colloquy.store import tables as t
 from colloquy.store.protocol import AuditEntry, InvalidCursor, Page
@@ -14,11 +14,11 @@ _INSERT = insert(t.audit_log)
 _NEWEST = select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(bindparam("size"))
 
 
-async def record(conn: AsyncConnection, *entries: AuditEntry) -> None:
+def record(conn: Connection, *entries: AuditEntry) -> None:
     """Add ``entries`` inside the caller's transaction: actions and records commit together."""
     if not entries:
         return
-    await conn.execute(_INSERT, [audit_values(e) for e in entries])
+    conn.execute(_INSERT, [audit_values(e) for e in entries])
 
 
 class AuditRepository:
@@ -37,8 +37,7 @@ class AuditRepository:
             if len(parts[0]) > 18:
                 raise InvalidCursor(cursor)
             stmt = stmt.where(t.audit_log.c.id < int(parts[0]))
-        async with self._db.read() as conn:
-            rows = (await conn.execute(stmt, {"size": limit + 1})).all()
+        rows = await self._db.read(lambda conn: conn.execute(stmt, {"size": limit + 1}).all())
         entries = [to_audit_entry(r) for r in rows[:limit]]
         more = len(rows) > limit
         return Page(

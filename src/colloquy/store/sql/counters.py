@@ -10,14 +10,14 @@ per day, ``domain_counts`` the approved units per domain. The first two are spre
 import operator
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Executable, Label, Row, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from colloquy.domain.models import ReviewStatus, Tier
 from colloquy.store import tables as t
@@ -70,30 +70,30 @@ class Counters:
         self._domains = _adding(dialect, t.domain_counts, ("domain",), ("approved",))
 
     @staticmethod
-    def add(conn: AsyncConnection, tally: Tally) -> None:
+    def add(conn: Connection, tally: Tally) -> None:
         """Add ``tally`` to what ``conn``'s write transaction adds to the counters."""
         pending: Tally = conn.info[_PENDING]
         pending.units.update(tally.units)
         pending.domains.update(tally.domains)
         pending.days.update(tally.days)
 
-    @asynccontextmanager
-    async def pending(self, conn: AsyncConnection) -> AsyncIterator[None]:
+    @contextmanager
+    def pending(self, conn: Connection) -> Iterator[None]:
         """Collect what the transaction's jobs ``add``; write it if the body ends normally."""
         tally = conn.info[_PENDING] = Tally()
         try:
             yield
-            await self._write(conn, tally)
+            self._write(conn, tally)
         finally:
             del conn.info[_PENDING]
 
-    async def _write(self, conn: AsyncConnection, tally: Tally) -> None:
+    def _write(self, conn: Connection, tally: Tally) -> None:
         """Add ``tally`` to the kept counters: last in the transaction, in the lock order
         (``database``), into one shard picked at random."""
         shard = random.randrange(self._shards)  # noqa: S311 (spreads load; no secret)
         units = [{"key": k, "shard": shard, "n": n} for k, n in sorted(tally.units.items()) if n]
         if units:
-            await conn.execute(self._units, units)
+            conn.execute(self._units, units)
         per_day: dict[date, dict[str, Any]] = {}
         for (day, column), n in sorted(tally.days.items()):
             if n:
@@ -102,10 +102,10 @@ class Counters:
                 )
                 row[column] += n
         if per_day:
-            await conn.execute(self._days, list(per_day.values()))
+            conn.execute(self._days, list(per_day.values()))
         domains = [{"domain": k, "approved": n} for k, n in sorted(tally.domains.items()) if n]
         if domains:
-            await conn.execute(self._domains, domains)
+            conn.execute(self._domains, domains)
 
 
 def _adding(
@@ -120,10 +120,10 @@ def _adding(
     )
 
 
-async def read_counter(conn: AsyncConnection, key: str) -> int:
+def read_counter(conn: Connection, key: str) -> int:
     """One kept counter: the sum of its shards."""
     c = t.unit_counts.c
-    result = await conn.execute(select(func.coalesce(func.sum(c.n), 0)).where(c.key == key))
+    result = conn.execute(select(func.coalesce(func.sum(c.n), 0)).where(c.key == key))
     return int(result.scalar_one())
 
 

@@ -1,12 +1,22 @@
 """The database behind the SQL store: its engines, the one way to read and the one way to write.
 
+The rule for reads and writes: the store's SQL is plain (synchronous) code, functions of a
+SQLAlchemy ``Connection``, and each store call hands its whole function to the database once:
+``await database.read(fn)`` or ``await database.write(job)``. Nothing else opens a connection.
+A statement then costs what the driver costs, and a call pays for one hand-off, not one per
+statement. On SQLite (``ThreadedDatabase``) the hand-off is to a thread: reads to a small pool
+of reader threads, writes to the one writer's thread (``group_commit``). On PostgreSQL
+(``AsyncDatabase``) the function runs on asyncpg's async connection through ``run_sync``, the
+event loop serving other requests while it waits for the server. Code handed over runs off the
+event loop: what it shares with other calls (caches) takes a ``threading.Lock``.
+
 The rule for writes: every write is ``await database.write(job)``, and nothing else opens a write
 transaction. ``job(conn)`` does all of the write's work through ``conn`` and returns its answer;
 it must be re-runnable, since it may run more than once (again after a lost lock race, or alone
 after a group it shared failed), so it changes nothing outside ``conn``. Counters, status
 transitions and caps are conditional statements done by the database
-(``UPDATE ... WHERE status = 'pending' RETURNING``), never read-modify-write in Python. Where
-the dialect has one writer (SQLite), jobs that queue for it run together in one transaction
+(``UPDATE ... WHERE status = 'pending' RETURNING``), never read-modify-write in Python. On
+SQLite, which has one writer, jobs that queue for it run together in one transaction
 (``group_commit``): a job that raises makes its group roll back and every job of it run again
 alone, so a refusal that wrote nothing is better returned by the job and raised by its caller.
 
@@ -28,11 +38,16 @@ before the commit is held the shortest. Each write adds to one shard of ``unit_c
 approval in a popular domain still waits for the one before it: it comes last of all.
 """
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack, ExitStack, contextmanager
+from typing import Any
 
 from sqlalchemy import literal, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from colloquy.store.sql.counters import Counters
 from colloquy.store.sql.dialects import Dialect
@@ -43,61 +58,130 @@ from colloquy.store.sql.retry import retried
 _PING = select(literal(1))
 
 
-class Database:
-    """The engines of one database and its dialect. Every connection is taken here, so driver
-    faults become store faults here (``faults``)."""
+class Database(ABC):
+    """One database and its dialect. Every connection is taken here, so driver faults become
+    store faults here (``faults``)."""
 
-    def __init__(
-        self, write_engine: AsyncEngine, read_engine: AsyncEngine, dialect: Dialect
-    ) -> None:
-        self.write_engine = write_engine
-        self.read_engine = read_engine
+    def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self.counters = Counters(dialect)
         """What write jobs add to the kept counters with (written as each transaction ends)."""
         self._lost_race = dialect.lost_lock_race
-        self._group = (
-            GroupCommit(self._transaction, self._lost_race) if dialect.one_writer else None
-        )
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for reads, outside any transaction: each statement sees the latest
+    @abstractmethod
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """``fn(conn)`` on a connection outside any transaction: each statement sees the latest
         committed state."""
-        async with translated(), self.read_engine.connect() as conn:
-            yield conn
 
+    @abstractmethod
     async def write(self, job: Job[T]) -> T:
         """``job``'s answer once its write transaction has committed; see the module docstring
         for what ``job`` may do."""
-        group = self._group
-        if group is not None:
-            return await retried(lambda: group.run(job), self._lost_race)
 
-        async def alone() -> T:
-            async with self._transaction() as conn:
-                return await job(conn)
+    @abstractmethod
+    async def each_reader(self, fn: Callable[[Connection], Any]) -> None:
+        """Run ``fn`` on every pooled read connection (to prepare statements on each)."""
 
-        return await retried(alone, self._lost_race)
+    @abstractmethod
+    async def close(self) -> None:
+        """Wait for the writes already queued, then close every connection."""
 
     async def ping(self) -> None:
         """Return once the database answers a statement."""
-        async with self.read() as conn:
-            await conn.execute(_PING)
+        await self.read(_ping)
+
+
+def _ping(conn: Connection) -> None:
+    conn.execute(_PING)
+
+
+class ThreadedDatabase(Database):
+    """Synchronous engines on threads of their own: reads on ``readers`` threads, each with a
+    pooled connection; writes on one writer's thread, grouped (``group_commit``)."""
+
+    def __init__(
+        self, write_engine: Engine, read_engine: Engine, dialect: Dialect, readers: int
+    ) -> None:
+        super().__init__(dialect)
+        self.write_engine = write_engine
+        self.read_engine = read_engine
+        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="colloquy-reader")
+        self._group = GroupCommit(self._transaction, self._lost_race)
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self._read, fn)
+
+    async def write(self, job: Job[T]) -> T:
+        return await retried(lambda: self._group.run(job), self._lost_race)
+
+    async def each_reader(self, fn: Callable[[Connection], Any]) -> None:
+        def on_each() -> None:
+            with translated(), ExitStack() as stack:
+                pool_size: int = self.read_engine.pool.size()  # type: ignore[attr-defined]
+                for _ in range(pool_size):
+                    fn(stack.enter_context(self.read_engine.connect()))
+
+        await asyncio.get_running_loop().run_in_executor(self._readers, on_each)
 
     async def close(self) -> None:
-        """Wait for the writes already queued, then close every connection."""
-        if self._group is not None:
-            await self._group.close()
-        await self.write_engine.dispose()
-        if self.read_engine is not self.write_engine:
-            await self.read_engine.dispose()
+        await self._group.close()
+        self._readers.shutdown()
+        self.write_engine.dispose()
+        self.read_engine.dispose()
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
-        async with (
+    def _read(self, fn: Callable[[Connection], T]) -> T:
+        with translated(), self.read_engine.connect() as conn:
+            return fn(conn)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        with (
             translated(),
             self.write_engine.begin() as conn,
             self.counters.pending(conn),
         ):
             yield conn
+
+
+class AsyncDatabase(Database):
+    """An async engine (asyncpg): each call's function runs on one of its connections through
+    ``run_sync``; writes run alone, each in its own transaction."""
+
+    def __init__(
+        self, write_engine: AsyncEngine, read_engine: AsyncEngine, dialect: Dialect
+    ) -> None:
+        super().__init__(dialect)
+        self.write_engine = write_engine
+        self.read_engine = read_engine
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        with translated():
+            async with self.read_engine.connect() as conn:
+                return await conn.run_sync(fn)
+
+    async def write(self, job: Job[T]) -> T:
+        async def alone() -> T:
+            with translated():
+                async with self.write_engine.begin() as conn:
+                    return await conn.run_sync(self._counted, job)
+
+        return await retried(alone, self._lost_race)
+
+    async def each_reader(self, fn: Callable[[Connection], Any]) -> None:
+        pool_size: int = self.read_engine.pool.size()  # type: ignore[attr-defined]
+        with translated():
+            async with AsyncExitStack() as stack:
+                for _ in range(pool_size):
+                    conn = await stack.enter_async_context(self.read_engine.connect())
+                    await conn.run_sync(fn)
+
+    async def close(self) -> None:
+        await self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()
+
+    def _counted(self, conn: Connection, job: Job[T]) -> T:
+        """``job`` in the open transaction of ``conn``, then what it added to the counters."""
+        with self.counters.pending(conn):
+            return job(conn)

@@ -47,9 +47,6 @@ class Dialect:
     """Run before an alias is checked against the stored ones and added, so that two
     concurrent additions cannot make a chain between them; None where write transactions
     already run one at a time."""
-    one_writer: bool
-    """One write transaction at a time: concurrent writes are grouped into one
-    (``group_commit``)."""
     counter_shards: int
     """The rows each hot counter is spread over (``counters``)."""
     lost_lock_race: Callable[[BaseException], bool]
@@ -89,7 +86,6 @@ SQLITE = Dialect(
     text_search=FTS5,
     users_lock=None,
     aliases_lock=None,
-    one_writer=True,
     counter_shards=1,
     lost_lock_race=sqlite_lost_lock_race,
 )
@@ -102,7 +98,6 @@ POSTGRESQL = Dialect(
     users_lock=text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"),
     # Admits one alias writer at a time; readers of the table never wait for it.
     aliases_lock=text("LOCK TABLE tag_aliases IN SHARE ROW EXCLUSIVE MODE"),
-    one_writer=False,
     counter_shards=POSTGRES_COUNTER_SHARDS,
     lost_lock_race=postgres_lost_lock_race,
 )

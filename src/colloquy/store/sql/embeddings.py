@@ -19,7 +19,7 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from colloquy.store import tables as t
 from colloquy.store.protocol import (
@@ -72,19 +72,21 @@ class EmbeddingRepository:
     async def units_to_embed(self, model_id: str, after: str | None, window: int) -> EmbeddingScan:
         window = max(1, min(window, MAX_EMBED_WINDOW))
         start = after or ""
-        async with self._db.read() as conn:
-            last, seen = (await conn.execute(_WINDOW_END, {"after": start, "window": window})).one()
+
+        def read(conn: Connection) -> EmbeddingScan:
+            last, seen = conn.execute(_WINDOW_END, {"after": start, "window": window}).one()
             if last is None:
                 return EmbeddingScan([], None)
-            rows = await conn.execute(
-                _MISSING, {"model_id": model_id, "after": start, "last": last}
-            )
+            rows = conn.execute(_MISSING, {"model_id": model_id, "after": start, "last": last})
             units = [_source(row) for row in rows]
-        return EmbeddingScan(units, last if seen == window else None)
+            return EmbeddingScan(units, last if seen == window else None)
+
+        return await self._db.read(read)
 
     async def embedding_backlog(self, model_id: str) -> int:
-        async with self._db.read() as conn:
-            return (await conn.execute(_BACKLOG, {"model_id": model_id})).scalar_one()
+        return await self._db.read(
+            lambda conn: conn.execute(_BACKLOG, {"model_id": model_id}).scalar_one()
+        )
 
     async def store_vectors(self, model_id: str, vectors: Sequence[tuple[str, bytes]]) -> None:
         if not vectors:
@@ -95,8 +97,8 @@ class EmbeddingRepository:
             for unit_id, vector in sorted(vectors)
         ]
 
-        async def job(conn: AsyncConnection) -> None:
-            await conn.execute(self._store, rows)
+        def job(conn: Connection) -> None:
+            conn.execute(self._store, rows)
 
         await self._db.write(job)
 
@@ -105,6 +107,9 @@ class EmbeddingRepository:
             raise ValueError(f"at most {MAX_VECTOR_READ} vectors are read at once")
         if not unit_ids:
             return {}
-        async with self._db.read() as conn:
-            rows = await conn.execute(_VECTORS, {"model_id": model_id, "ids": list(unit_ids)})
+
+        def read(conn: Connection) -> dict[str, bytes]:
+            rows = conn.execute(_VECTORS, {"model_id": model_id, "ids": list(unit_ids)})
             return {row.unit_id: bytes(row.vector) for row in rows}
+
+        return await self._db.read(read)

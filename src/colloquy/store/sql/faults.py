@@ -7,8 +7,8 @@ reaches us as the socket's own ``OSError``, and an exhausted pool as SQLAlchemy'
 Everything else (constraint violations, deadlocks, bugs) passes through unchanged.
 """
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -59,9 +59,11 @@ def fault_of(exc: BaseException) -> StoreFault | None:
     return None
 
 
-@asynccontextmanager
-async def translated() -> AsyncIterator[None]:
-    """Run the block; a driver error that is a store fault leaves it as that fault."""
+@contextmanager
+def translated() -> Iterator[None]:
+    """Run the block; a driver error that is a store fault leaves it as that fault. (A plain
+    ``with``, so that it serves the code run on the database's threads and the awaits of the
+    event loop alike.)"""
     try:
         yield
     except Exception as exc:

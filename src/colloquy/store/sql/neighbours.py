@@ -2,6 +2,7 @@
 to spot a duplicate. Computed when a reviewer looks, never when a unit is proposed."""
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 
 from colloquy.domain.models import ReviewStatus
 from colloquy.domain.tags import tag_words
@@ -49,8 +50,9 @@ class NeighbourRepository:
 
     async def neighbours(self, unit_id: str, limit: int) -> list[Neighbour]:
         limit = min(limit, MAX_NEIGHBOURS)
-        async with self._db.read() as conn:
-            unit = (await conn.execute(_UNIT, {"unit_id": unit_id})).first()
+
+        def read(conn: Connection) -> list[Neighbour]:
+            unit = conn.execute(_UNIT, {"unit_id": unit_id}).first()
             if unit is None or unit.status == ReviewStatus.REJECTED or limit <= 0:
                 return []
             words = unit_words(
@@ -61,11 +63,9 @@ class NeighbourRepository:
             )
             search = self._db.dialect.text_search
             groups = [frozenset({word}) for word in words]
-            terms = await searchable_terms(conn, search, self._counts, groups, POSTING_BUDGET)
+            terms = searchable_terms(conn, search, self._counts, groups, POSTING_BUDGET)
             # One more than asked: the unit itself is usually the best match of its own words.
-            matches = await text_candidates(
-                conn, search, self._counts, terms, CANDIDATES, limit + 1
-            )
+            matches = text_candidates(conn, search, self._counts, terms, CANDIDATES, limit + 1)
             best = matches[0][1] if matches else 0.0
             if best <= 0:
                 return []
@@ -76,14 +76,16 @@ class NeighbourRepository:
             }
             if not close:
                 return []
-            rows = {r.id: r for r in await conn.execute(_SUMMARIES, {"ids": list(close)})}
-        return [
-            Neighbour(
-                unit_id=uid,
-                summary=rows[uid].summary,
-                status=ReviewStatus(rows[uid].status),
-                score=score,
-            )
-            for uid, score in list(close.items())[:limit]
-            if uid in rows
-        ]
+            rows = {r.id: r for r in conn.execute(_SUMMARIES, {"ids": list(close)})}
+            return [
+                Neighbour(
+                    unit_id=uid,
+                    summary=rows[uid].summary,
+                    status=ReviewStatus(rows[uid].status),
+                    score=score,
+                )
+                for uid, score in list(close.items())[:limit]
+                if uid in rows
+            ]
+
+        return await self._db.read(read)

@@ -14,7 +14,7 @@ from typing import Any
 
 import cq_schema
 from sqlalchemy import Row, Table, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from colloquy.domain import bounds
 from colloquy.domain.models import ReviewStatus, Tier
@@ -98,43 +98,46 @@ class QuarantineRepository:
         stmt = select(t.units).order_by(t.units.c.id).limit(limit)
         if after is not None:
             stmt = stmt.where(t.units.c.id > after)
-        async with self._db.read() as conn:
-            rows = (await conn.execute(stmt)).all()
-            problems = await self._problems(conn, rows)
-        findings = [
-            UnitFinding(unit_id=row.id, status=ReviewStatus(row.status), problems=found)
-            for row, found in zip(rows, problems, strict=True)
-            if found
-        ]
-        next_after = rows[-1].id if len(rows) == limit else None
-        return UnitCheck(checked=len(rows), findings=findings, next_after=next_after)
 
-    async def _problems(self, conn: AsyncConnection, rows: Sequence[Row[Any]]) -> list[list[str]]:
+        def read(conn: Connection) -> UnitCheck:
+            rows = conn.execute(stmt).all()
+            problems = self._problems(conn, rows)
+            findings = [
+                UnitFinding(unit_id=row.id, status=ReviewStatus(row.status), problems=found)
+                for row, found in zip(rows, problems, strict=True)
+                if found
+            ]
+            next_after = rows[-1].id if len(rows) == limit else None
+            return UnitCheck(checked=len(rows), findings=findings, next_after=next_after)
+
+        return await self._db.read(read)
+
+    def _problems(self, conn: Connection, rows: Sequence[Row[Any]]) -> list[list[str]]:
         """Each row's problems: rendered together, or one by one when one of them cannot be."""
         try:
-            items = await render(conn, rows)
+            items = render(conn, rows)
             found = [bounds.unit_problems(i.unit, i.review_note, i.reviewed_by) for i in items]
         except Exception:
             if len(rows) == 1:
                 raise
-            return [await self._row_problems(conn, row) for row in rows]
+            return [self._row_problems(conn, row) for row in rows]
         return [[bounds.replace_unstorable(p)[:PROBLEM_CHARS] for p in ps] for ps in found]
 
-    async def _row_problems(self, conn: AsyncConnection, row: Row[Any]) -> list[str]:
+    def _row_problems(self, conn: Connection, row: Row[Any]) -> list[str]:
         try:
-            return (await self._problems(conn, [row]))[0]
+            return (self._problems(conn, [row]))[0]
         except Exception as exc:  # what cannot be rendered is exactly what is looked for
             return [bounds.replace_unstorable(f"cannot be rendered: {exc}")[:PROBLEM_CHARS]]
 
     async def quarantine_unit(self, unit_id: str, actor: str, at: datetime) -> UnitFinding | None:
         u = t.units.c
 
-        async def job(conn: AsyncConnection) -> UnitFinding | None:
+        def job(conn: Connection) -> UnitFinding | None:
             locked = select(t.units).where(u.id == unit_id).with_for_update()
-            row = (await conn.execute(locked)).first()
+            row = conn.execute(locked).first()
             if row is None:
                 return None
-            problems = await self._row_problems(conn, row)
+            problems = self._row_problems(conn, row)
             if not problems:
                 return None
             status = ReviewStatus(row.status)
@@ -143,11 +146,11 @@ class QuarantineRepository:
             values["review_note"] = note = _note(problems, row.review_note)
             if decided:
                 values |= {"reviewed_by": actor, "reviewed_at": at}
-            await conn.execute(update(t.units).where(u.id == unit_id).values(**values))
-            await self._rerank(conn, unit_id, values)
-            await self._repair_history(conn, unit_id)
+            conn.execute(update(t.units).where(u.id == unit_id).values(**values))
+            self._rerank(conn, unit_id, values)
+            self._repair_history(conn, unit_id)
             kind = ReviewStatus.REJECTED.value if decided else "quarantined"
-            await add_event(conn, unit_id, kind, actor, at, note)
+            add_event(conn, unit_id, kind, actor, at, note)
             tally = Tally()
             if decided:
                 tally.units.update({f"status:{status.value}": -1, "status:rejected": 1})
@@ -157,49 +160,47 @@ class QuarantineRepository:
                 tally.units.subtract(approved_keys(Tier(row.tier), row.confidence))
                 tally.domains.subtract(row.domains)
             self._counters.add(conn, tally)
-            fresh = (await conn.execute(select(t.units).where(u.id == unit_id))).one()
-            left = await self._row_problems(conn, fresh)
+            fresh = conn.execute(select(t.units).where(u.id == unit_id)).one()
+            left = self._row_problems(conn, fresh)
             if left:  # rolls the whole quarantine back
                 raise RuntimeError(f"unit {unit_id} still breaks a bound once repaired: {left}")
             return UnitFinding(unit_id=unit_id, status=status, problems=problems)
 
         return await self._db.write(job)
 
-    async def _rerank(self, conn: AsyncConnection, unit_id: str, values: dict[str, Any]) -> None:
+    def _rerank(self, conn: Connection, unit_id: str, values: dict[str, Any]) -> None:
         """The unit's ranking rows, rebuilt from its repaired tags, outside every ranking range
         (it is rejected)."""
-        await conn.execute(delete(t.unit_domains).where(t.unit_domains.c.unit_id == unit_id))
+        conn.execute(delete(t.unit_domains).where(t.unit_domains.c.unit_id == unit_id))
         rows = ranking_rows(
             values["domains"], values["languages"], values["frameworks"], values["pattern_key"]
         )
-        await conn.execute(
+        conn.execute(
             insert(t.unit_domains),
             [{"unit_id": unit_id, **r, "confidence": None, "rank": None} for r in rows],
         )
 
-    async def _repair_history(self, conn: AsyncConnection, unit_id: str) -> None:
+    def _repair_history(self, conn: Connection, unit_id: str) -> None:
         """Unstorable characters in the unit's flags and events, replaced, a batch at a time."""
         for table, columns in ((t.flags, ("detail", "actor")), (t.events, ("note", "actor"))):
-            await self._repair_rows(conn, table, columns, unit_id)
+            self._repair_rows(conn, table, columns, unit_id)
 
-    async def _repair_rows(
-        self, conn: AsyncConnection, table: Table, columns: tuple[str, ...], unit_id: str
+    def _repair_rows(
+        self, conn: Connection, table: Table, columns: tuple[str, ...], unit_id: str
     ) -> None:
         c = table.c
         last = 0
         while True:
-            batch = (
-                await conn.execute(
-                    select(c.id, *(c[name] for name in columns))
-                    .where(c.unit_id == unit_id, c.id > last)
-                    .order_by(c.id)
-                    .limit(EVENT_BATCH)
-                )
+            batch = conn.execute(
+                select(c.id, *(c[name] for name in columns))
+                .where(c.unit_id == unit_id, c.id > last)
+                .order_by(c.id)
+                .limit(EVENT_BATCH)
             ).all()
             for row in batch:
                 fixed = {name: _text(getattr(row, name)) for name in columns}
                 if any(fixed[name] != getattr(row, name) for name in columns):
-                    await conn.execute(update(table).where(c.id == row.id).values(**fixed))
+                    conn.execute(update(table).where(c.id == row.id).values(**fixed))
             if len(batch) < EVENT_BATCH:
                 return
             last = batch[-1].id

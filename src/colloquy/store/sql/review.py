@@ -17,7 +17,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from colloquy.domain.models import (
     ReviewStatus,
@@ -157,20 +157,18 @@ class ReviewRepository:
     ) -> Decision | None:
         # Returns a refusal rather than raising it: a job that raises rolls back the group it
         # shares (``database``), though a refusal has written nothing.
-        async def job(conn: AsyncConnection) -> Decision | ReviewStatus | NotAnOriginal | None:
+        def job(conn: Connection) -> Decision | ReviewStatus | NotAnOriginal | None:
             if duplicate_of is not None:
                 # Read, not locked: a transaction changes one existing unit at most (the lock
                 # order), and an original rejected meanwhile still names a stored unit.
-                original = (
-                    await conn.execute(_STATUS, {"unit_id": duplicate_of})
-                ).scalar_one_or_none()
+                original = conn.execute(_STATUS, {"unit_id": duplicate_of}).scalar_one_or_none()
                 if (
                     status is not ReviewStatus.REJECTED
                     or duplicate_of == unit_id
                     or original not in ORIGINAL_STATUSES
                 ):
                     return NotAnOriginal(duplicate_of)
-            updated = await conn.execute(
+            updated = conn.execute(
                 _DECIDE,
                 {
                     "unit_id": unit_id,
@@ -182,11 +180,11 @@ class ReviewRepository:
             )
             decided = updated.first()
             if decided is None:
-                current = (await conn.execute(_STATUS, {"unit_id": unit_id})).scalar_one_or_none()
+                current = conn.execute(_STATUS, {"unit_id": unit_id}).scalar_one_or_none()
                 return None if current is None else ReviewStatus(current)
             # In the lock order: the unit (above), its unit_domains, its event, the counters.
-            await sync_ranking(conn, unit_id, status, decided.confidence, decided.domain_count)
-            await add_event(conn, unit_id, status.value, reviewer, at, note, duplicate_of)
+            sync_ranking(conn, unit_id, status, decided.confidence, decided.domain_count)
+            add_event(conn, unit_id, status.value, reviewer, at, note, duplicate_of)
             tally = Tally(units=Counter({"status:pending": -1, f"status:{status.value}": 1}))
             if status is ReviewStatus.APPROVED:
                 tally.units.update(approved_keys(Tier(decided.tier), decided.confidence))
@@ -211,26 +209,28 @@ class ReviewRepository:
     async def pending_page(self, limit: int, offset: int) -> tuple[list[ReviewItem], int]:
         u = t.units.c
         pending = u.status == ReviewStatus.PENDING
-        async with self._db.read() as conn:
-            total = await read_counter(conn, f"status:{ReviewStatus.PENDING.value}")
+
+        def read(conn: Connection) -> tuple[list[ReviewItem], int]:
+            total = read_counter(conn, f"status:{ReviewStatus.PENDING.value}")
             if limit == 0:
                 return [], total
-            rows = (
-                await conn.execute(
-                    select(t.units)
-                    .where(pending)
-                    .order_by(u.created_at, u.id)
-                    .limit(limit)
-                    .offset(offset)
-                )
+            rows = conn.execute(
+                select(t.units)
+                .where(pending)
+                .order_by(u.created_at, u.id)
+                .limit(limit)
+                .offset(offset)
             ).all()
-            return await render(conn, rows), total
+            return render(conn, rows), total
+
+        return await self._db.read(read)
 
     async def review_overview(
         self, bucket_edges: Sequence[int], activity_limit: int, since: date
     ) -> ReviewOverview:
-        async with self._db.read() as conn:
-            row = (await conn.execute(_overview_statement(activity_limit), {"since": since})).one()
+        row = await self._db.read(
+            lambda conn: conn.execute(_overview_statement(activity_limit), {"since": since}).one()
+        )
         return ReviewOverview(
             stats=stats_from(row, bucket_edges),
             activity=_activity(row.activity, activity_limit),
@@ -239,10 +239,9 @@ class ReviewRepository:
 
     async def history(self, unit_id: str, limit: int) -> list[UnitEvent]:
         e = t.events.c
-        async with self._db.read() as conn:
-            rows = (
-                await conn.execute(
-                    select(t.events).where(e.unit_id == unit_id).order_by(e.id).limit(limit)
-                )
+        rows = await self._db.read(
+            lambda conn: conn.execute(
+                select(t.events).where(e.unit_id == unit_id).order_by(e.id).limit(limit)
             ).all()
+        )
         return [to_event(r) for r in rows]

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from colloquy.domain import scoring
 from colloquy.domain.models import (
@@ -76,13 +76,13 @@ def unit_values(item: ReviewItem) -> dict[str, Any]:
     }
 
 
-async def render(conn: AsyncConnection, rows: Sequence[Row[Any]]) -> list[ReviewItem]:
+def render(conn: Connection, rows: Sequence[Row[Any]]) -> list[ReviewItem]:
     """The units of ``units`` rows with their flags, which only flagged units read (one
     statement for all of them)."""
     flagged = [r.id for r in rows if r.flag_count]
     flags_by_unit: dict[str, list[Flag]] = {}
     if flagged:
-        result = await conn.execute(_FLAGS_OF, {"unit_ids": flagged})
+        result = conn.execute(_FLAGS_OF, {"unit_ids": flagged})
         for f in result:
             flags_by_unit.setdefault(f.unit_id, []).append(to_flag(f))
     return [
@@ -114,10 +114,10 @@ async def render(conn: AsyncConnection, rows: Sequence[Row[Any]]) -> list[Review
     ]
 
 
-async def load(conn: AsyncConnection, where: ColumnElement[bool]) -> ReviewItem | None:
+def load(conn: Connection, where: ColumnElement[bool]) -> ReviewItem | None:
     """The one unit that ``where`` picks, rendered, or None."""
-    rows = (await conn.execute(select(t.units).where(where))).all()
-    items = await render(conn, rows)
+    rows = conn.execute(select(t.units).where(where)).all()
+    items = render(conn, rows)
     return items[0] if items else None
 
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from colloquy.domain.models import Role
 from colloquy.store import tables as t
@@ -18,8 +18,8 @@ _ANY_USER = select(t.users.c.id).limit(1)
 _tokens = t.setup_tokens.c
 
 
-async def _any_user(conn: AsyncConnection) -> bool:
-    return (await conn.execute(_ANY_USER)).first() is not None
+def _any_user(conn: Connection) -> bool:
+    return conn.execute(_ANY_USER).first() is not None
 
 
 class SetupRepository:
@@ -27,20 +27,19 @@ class SetupRepository:
         self._db = db
 
     async def has_users(self) -> bool:
-        async with self._db.read() as conn:
-            return await _any_user(conn)
+        return await self._db.read(_any_user)
 
     async def open_setup(self, token_hash: str, at: datetime, keep: int) -> bool:
-        async def job(conn: AsyncConnection) -> bool:
-            if await _any_user(conn):
+        def job(conn: Connection) -> bool:
+            if _any_user(conn):
                 return False
-            await conn.execute(insert(t.setup_tokens).values(token_hash=token_hash, created_at=at))
+            conn.execute(insert(t.setup_tokens).values(token_hash=token_hash, created_at=at))
             newest = (
                 select(_tokens.token_hash)
                 .order_by(_tokens.created_at.desc(), _tokens.token_hash.desc())
                 .limit(keep)
             )
-            await conn.execute(delete(t.setup_tokens).where(_tokens.token_hash.not_in(newest)))
+            conn.execute(delete(t.setup_tokens).where(_tokens.token_hash.not_in(newest)))
             return True
 
         return await self._db.write(job)
@@ -51,33 +50,30 @@ class SetupRepository:
             .order_by(_tokens.created_at.desc(), _tokens.token_hash.desc())
             .limit(limit)
         )
-        async with self._db.read() as conn:
-            return list((await conn.execute(stmt)).scalars())
+        return await self._db.read(lambda conn: list(conn.execute(stmt).scalars()))
 
     async def create_first_admin(
         self, username: str, password_hash: str, token_hash: str, at: datetime
     ) -> UserRecord | None:
-        async def job(conn: AsyncConnection) -> UserRecord | None:
+        def job(conn: Connection) -> UserRecord | None:
             # The same turn-taking as a first user without a role (``dialects.users_lock``):
             # a second caller waits here, then finds the first one's admin.
             if self._db.dialect.users_lock is not None:
-                await conn.execute(self._db.dialect.users_lock)
-            if await _any_user(conn):
+                conn.execute(self._db.dialect.users_lock)
+            if _any_user(conn):
                 return None
             stored = select(_tokens.token_hash).where(_tokens.token_hash == token_hash)
-            if (await conn.execute(stored)).first() is None:
+            if conn.execute(stored).first() is None:
                 return None
-            await conn.execute(delete(t.setup_tokens))
-            row = (
-                await conn.execute(
-                    insert(t.users)
-                    .values(user_values(username, password_hash, Role.ADMIN, at))
-                    .returning(t.users)
-                )
+            conn.execute(delete(t.setup_tokens))
+            row = conn.execute(
+                insert(t.users)
+                .values(user_values(username, password_hash, Role.ADMIN, at))
+                .returning(t.users)
             ).one()
             role = {"role": Role.ADMIN.value}
             entry = AuditEntry("user_created", SETUP_ACTOR, username, at, role)
-            await audit.record(conn, entry)
+            audit.record(conn, entry)
             return to_user(row)
 
         return await self._db.write(job)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, and_, bindparam, case, delete, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from colloquy.store import tables as t
 from colloquy.store.protocol import Backoff, RateLimit, ThrottleKey
@@ -117,12 +117,12 @@ class ThrottleRepository:
     ) -> timedelta | None:
         now = epoch_us(at)
 
-        async def purge(conn: AsyncConnection) -> None:
-            await conn.execute(_DELETE_EXPIRED, {"now": now})
+        def purge(conn: Connection) -> None:
+            conn.execute(_DELETE_EXPIRED, {"now": now})
 
-        async def count(conn: AsyncConnection) -> timedelta | None:
+        def count(conn: Connection) -> timedelta | None:
             for key, backoff in keys:
-                wait = await self._count_failure(conn, key, backoff, now)
+                wait = self._count_failure(conn, key, backoff, now)
                 if wait is not None:
                     return wait
             return None
@@ -131,29 +131,29 @@ class ThrottleRepository:
         await self._db.write(purge)
         return await self._db.write(count)
 
-    async def _count_failure(
-        self, conn: AsyncConnection, key: ThrottleKey, backoff: Backoff, now: int
+    def _count_failure(
+        self, conn: Connection, key: ThrottleKey, backoff: Backoff, now: int
     ) -> timedelta | None:
         forget = _us(backoff.forget_after)
         values = _key(key) | {"now": now, "forgotten": now + forget}
-        failures = (await conn.execute(self._count_stmt, values)).scalar_one_or_none()
+        failures = conn.execute(self._count_stmt, values).scalar_one_or_none()
         if failures is None:
-            until = (await conn.execute(_UNTIL, _key(key))).scalar_one()
+            until = conn.execute(_UNTIL, _key(key)).scalar_one()
             return timedelta(microseconds=max(until - now, 1))
         wait = _us(backoff.wait(failures))
         if wait:
             values = {"until": now + wait, "expires": now + wait + forget}
-            await conn.execute(_SET_WAIT, _key(key) | values)
+            conn.execute(_SET_WAIT, _key(key) | values)
         return None
 
     async def settle_attempt(
         self, cleared: Sequence[ThrottleKey], refunded: Sequence[ThrottleKey]
     ) -> None:
-        async def settle(conn: AsyncConnection) -> None:
+        def settle(conn: Connection) -> None:
             for key in refunded:
-                await conn.execute(_REFUND, _key(key))
+                conn.execute(_REFUND, _key(key))
             for key in cleared:
-                await conn.execute(_CLEAR, _key(key))
+                conn.execute(_CLEAR, _key(key))
 
         await self._db.write(settle)
 
@@ -166,10 +166,10 @@ class ThrottleRepository:
         latest = now + window - interval
         values = _key(key) | {"now": now, "interval": interval, "latest": latest}
 
-        async def take(conn: AsyncConnection) -> timedelta | None:
-            if (await conn.execute(self._take_stmt, values)).first() is not None:
+        def take(conn: Connection) -> timedelta | None:
+            if conn.execute(self._take_stmt, values).first() is not None:
                 return None
-            until = (await conn.execute(_UNTIL, _key(key))).scalar_one()
+            until = conn.execute(_UNTIL, _key(key)).scalar_one()
             return timedelta(microseconds=max(until - latest, 1))
 
         return await self._db.write(take)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from colloquy.domain import scoring
 from colloquy.domain.models import ReviewStatus
@@ -35,17 +35,17 @@ def ranking_columns(status: ReviewStatus, points: int, domain_count: int) -> dic
     return {"confidence": points, "rank": points / domain_count}
 
 
-async def sync_ranking(
-    conn: AsyncConnection, unit_id: str, status: ReviewStatus, points: int, domain_count: int
+def sync_ranking(
+    conn: Connection, unit_id: str, status: ReviewStatus, points: int, domain_count: int
 ) -> None:
     """The unit's ranking rows, after a change of its status or confidence."""
     columns = ranking_columns(status, points, domain_count)
     values = {"ranked_unit": unit_id, "points": columns["confidence"], "new_rank": columns["rank"]}
-    await conn.execute(_SYNC_RANKING, values)
+    conn.execute(_SYNC_RANKING, values)
 
 
-async def add_event(
-    conn: AsyncConnection,
+def add_event(
+    conn: Connection,
     unit_id: str,
     kind: str,
     actor: str,
@@ -53,12 +53,10 @@ async def add_event(
     note: str | None = None,
     duplicate_of: str | None = None,
 ) -> None:
-    await conn.execute(_INSERT_EVENT, event_values(unit_id, kind, actor, at, note, duplicate_of))
+    conn.execute(_INSERT_EVENT, event_values(unit_id, kind, actor, at, note, duplicate_of))
 
 
-async def insert_units(
-    conn: AsyncConnection, counters: Counters, archives: Sequence[UnitArchive]
-) -> None:
+def insert_units(conn: Connection, counters: Counters, archives: Sequence[UnitArchive]) -> None:
     """Insert units with their ranking rows, flags and events, and count them."""
     values: dict[t.Table, list[dict[str, Any]]] = {table: [] for table in _INSERT}
     tally = Tally()
@@ -92,5 +90,5 @@ async def insert_units(
     # In the lock order: units, unit_domains, flags, events, then the counters.
     for table, table_values in values.items():
         if table_values:
-            await conn.execute(_INSERT[table], table_values)
+            conn.execute(_INSERT[table], table_values)
     counters.add(conn, tally)

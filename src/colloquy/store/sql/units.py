@@ -1,6 +1,5 @@
 """Units: insert, fetch, ranked query, browsing, statistics, confirmations and flags."""
 
-import contextlib
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from colloquy.domain import scoring
 from colloquy.domain.models import (
@@ -46,6 +45,7 @@ from colloquy.store.sql.cursors import decode_cursor, encode_cursor
 from colloquy.store.sql.database import Database
 from colloquy.store.sql.ranking import DomainSizes, Planner
 from colloquy.store.sql.ranking.hybrid import AliasSource, HybridRanker
+from colloquy.store.sql.ranking.planner import Statement
 from colloquy.store.sql.ranking.word_counts import WordCounts
 from colloquy.store.sql.rows import flag_values, load, render
 from colloquy.store.sql.unit_writes import add_event, insert_units, sync_ranking
@@ -133,14 +133,14 @@ class UnitRepository:
         return item.unit
 
     async def get_unit(self, unit_id: str) -> ReviewItem | None:
-        async with self._db.read() as conn:
-            return await load(conn, t.units.c.id == unit_id)
+        return await self._db.read(lambda conn: load(conn, t.units.c.id == unit_id))
 
     async def get_approved(self, unit_id: str) -> KnowledgeUnit | None:
-        async with self._db.read() as conn:
-            item = await load(
+        item = await self._db.read(
+            lambda conn: load(
                 conn, and_(t.units.c.id == unit_id, t.units.c.status == ReviewStatus.APPROVED)
             )
+        )
         return item.unit if item else None
 
     async def query(self, spec: QuerySpec) -> list[KnowledgeUnit]:
@@ -148,22 +148,25 @@ class UnitRepository:
 
     async def ranked(self, spec: QuerySpec) -> list[RankedUnit]:
         """Rank in SQL, reading only units that can make the top ``limit`` (store/sql/ranking)."""
-        async with self._db.read() as conn:
-            sizes = await self._domain_sizes.read(conn)
+
+        def read(conn: Connection) -> list[RankedUnit]:
+            sizes = self._domain_sizes.read(conn)
             if spec.ranking is Ranking.HYBRID:
-                rows = await self._hybrid.rows(
+                rows = self._hybrid.rows(
                     conn,
                     spec,
-                    await self._aliases(conn),
+                    self._aliases(conn),
                     self._planner,
                     sizes,
                     self._search,
                     self.word_counts,
                 )
             else:
-                rows = await self._planner.rows(conn, spec, sizes)
-            items = await render(conn, rows)
+                rows = self._planner.rows(conn, spec, sizes)
+            items = render(conn, rows)
             return [RankedUnit(i.unit, r.score) for i, r in zip(items, rows, strict=True)]
+
+        return await self._db.read(read)
 
     async def prepare_queries(self, ranking: Ranking) -> None:
         """Build, compile and prepare the statements of the common query shapes of
@@ -173,14 +176,14 @@ class UnitRepository:
         connection prepares each statement once; done ahead, the first agents to ask do not
         wait for either.
         """
-        connections = self._db.read_engine.pool.size()  # type: ignore[attr-defined]
         # cq ranking renders the planner's rows; hybrid ranking takes only their ids.
         for statements in self._planner.prepared(units=ranking is Ranking.CQ):
-            async with contextlib.AsyncExitStack() as stack:
-                for _ in range(connections):
-                    conn = await stack.enter_async_context(self._db.read())
-                    for statement, params in statements:
-                        await conn.execute(statement, params)
+
+            def prepare(conn: Connection, statements: list[Statement] = statements) -> None:
+                for statement, params in statements:
+                    conn.execute(statement, params)
+
+            await self._db.each_reader(prepare)
 
     async def page_units(
         self, filters: UnitFilter, cursor: str | None, limit: int
@@ -225,18 +228,22 @@ class UnitRepository:
             .order_by(u.created_at.desc(), u.id.desc())
             .limit(limit + 1)
         )
-        async with self._db.read() as conn:
-            rows = (await conn.execute(stmt)).all()
-            items = await render(conn, rows[:limit])
-        next_cursor = None
-        if len(rows) > limit and items:
-            last = items[-1].unit
-            next_cursor = encode_cursor(last.evidence.first_observed.isoformat(), last.id)
-        return Page(items=items, next_cursor=next_cursor)
+
+        def read(conn: Connection) -> Page[ReviewItem]:
+            rows = conn.execute(stmt).all()
+            items = render(conn, rows[:limit])
+            next_cursor = None
+            if len(rows) > limit and items:
+                last = items[-1].unit
+                next_cursor = encode_cursor(last.evidence.first_observed.isoformat(), last.id)
+            return Page(items=items, next_cursor=next_cursor)
+
+        return await self._db.read(read)
 
     async def stats(self, bucket_edges: Sequence[int]) -> KnowledgeStats:
-        async with self._db.read() as conn:
-            return stats_from((await conn.execute(_STATS)).one(), bucket_edges)
+        return await self._db.read(
+            lambda conn: stats_from(conn.execute(_STATS).one(), bucket_edges)
+        )
 
     # ------------------------------------------------------------ evidence
 
@@ -262,27 +269,25 @@ class UnitRepository:
         flag_row: dict[str, Any] | None = None,
         note: str | None = None,
     ) -> KnowledgeUnit | None:
-        async def job(conn: AsyncConnection) -> KnowledgeUnit | None:
+        def job(conn: Connection) -> KnowledgeUnit | None:
             # The old value, under the row lock, moves the unit between confidence counters.
-            before = (
-                await conn.execute(_LOCK_CONFIDENCE, {"unit_id": unit_id})
-            ).scalar_one_or_none()
+            before = conn.execute(_LOCK_CONFIDENCE, {"unit_id": unit_id}).scalar_one_or_none()
             if before is None:
                 return None
-            updated = (await conn.execute(change, {"unit_id": unit_id, **values})).one()
+            updated = conn.execute(change, {"unit_id": unit_id, **values}).one()
             # In the lock order: the unit (above), its unit_domains, flag and event, counters.
             moved = updated.confidence != before
             if moved:
-                await sync_ranking(
+                sync_ranking(
                     conn, unit_id, ReviewStatus.APPROVED, updated.confidence, updated.domain_count
                 )
             if flag_row is not None:
-                await conn.execute(_INSERT_FLAG, flag_row)
-            await add_event(conn, unit_id, kind, actor, at, note)
+                conn.execute(_INSERT_FLAG, flag_row)
+            add_event(conn, unit_id, kind, actor, at, note)
             if moved:
                 shift = {f"confidence:{before}": -1, f"confidence:{updated.confidence}": 1}
                 self._counters.add(conn, Tally(units=Counter(shift)))
-            (item,) = await render(conn, [updated])
+            (item,) = render(conn, [updated])
             return item.unit
 
         return await self._db.write(job)

@@ -6,12 +6,13 @@ correctness. Each store owns one, so that stores (and tests) never share sizes.
 """
 
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from colloquy.store import tables as t
 
@@ -34,11 +35,19 @@ class DomainSizes:
         self._clock = clock
         self._sizes: Mapping[str, int] = MappingProxyType({})
         self._read_at = -math.inf
+        # Held by the one reader thread that re-reads the sizes; the others meanwhile use the
+        # sizes they find (a stale size costs speed only), rather than wait or read them too.
+        self._refreshing = threading.Lock()
 
-    async def read(self, conn: AsyncConnection) -> Mapping[str, int]:
+    def read(self, conn: Connection) -> Mapping[str, int]:
         """The sizes, read on ``conn`` if they are due."""
-        if self._clock() - self._read_at > self._refresh_seconds:
-            rows = await conn.execute(self._largest)
-            self._sizes = MappingProxyType({domain: n for domain, n in rows})
-            self._read_at = self._clock()
+        if self._clock() - self._read_at > self._refresh_seconds and self._refreshing.acquire(
+            blocking=False
+        ):
+            try:
+                rows = conn.execute(self._largest)
+                self._sizes = MappingProxyType({domain: n for domain, n in rows})
+                self._read_at = self._clock()
+            finally:
+                self._refreshing.release()
         return self._sizes

@@ -24,13 +24,13 @@ ones kept hold ``posting_budget`` index entries in all.
 
 import functools
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import cq_schema
 from sqlalchemy import Float, Integer, Row, String, bindparam, column, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.selectable import TextualSelect
 
 from colloquy.domain import scoring
@@ -53,7 +53,7 @@ from colloquy.store.sql.text_search import TextSearch
 MAX_TAG_GROUPS = 24
 MAX_VARIANTS = 8
 
-AliasSource = Callable[[AsyncConnection], Awaitable[Aliases]]
+AliasSource = Callable[[Connection], Aliases]
 """Where a query's alias table comes from (the shipped defaults, or an admin-edited table)."""
 
 
@@ -120,9 +120,9 @@ class HybridRanker:
     word_cap: int = 1_000
     posting_budget: int = 2_500
 
-    async def rows(
+    def rows(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         spec: QuerySpec,
         aliases: Aliases,
         planner: Planner,
@@ -133,14 +133,14 @@ class HybridRanker:
         """The best ``spec.limit`` rows of ``units`` with their score, best first (ties by id
         descending)."""
         tag_words = query_tag_words(spec, aliases)
-        terms = await searchable_terms(
+        terms = searchable_terms(
             conn, search, counts, word_groups(spec, aliases, tag_words), self.posting_budget
         )
         planned: list[str] = []
         variants: list[str] = []
         if spec.domains:
             wider = replace(spec, limit=max(spec.limit, self.planned))
-            planned = [row.id for row in await planner.rows(conn, wider, sizes, units=False)]
+            planned = [row.id for row in planner.rows(conn, wider, sizes, units=False)]
             variants = variant_domains(spec, aliases, search, terms)
         if not (terms.queries or planned or variants):
             return []
@@ -165,13 +165,13 @@ class HybridRanker:
             params["per_variant"] = self.planned
         params["text_share"] = 0.0
         if terms.queries:
-            units = await counts.units(conn)
+            units = counts.units(conn)
             # The text part counts as much as its rarest word tells units apart: fully for a
             # word only one unit holds, little when every word matched is a common one.
             params["text_share"] = counts.idf(min(terms.counts), units) / counts.idf(1, units)
-            params |= await text_params(conn, search, counts, terms)
+            params |= text_params(conn, search, counts, terms)
             params |= {"statuses": [ReviewStatus.APPROVED.value], "text_limit": self.text_limit}
-        return (await conn.execute(statement, params)).all()
+        return conn.execute(statement, params).all()
 
 
 # The statement's list parameters (``TextSearch.listed``), each a JSON list of strings.

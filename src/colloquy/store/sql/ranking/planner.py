@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import Row, Select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from colloquy.store.protocol import QuerySpec
 from colloquy.store.sql.ranking import bounds
@@ -68,8 +68,8 @@ class Planner:
     # of a language, a framework and a pattern.
     prepared_domains: int = 3
 
-    async def rows(
-        self, conn: AsyncConnection, spec: QuerySpec, sizes: Mapping[str, int], units: bool = True
+    def rows(
+        self, conn: Connection, spec: QuerySpec, sizes: Mapping[str, int], units: bool = True
     ) -> Sequence[Row[Any]]:
         """The best ``spec.limit`` rows of ``units``, with their score, best first (ties by id
         descending); without ``units``, only their ``id`` and ``score`` (nothing to decode
@@ -78,11 +78,11 @@ class Planner:
         query = self._query(spec, sizes, units)
         if query.shape.later is None:  # the seed's answer is final: no threshold to meet
             statement, _ = self._first(query, 0.0)
-            return (await conn.execute(*statement)).all()
+            return conn.execute(*statement).all()
         dense = all(sizes.get(domain, 0) >= self.dense_domain_units for domain in spec.domains)
         threshold = bounds.max_score(spec) * (1.0 if dense else self.threshold_descent)
         statement, read = self._first(query, threshold)
-        best: Sequence[Row[Any]] = (await conn.execute(*statement)).all()
+        best: Sequence[Row[Any]] = conn.execute(*statement).all()
         # Fewer than ``limit`` means the seed held every unit of the query's domains.
         if len(best) < spec.limit or best[-1].score >= threshold:
             return best
@@ -97,7 +97,7 @@ class Planner:
             later = self._later(query, threshold, read)
             if later is not None:
                 statement, read = later
-                best = bounds.merged(best, (await conn.execute(*statement)).all(), spec.limit)
+                best = bounds.merged(best, conn.execute(*statement).all(), spec.limit)
         return best
 
     def statements(self, spec: QuerySpec, units: bool = True) -> list[Statement]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Float, Integer, String, TextClause, bindparam, column, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.selectable import TextualSelect
 
 from colloquy.domain.models import ReviewStatus
@@ -29,8 +29,8 @@ class Terms:
     counts: tuple[int, ...]
 
 
-async def searchable_terms(
-    conn: AsyncConnection,
+def searchable_terms(
+    conn: Connection,
     search: TextSearch,
     counts: WordCounts,
     groups: Sequence[frozenset[str]],
@@ -39,7 +39,7 @@ async def searchable_terms(
     """The groups worth matching: held by some unit and by fewer than ``counts.cap``, rarest
     first while their counts add up to at most ``posting_budget``."""
     queries = list(dict.fromkeys(q for q in (search.group_query(sorted(g)) for g in groups) if q))
-    found = sorted(zip(await counts.counts(conn, queries), queries, strict=True))
+    found = sorted(zip(counts.counts(conn, queries), queries, strict=True))
     kept: list[tuple[int, str]] = []
     spent = 0
     for count, query in found:
@@ -52,8 +52,8 @@ async def searchable_terms(
     return Terms(tuple(q for _, q in kept), tuple(c for c, _ in kept))
 
 
-async def text_candidates(
-    conn: AsyncConnection,
+def text_candidates(
+    conn: Connection,
     search: TextSearch,
     counts: WordCounts,
     terms: Terms,
@@ -65,17 +65,17 @@ async def text_candidates(
     if not terms.queries:
         return []
     statement = _candidates(search, search.slots(len(terms.queries)))
-    params = await text_params(conn, search, counts, terms)
+    params = text_params(conn, search, counts, terms)
     params |= {"statuses": [s.value for s in statuses], "text_limit": limit}
-    return [(row.cid, row.relevance) for row in await conn.execute(statement, params)]
+    return [(row.cid, row.relevance) for row in conn.execute(statement, params)]
 
 
-async def text_params(
-    conn: AsyncConnection, search: TextSearch, counts: WordCounts, terms: Terms
+def text_params(
+    conn: Connection, search: TextSearch, counts: WordCounts, terms: Terms
 ) -> dict[str, Any]:
     params: dict[str, Any] = {"match": search.any_query(terms.queries)}
     if search.per_group:
-        units = await counts.units(conn)
+        units = counts.units(conn)
         for g, (query, count) in enumerate(zip(terms.queries, terms.counts, strict=True)):
             params[f"g{g}"] = query
             params[f"i{g}"] = counts.idf(count, units)

@@ -7,12 +7,13 @@ worth of index entries, and each count is kept ``keep_seconds`` for the queries 
 """
 
 import math
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import Integer, bindparam, func, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from colloquy.store import tables as t
 from colloquy.store.sql.text_search import TextSearch
@@ -40,32 +41,36 @@ class WordCounts:
         self._keep_seconds = keep_seconds
         self._clock = clock
         self._entries: OrderedDict[str, tuple[float, int]] = OrderedDict()
+        # Reader threads share the entries; a count is read outside the lock.
+        self._lock = threading.Lock()
 
-    async def counts(self, conn: AsyncConnection, queries: Sequence[str]) -> list[int]:
+    def counts(self, conn: Connection, queries: Sequence[str]) -> list[int]:
         """Each query's count of units (any status), ``cap`` when it is ``cap`` or more."""
-        return [await self._cached(conn, query) for query in queries]
+        return [self._cached(conn, query) for query in queries]
 
-    async def units(self, conn: AsyncConnection) -> int:
+    def units(self, conn: Connection) -> int:
         """The number of units (any status), from the kept counters."""
-        return await self._cached(conn, _TOTAL_KEY)
+        return self._cached(conn, _TOTAL_KEY)
 
     def idf(self, count: int, units: int) -> float:
         """BM25's inverse document frequency of a word in ``count`` of ``units`` units."""
         units = max(units, count)
         return math.log(1.0 + (units - count + 0.5) / (count + 0.5))
 
-    async def _cached(self, conn: AsyncConnection, query: str) -> int:
+    def _cached(self, conn: Connection, query: str) -> int:
         now = self._clock()
-        entry = self._entries.get(query)
+        with self._lock:
+            entry = self._entries.get(query)
         if entry is not None and now - entry[0] <= self._keep_seconds:
             return entry[1]
         if query == _TOTAL_KEY:
-            count = int((await conn.execute(_TOTAL)).scalar_one())
+            count = int(conn.execute(_TOTAL).scalar_one())
         else:
             params = {"match": query, "cap": self.cap}
-            count = int((await conn.execute(self._count, params)).scalar_one())
-        self._entries[query] = (now, count)
-        self._entries.move_to_end(query)
-        while len(self._entries) > self._kept:
-            self._entries.popitem(last=False)
+            count = int(conn.execute(self._count, params).scalar_one())
+        with self._lock:
+            self._entries[query] = (now, count)
+            self._entries.move_to_end(query)
+            while len(self._entries) > self._kept:
+                self._entries.popitem(last=False)
         return count
