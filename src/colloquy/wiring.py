@@ -72,7 +72,7 @@ def build_services(
             throttle,
         ),
         public_read=settings.public_read,
-        limits=WriteLimits(store, limits),
+        limits=WriteLimits(limits),
         aliases=AliasService(store),
         setup=SetupService(store, throttle),
         embedding=embedding,

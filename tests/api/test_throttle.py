@@ -199,6 +199,47 @@ async def test_confirms_and_flags_are_limited_per_key(api: Api, api_key, admin_t
         assert evidence["confirmations"] == 1 + WRITES_PER_MINUTE
 
 
+async def test_an_invalid_proposal_is_422_and_spends_nothing(api: Api, api_key):
+    invalid = {"domains": ["web"], "insight": {"summary": "s", "detail": "d"}}
+    url = f"{API}/knowledge"
+    for _ in range(WRITES_PER_MINUTE + 1):
+        response = await api.client.post(url, json=invalid, headers=bearer(api_key))
+        assert response.status_code == 422, response.text
+    # None of them spent the allowance: it is all there.
+    for _ in range(WRITES_PER_MINUTE):
+        await api.propose(api_key)
+    # A throttled key is told its body is invalid, not to wait.
+    response = await api.client.post(url, json=invalid, headers=bearer(api_key))
+    assert response.status_code == 422, response.text
+    valid = {"domains": ["web"], "insight": {"summary": "s", "detail": "d", "action": "a"}}
+    assert_throttled(await api.client.post(url, json=valid, headers=bearer(api_key)), "proposals")
+    assert await count_rows(api, tables.units) == WRITES_PER_MINUTE
+
+
+async def test_a_refused_confirm_leaves_the_unit_to_the_writes_beside_it(
+    api: Api, api_key, admin_token
+):
+    unit = await api.approved(api_key, admin_token)
+    url = f"{API}/knowledge/{unit['id']}/confirmations"
+    for _ in range(WRITES_PER_MINUTE):
+        response = await api.client.post(url, headers=bearer(api_key))
+        assert response.status_code == 201, response.text
+    other = await api.key(await api.token("bob", Role.MEMBER))
+    # Sent together, so that (on SQLite) they share group commits: the spent key's
+    # confirmation is refused, the other key's all count.
+    responses = await asyncio.gather(
+        api.client.post(url, headers=bearer(api_key)),
+        *(api.client.post(url, headers=bearer(other)) for _ in range(WRITES_PER_MINUTE - 1)),
+        api.client.post(url, headers=bearer(api_key)),
+    )
+    assert_throttled(responses[0], "confirmations")
+    assert_throttled(responses[-1], "confirmations")
+    assert [r.status_code for r in responses[1:-1]] == [201] * (WRITES_PER_MINUTE - 1)
+    item = await api.review_item(admin_token, unit["id"])
+    confirmations = item["knowledge_unit"]["evidence"]["confirmations"]
+    assert confirmations == 1 + WRITES_PER_MINUTE + WRITES_PER_MINUTE - 1
+
+
 async def test_two_servers_on_one_database_share_the_counts(api: Api, api_key, settings):
     """Two apps, each with its own store (its own connections, as two processes have), take
     turns: the counts are the database's, not either process's."""

@@ -1,14 +1,25 @@
 """Throttles in the store: failures with growing waits, settling a success, per-key write
-allowances, concurrent attempts all counted, and expired rows deleted."""
+allowances spent by the writes themselves (a refusal writes nothing), concurrent attempts all
+counted, and expired rows deleted."""
 
 import asyncio
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
+from colloquy.domain.models import FlagReason, ReviewStatus
 from colloquy.store import tables
-from colloquy.store.protocol import Backoff, RateLimit, Store, ThrottleKey
-from tests.store.factories import T0
+from colloquy.store.protocol import (
+    Allowance,
+    AllowanceSpent,
+    Backoff,
+    FlagInput,
+    RateLimit,
+    Store,
+    ThrottleKey,
+)
+from tests.store.factories import T0, add_unit, at, new_unit, unit_id
 
 USER = ThrottleKey("user", "u1")
 ADDRESS = ThrottleKey("address", "a1")
@@ -18,6 +29,7 @@ BACKOFF = Backoff(
     max_wait=timedelta(seconds=10),
     forget_after=timedelta(hours=1),
 )
+STALE = FlagInput(FlagReason.STALE)
 WIDE = Backoff(
     free=100,
     first_wait=timedelta(seconds=1),
@@ -125,33 +137,95 @@ async def test_concurrent_attempts_all_count(store):
     assert count == 21
 
 
+async def take(store: Store, key: ThrottleKey, limit: RateLimit, at: datetime) -> timedelta | None:
+    """Propose a unit spending one request of ``key``'s allowance: ``None``, or the wait."""
+    try:
+        await store.insert_unit(new_unit(created_at=at), Allowance(key, limit))
+    except AllowanceSpent as spent:
+        return spent.wait
+    return None
+
+
+async def units(store: Store) -> int:
+    return (await store.stats([])).total_count
+
+
 async def test_rate_limit_allows_a_burst_then_one_per_interval(store):
     limit = RateLimit(limit=6, window=timedelta(minutes=1))  # one per 10 s
     key = ThrottleKey("propose", "k1")
     for _ in range(6):
-        assert await store.take_rate(key, limit, sec(0)) is None
-    assert await store.take_rate(key, limit, sec(0)) == timedelta(seconds=10)
-    assert await store.take_rate(key, limit, sec(4)) == timedelta(seconds=6)
-    assert await store.take_rate(key, limit, sec(10)) is None
-    assert await store.take_rate(key, limit, sec(10)) == timedelta(seconds=10)
+        assert await take(store, key, limit, sec(0)) is None
+    assert await take(store, key, limit, sec(0)) == timedelta(seconds=10)
+    assert await take(store, key, limit, sec(4)) == timedelta(seconds=6)
+    assert await take(store, key, limit, sec(10)) is None
+    assert await take(store, key, limit, sec(10)) == timedelta(seconds=10)
     # A quiet minute gives the whole burst back; other keys and scopes have their own.
     for _ in range(6):
-        assert await store.take_rate(key, limit, sec(80)) is None
-    assert await store.take_rate(ThrottleKey("confirm", "k1"), limit, sec(80)) is None
-    assert await store.take_rate(ThrottleKey("propose", "k2"), limit, sec(80)) is None
+        assert await take(store, key, limit, sec(80)) is None
+    assert await take(store, ThrottleKey("confirm", "k1"), limit, sec(80)) is None
+    assert await take(store, ThrottleKey("propose", "k2"), limit, sec(80)) is None
+    # Each refused proposal wrote nothing.
+    assert await units(store) == 6 + 1 + 6 + 2
 
 
-async def test_concurrent_rate_takes_allow_exactly_the_limit(store):
+async def test_concurrent_takes_allow_exactly_the_limit(store):
     limit = RateLimit(limit=10, window=timedelta(minutes=1))
     key = ThrottleKey("flag", "k1")
-    results = await asyncio.gather(*(store.take_rate(key, limit, sec(0)) for _ in range(30)))
+    results = await asyncio.gather(*(take(store, key, limit, sec(0)) for _ in range(30)))
     assert results.count(None) == 10
+    assert await units(store) == 10
+
+
+async def test_a_spent_allowance_changes_no_unit_and_unknown_ids_spend_it(store):
+    unit = await add_unit(store, ReviewStatus.APPROVED)
+    spend = Allowance(ThrottleKey("confirm", "k1"), RateLimit(2, timedelta(minutes=1)))
+    # An unknown id spends the allowance like a known one (it stops id scanning).
+    assert await store.confirm(unit_id(), "carol", at(1), spend) is None
+    confirmed = await store.confirm(unit.id, "carol", at(1), spend)
+    assert confirmed is not None
+    with pytest.raises(AllowanceSpent) as refused:
+        await store.confirm(unit.id, "carol", at(1), spend)
+    assert refused.value.wait == timedelta(seconds=30)
+    flags = Allowance(ThrottleKey("flag", "k1"), RateLimit(1, timedelta(minutes=1)))
+    assert await store.flag(unit.id, STALE, "dave", at(1), flags) is not None
+    with pytest.raises(AllowanceSpent):
+        await store.flag(unit.id, STALE, "dave", at(1), flags)
+    after = await store.get_unit(unit.id)
+    assert after is not None
+    assert after.unit.evidence.confirmations == confirmed.evidence.confirmations == 2
+    assert [e.kind for e in await store.history(unit.id, 100)] == [
+        "proposed",
+        "approved",
+        "confirmed",
+        "flagged",
+    ]
+
+
+async def test_a_refused_write_does_not_fail_the_writes_grouped_with_it(store):
+    unit = await add_unit(store, ReviewStatus.APPROVED)
+
+    def allowance(name: str) -> Allowance:
+        return Allowance(ThrottleKey("confirm", name), RateLimit(1, timedelta(minutes=1)))
+
+    assert await store.confirm(unit.id, "carol", at(1), allowance("spent")) is not None
+    # Queued together (SQLite groups them in one transaction): one refused, the rest go in.
+    results = await asyncio.gather(
+        store.confirm(unit.id, "carol", at(1), allowance("spent")),
+        *(store.confirm(unit.id, f"agent-{i}", at(1), allowance(f"k{i}")) for i in range(4)),
+        store.confirm(unit.id, "dave", at(1), allowance("fresh")),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], AllowanceSpent)
+    assert all(r is not None and not isinstance(r, BaseException) for r in results[1:])
+    after = await store.get_unit(unit.id)
+    assert after is not None
+    assert after.unit.evidence.confirmations == 1 + 1 + 4 + 1
 
 
 async def test_expired_rows_are_deleted(store):
     limit = RateLimit(limit=60, window=timedelta(minutes=1))
     for i in range(5):
-        assert await store.take_rate(ThrottleKey("propose", f"k{i}"), limit, sec(0)) is None
+        assert await take(store, ThrottleKey("propose", f"k{i}"), limit, sec(0)) is None
     assert await store.count_attempt([(USER, BACKOFF)], sec(0)) is None
     assert await rows(store) == 6
     # Two hours on, every row has expired; the next attempt deletes them (and adds its own).

@@ -1,5 +1,6 @@
 """Request dependencies: the services, and who is calling (API key or session token)."""
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -9,7 +10,7 @@ from colloquy.security import api_keys
 from colloquy.services.accounts import REVIEW_ROLES, AccountService, Session
 from colloquy.services.errors import InvalidApiKey, MissingAuthorization
 from colloquy.services.throttle import WriteAction
-from colloquy.store.protocol import UserRecord
+from colloquy.store.protocol import Allowance, UserRecord
 from colloquy.wiring import ServicesDep
 
 BEARER = "Bearer "
@@ -46,21 +47,29 @@ async def session(request: Request, svc: ServicesDep) -> Session:
 SessionDep = Annotated[Session, Depends(session)]
 
 
+@dataclass(frozen=True)
+class KeyWriter:
+    """The owner of the request's API key, and what its write spends (the route hands it to
+    the write, which spends it in its own transaction)."""
+
+    owner: UserRecord
+    allowance: Allowance | None
+
+
 def key_writer(action: WriteAction) -> Any:
-    """The owner of the request's API key, once the key has a write of ``action`` left (429
-    with ``Retry-After`` otherwise, before the write is even looked at)."""
+    """The request's API key, authenticated, with its allowance for writes of ``action``: the
+    write spends it (429 with ``Retry-After`` when it is spent), once the request is valid."""
 
     # One dependency (not one on top of another for the key's owner): FastAPI resolves each
     # dependency on every request, and these routes take most of the writes.
-    async def writer(request: Request, svc: ServicesDep) -> UserRecord:
+    async def writer(request: Request, svc: ServicesDep) -> KeyWriter:
         token = bearer_token(request)
         if token is None:
             raise InvalidApiKey()
         owner = await svc.accounts.authenticate_key(token)
         presented = api_keys.parse(token)
         assert presented is not None  # the key has just been authenticated
-        await svc.limits.spend(action, presented.key_id)
-        return owner
+        return KeyWriter(owner, svc.limits.allowance(action, presented.key_id))
 
     return Depends(writer)
 

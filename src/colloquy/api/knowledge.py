@@ -8,21 +8,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import StringConstraints
 
-from colloquy.api.deps import Reader, key_writer
+from colloquy.api.deps import KeyWriter, Reader, key_writer
 from colloquy.api.schemas import FlagRequest, ProposeRequest
 from colloquy.domain.bounds import MAX_INT_PARAM
 from colloquy.domain.models import Context, Insight
 from colloquy.services.knowledge import MAX_QUERY_TEXT, Proposal
 from colloquy.services.throttle import WriteAction
 from colloquy.services.views import KnowledgeStatsView
-from colloquy.store.protocol import UserRecord
 from colloquy.wiring import ServicesDep
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
 
-Proposer = Annotated[UserRecord, key_writer(WriteAction.PROPOSE)]
-Confirmer = Annotated[UserRecord, key_writer(WriteAction.CONFIRM)]
-Flagger = Annotated[UserRecord, key_writer(WriteAction.FLAG)]
+Proposer = Annotated[KeyWriter, key_writer(WriteAction.PROPOSE)]
+Confirmer = Annotated[KeyWriter, key_writer(WriteAction.CONFIRM)]
+Flagger = Annotated[KeyWriter, key_writer(WriteAction.FLAG)]
 
 QueryTag = Annotated[str, StringConstraints(max_length=cq_schema.DOMAIN_MAX_LENGTH)]
 MAX_QUERY_TAGS = cq_schema.DOMAINS_MAX_ITEMS
@@ -83,27 +82,27 @@ async def query(
 
 
 @router.post("", status_code=201, summary="Propose a unit (it waits for review)")
-async def propose(body: ProposeRequest, owner: Proposer, svc: ServicesDep) -> JSONResponse:
+async def propose(body: ProposeRequest, key: Proposer, svc: ServicesDep) -> JSONResponse:
     proposal = Proposal(
         domains=body.domains,
         insight=Insight(**body.insight.model_dump()),
         context=Context(**body.context.model_dump()),
         extensions=body.extensions,
     )
-    unit = await svc.knowledge.propose(proposal, owner.username)
+    unit = await svc.knowledge.propose(proposal, key.owner.username, key.allowance)
     return JSONResponse(unit.for_reviewers(), status_code=201)
 
 
 @router.post("/{unit_id}/confirmations", status_code=201, summary="Confirm an approved unit")
-async def confirm(unit_id: str, owner: Confirmer, svc: ServicesDep) -> JSONResponse:
-    unit = await svc.knowledge.confirm(unit_id, owner.username)
+async def confirm(unit_id: str, key: Confirmer, svc: ServicesDep) -> JSONResponse:
+    unit = await svc.knowledge.confirm(unit_id, key.owner.username, key.allowance)
     return JSONResponse(unit.for_agents(), status_code=201)
 
 
 @router.post("/{unit_id}/flags", status_code=201, summary="Flag an approved unit")
-async def flag(unit_id: str, body: FlagRequest, owner: Flagger, svc: ServicesDep) -> JSONResponse:
+async def flag(unit_id: str, body: FlagRequest, key: Flagger, svc: ServicesDep) -> JSONResponse:
     unit = await svc.knowledge.flag(
-        unit_id, body.reason, owner.username, body.detail, body.duplicate_of
+        unit_id, body.reason, key.owner.username, body.detail, body.duplicate_of, key.allowance
     )
     return JSONResponse(unit.for_agents(), status_code=201)
 

@@ -28,7 +28,7 @@ from colloquy.services.errors import ServiceError, UnitNotFound
 from colloquy.services.inputs import KU_ID_PATTERN
 from colloquy.services.knowledge import MAX_EXTENSIONS, MAX_QUERY_LIMIT, MAX_QUERY_TEXT, Proposal
 from colloquy.services.throttle import WriteAction
-from colloquy.store.protocol import StoreFault
+from colloquy.store.protocol import Allowance, StoreFault
 from colloquy.wiring import Services, services
 
 INSTRUCTIONS = """\
@@ -155,13 +155,12 @@ def _result(text: str, structured: dict[str, Any]) -> CallToolResult:
     )
 
 
-async def _writer(request: Request, action: WriteAction) -> tuple[Services, str]:
-    """The services and the caller's name, once the caller's key has a write of ``action``
-    left (as the REST API spends it)."""
+def _writer(request: Request, action: WriteAction) -> tuple[Services, str, Allowance | None]:
+    """The services, the caller's name and what the caller's key spends on a write of
+    ``action`` (the write spends it, as the REST API's do)."""
     caller = caller_of(request)
     svc = services(request)
-    await svc.limits.spend(action, caller.key_id)
-    return svc, caller.user.username
+    return svc, caller.user.username, svc.limits.allowance(action, caller.key_id)
 
 
 async def query(
@@ -249,23 +248,23 @@ async def propose(
 ) -> CallToolResult:
     request = _request(ctx)
     with _as_tool_errors(request):
-        svc, proposer = await _writer(request, WriteAction.PROPOSE)
+        svc, proposer, allowance = _writer(request, WriteAction.PROPOSE)
         proposal = Proposal(
             domains=domains,
             insight=Insight(summary=summary, detail=detail, action=action),
             context=UnitContext(languages=languages, frameworks=frameworks, pattern=pattern),
             extensions=extensions,
         )
-        unit = (await svc.knowledge.propose(proposal, proposer)).for_reviewers()
+        unit = (await svc.knowledge.propose(proposal, proposer, allowance)).for_reviewers()
     return _result(rendering.proposed_text(unit), unit)
 
 
 async def confirm(ctx: Context, unit_id: UnitId) -> CallToolResult:
     request = _request(ctx)
     with _as_tool_errors(request):
-        svc, confirmer = await _writer(request, WriteAction.CONFIRM)
+        svc, confirmer, allowance = _writer(request, WriteAction.CONFIRM)
         try:
-            unit = (await svc.knowledge.confirm(unit_id, confirmer)).for_agents()
+            unit = (await svc.knowledge.confirm(unit_id, confirmer, allowance)).for_agents()
         except UnitNotFound:
             raise _not_found(unit_id) from None
     return _result(rendering.confirmed_text(unit), unit)
@@ -294,10 +293,10 @@ async def flag(
     with _as_tool_errors(request):
         # The REST body's own rules: storable text, and a duplicate names its original.
         body = FlagRequest(reason=reason, detail=detail or None, duplicate_of=duplicate_of or None)
-        svc, flagger = await _writer(request, WriteAction.FLAG)
+        svc, flagger, allowance = _writer(request, WriteAction.FLAG)
         try:
             unit = await svc.knowledge.flag(
-                unit_id, body.reason, flagger, body.detail, body.duplicate_of
+                unit_id, body.reason, flagger, body.detail, body.duplicate_of, allowance
             )
         except UnitNotFound:
             raise _not_found(unit_id) from None

@@ -14,8 +14,9 @@ from colloquy.domain.models import Context, FlagReason, Insight, KnowledgeUnit
 from colloquy.domain.normalize import new_unit_id, normalize_pattern, normalize_tags
 from colloquy.domain.tags import tag_words
 from colloquy.services.errors import InvalidDomain, InvalidInput, UnitNotFound, bounded
+from colloquy.services.throttle import allowed
 from colloquy.services.views import KnowledgeStatsView, confidence_buckets
-from colloquy.store.protocol import FlagInput, NewUnit, QuerySpec, Ranking, Store
+from colloquy.store.protocol import Allowance, FlagInput, NewUnit, QuerySpec, Ranking, Store
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,10 @@ class KnowledgeService:
         """Whether a query's free text ``q`` counts (cq ranking ignores it)."""
         return self.ranking is Ranking.HYBRID
 
-    async def propose(self, proposal: Proposal, proposer: str) -> KnowledgeUnit:
+    async def propose(
+        self, proposal: Proposal, proposer: str, allowance: Allowance | None = None
+    ) -> KnowledgeUnit:
+        """Spends ``allowance`` (``Throttled`` when it is spent) once the proposal is valid."""
         insight, context = proposal.insight, proposal.context
         with bounded():
             domains = normalized_domains(proposal.domains)
@@ -96,7 +100,8 @@ class KnowledgeService:
             created_by=proposer,
             created_at=now(),
         )
-        stored = await self._store.insert_unit(unit)
+        with allowed(allowance):
+            stored = await self._store.insert_unit(unit, allowance)
         if self._stored is not None:
             self._stored(stored)
         return stored
@@ -148,8 +153,12 @@ class KnowledgeService:
             order = list(units)
         return [units[unit_id] for unit_id in order[: spec.limit]]
 
-    async def confirm(self, unit_id: str, actor: str) -> KnowledgeUnit:
-        unit = await self._store.confirm(unit_id, actor, now())
+    async def confirm(
+        self, unit_id: str, actor: str, allowance: Allowance | None = None
+    ) -> KnowledgeUnit:
+        """Spends ``allowance`` (``Throttled`` when it is spent), even for an unknown id."""
+        with allowed(allowance):
+            unit = await self._store.confirm(unit_id, actor, now(), allowance)
         if unit is None:
             raise UnitNotFound()
         return unit
@@ -161,9 +170,12 @@ class KnowledgeService:
         actor: str,
         detail: str | None = None,
         duplicate_of: str | None = None,
+        allowance: Allowance | None = None,
     ) -> KnowledgeUnit:
+        """As ``confirm``."""
         flag = FlagInput(reason=reason, detail=detail, duplicate_of=duplicate_of)
-        unit = await self._store.flag(unit_id, flag, actor, now())
+        with allowed(allowance):
+            unit = await self._store.flag(unit_id, flag, actor, now(), allowance)
         if unit is None:
             raise UnitNotFound()
         return unit

@@ -23,12 +23,21 @@ import hashlib
 import hmac
 import ipaddress
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from enum import StrEnum
 
 from colloquy.clock import now
 from colloquy.services.errors import Throttled
-from colloquy.store.protocol import Backoff, RateLimit, Store, ThrottleKey
+from colloquy.store.protocol import (
+    Allowance,
+    AllowanceSpent,
+    Backoff,
+    RateLimit,
+    Store,
+    ThrottleKey,
+)
 
 FIRST_WAIT = timedelta(seconds=1)
 USERNAME_MAX_WAIT = timedelta(minutes=5)
@@ -121,22 +130,29 @@ class LoginThrottle:
 
 
 class WriteLimits:
-    """Writes per minute per API key, so that a runaway agent cannot flood the review queue."""
+    """Writes per minute per API key, so that a runaway agent cannot flood the review queue.
+    The allowance is spent by the write itself, in its own transaction (``allowed``)."""
 
-    def __init__(self, store: Store, per_minute: dict[WriteAction, int]) -> None:
-        self._store = store
+    def __init__(self, per_minute: dict[WriteAction, int]) -> None:
         self._limits = {
             action: RateLimit(limit, RATE_WINDOW) for action, limit in per_minute.items() if limit
         }
 
-    async def spend(self, action: WriteAction, key_id: str) -> None:
-        """Take one write of ``action`` from the key's allowance, or raise ``Throttled``."""
+    def allowance(self, action: WriteAction, key_id: str) -> Allowance | None:
+        """What a write of ``action`` with the key spends (``None``: the action is unlimited)."""
         limit = self._limits.get(action)
-        if limit is None:
-            return
-        wait = await self._store.take_rate(ThrottleKey(action.value, key_id), limit, now())
-        if wait is not None:
-            noun = _NOUNS[action]
-            raise throttled(
-                f"Too many {noun} with this API key (at most {limit.limit} a minute).", wait
-            )
+        return None if limit is None else Allowance(ThrottleKey(action.value, key_id), limit)
+
+
+@contextmanager
+def allowed(allowance: Allowance | None) -> Iterator[None]:
+    """Around a write that spends ``allowance``: ``Throttled`` when it is spent."""
+    try:
+        yield
+    except AllowanceSpent as spent:
+        assert allowance is not None  # only a write with an allowance is refused for it
+        noun = _NOUNS[WriteAction(allowance.key.scope)]
+        raise throttled(
+            f"Too many {noun} with this API key (at most {allowance.limit.limit} a minute).",
+            spent.wait,
+        ) from None

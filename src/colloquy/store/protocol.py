@@ -410,7 +410,26 @@ class RateLimit:
     window: timedelta
 
 
+@dataclass(frozen=True)
+class Allowance:
+    """A write that spends one request of ``key``'s allowance under ``limit``, in the write's
+    own transaction: the store raises ``AllowanceSpent`` (having written nothing) when there is
+    none left."""
+
+    key: ThrottleKey
+    limit: RateLimit
+
+
 # ---------------------------------------------------------------- errors
+
+
+class AllowanceSpent(Exception):
+    """A write refused, with nothing written, because its allowance is spent; ``wait``: how
+    long until there is one again."""
+
+    def __init__(self, wait: timedelta) -> None:
+        super().__init__(f"allowance spent for {wait}")
+        self.wait = wait
 
 
 class InvalidCursor(ValueError):
@@ -484,7 +503,10 @@ class Store(Protocol):
         """Return once the database answers; raise ``DatabaseUnavailable`` otherwise."""
 
     # units
-    async def insert_unit(self, unit: NewUnit) -> KnowledgeUnit: ...
+    async def insert_unit(self, unit: NewUnit, allowance: Allowance | None = None) -> KnowledgeUnit:
+        """Spends ``allowance`` at ``unit.created_at`` (``AllowanceSpent`` when none is left)."""
+        ...
+
     async def get_unit(self, unit_id: str) -> ReviewItem | None: ...
     async def get_approved(self, unit_id: str) -> KnowledgeUnit | None:
         """None as well when the unit is not approved."""
@@ -506,10 +528,23 @@ class Store(Protocol):
     async def stats(self, bucket_edges: Sequence[int]) -> KnowledgeStats: ...
 
     # evidence: the unit as changed, or None when there is no such approved unit
-    async def confirm(self, unit_id: str, actor: str, at: datetime) -> KnowledgeUnit | None: ...
+    async def confirm(
+        self, unit_id: str, actor: str, at: datetime, allowance: Allowance | None = None
+    ) -> KnowledgeUnit | None:
+        """None when no approved unit has the id; ``allowance`` is spent at ``at`` even then
+        (``AllowanceSpent`` when none is left), so that unknown ids cost as much as known ones."""
+        ...
+
     async def flag(
-        self, unit_id: str, flag: FlagInput, actor: str, at: datetime
-    ) -> KnowledgeUnit | None: ...
+        self,
+        unit_id: str,
+        flag: FlagInput,
+        actor: str,
+        at: datetime,
+        allowance: Allowance | None = None,
+    ) -> KnowledgeUnit | None:
+        """As ``confirm``."""
+        ...
 
     # review
     async def decide(
@@ -659,11 +694,6 @@ class Store(Protocol):
     ) -> None:
         """An attempt succeeded: forget ``cleared``'s failures and take this one back from
         ``refunded``'s."""
-        ...
-
-    async def take_rate(self, key: ThrottleKey, limit: RateLimit, at: datetime) -> timedelta | None:
-        """Take one request from ``key``'s allowance: ``None``, or how long until there is one
-        (nothing is taken then)."""
         ...
 
     # moving data between servers; imports skip what exists and return how many were added

@@ -111,7 +111,6 @@ class SqlStore:
         throttles = ThrottleRepository(database)
         self.count_attempt = throttles.count_attempt
         self.settle_attempt = throttles.settle_attempt
-        self.take_rate = throttles.take_rate
 
         archive = ArchiveRepository(database, counters)
         self.export_units = archive.export_units

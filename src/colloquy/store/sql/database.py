@@ -23,11 +23,15 @@ alone, so a refusal that wrote nothing is better returned by the job and raised 
 Lock order: every write transaction takes its locks in this one order, so that no two of them
 ever wait for each other in a cycle (a deadlock):
 
-1. the ``units`` row it changes (``UPDATE`` or ``SELECT ... FOR UPDATE``), or the rows it
+1. the ``throttles`` row of the write allowance it spends, if any (``throttle.Allowances``):
+   one row, that of the request's own key and action, so a transaction holds at most one and
+   waits for it before holding anything else: it can close no cycle (the sign-in counts,
+   several ``throttles`` rows in one transaction, are of other scopes and take nothing else);
+2. the ``units`` row it changes (``UPDATE`` or ``SELECT ... FOR UPDATE``), or the rows it
    inserts; a transaction changes one existing unit at most;
-2. that unit's ``unit_domains`` rows;
-3. its ``flags`` and ``events`` rows (inserts; their foreign keys share the lock of step 1);
-4. the kept counters, last: jobs ``Counters.add`` to their transaction's tally, which the
+3. that unit's ``unit_domains`` rows;
+4. its ``flags`` and ``events`` rows (inserts; their foreign keys share the lock of step 2);
+5. the kept counters, last: jobs ``Counters.add`` to their transaction's tally, which the
    transaction writes as it ends (once for a whole group): ``unit_counts`` by (key, shard),
    then ``daily_counts`` by (day, shard), then ``domain_counts`` by domain, each sorted.
 

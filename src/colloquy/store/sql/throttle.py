@@ -1,4 +1,5 @@
-"""Throttles: failed sign-ins with growing waits, and per-key write allowances.
+"""Throttles: failed sign-ins with growing waits, and per-key write allowances (spent inside
+the write they allow: ``Allowances``).
 
 Each check-and-count is one conditional upsert (``ON CONFLICT DO UPDATE ... WHERE`` the
 subject may go ahead, ``RETURNING`` only then), so concurrent attempts from every process count
@@ -14,7 +15,7 @@ from sqlalchemy import BigInteger, and_, bindparam, case, delete, select, tuple_
 from sqlalchemy.engine import Connection
 
 from colloquy.store import tables as t
-from colloquy.store.protocol import Backoff, RateLimit, ThrottleKey
+from colloquy.store.protocol import Allowance, Backoff, ThrottleKey
 from colloquy.store.sql.database import Database
 from colloquy.store.sql.dialects import InsertFactory
 
@@ -110,7 +111,6 @@ class ThrottleRepository:
         self._db = db
         # Built once per store: the upsert is the dialect's own.
         self._count_stmt = _count_statement(db.dialect.upsert)
-        self._take_stmt = _take_statement(db.dialect.upsert)
 
     async def count_attempt(
         self, keys: Sequence[tuple[ThrottleKey, Backoff]], at: datetime
@@ -157,19 +157,27 @@ class ThrottleRepository:
 
         await self._db.write(settle)
 
-    async def take_rate(self, key: ThrottleKey, limit: RateLimit, at: datetime) -> timedelta | None:
+
+class Allowances:
+    """Spends write allowances inside a write job (``take``), in the dialect's upsert."""
+
+    def __init__(self, upsert: InsertFactory) -> None:
+        self._take_stmt = _take_statement(upsert)
+
+    def take(self, conn: Connection, allowance: Allowance, at: datetime) -> timedelta | None:
+        """Take one request from the allowance: ``None``, or how long until there is one
+        (nothing is taken then). Run it first in the job: the throttle row comes first in the
+        lock order (``database``)."""
+        limit = allowance.limit
         now = epoch_us(at)
         window = _us(limit.window)
         # Each request spends one interval of the window; requests may run ahead of time by
         # up to the window less one interval (a burst of ``limit`` at once).
         interval = max(window // limit.limit, 1)
         latest = now + window - interval
-        values = _key(key) | {"now": now, "interval": interval, "latest": latest}
-
-        def take(conn: Connection) -> timedelta | None:
-            if conn.execute(self._take_stmt, values).first() is not None:
-                return None
-            until = conn.execute(_UNTIL, _key(key)).scalar_one()
-            return timedelta(microseconds=max(until - latest, 1))
-
-        return await self._db.write(take)
+        key = _key(allowance.key)
+        values = key | {"now": now, "interval": interval, "latest": latest}
+        if conn.execute(self._take_stmt, values).first() is not None:
+            return None
+        until = conn.execute(_UNTIL, key).scalar_one()
+        return timedelta(microseconds=max(until - latest, 1))

@@ -2,7 +2,7 @@
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +27,8 @@ from colloquy.domain.models import (
 )
 from colloquy.store import tables as t
 from colloquy.store.protocol import (
+    Allowance,
+    AllowanceSpent,
     FlagInput,
     InvalidCursor,
     KnowledgeStats,
@@ -48,6 +50,7 @@ from colloquy.store.sql.ranking.hybrid import AliasSource, HybridRanker
 from colloquy.store.sql.ranking.planner import Statement
 from colloquy.store.sql.ranking.word_counts import WordCounts
 from colloquy.store.sql.rows import flag_values, load, render
+from colloquy.store.sql.throttle import Allowances
 from colloquy.store.sql.unit_writes import add_event, insert_units, sync_ranking
 
 _STATS = select(*stats_columns())
@@ -102,10 +105,11 @@ class UnitRepository:
         self._hybrid = hybrid
         self._aliases = aliases
         self._search = db.dialect.text_search
+        self._allowances = Allowances(db.dialect.upsert)
         self.word_counts = WordCounts(self._search, hybrid.word_cap)
         """Shared with the neighbours' searches (``sql.neighbours``)."""
 
-    async def insert_unit(self, unit: NewUnit) -> KnowledgeUnit:
+    async def insert_unit(self, unit: NewUnit, allowance: Allowance | None = None) -> KnowledgeUnit:
         created_at = unit.created_at.astimezone(UTC)
         item = ReviewItem(
             unit=KnowledgeUnit(
@@ -128,7 +132,16 @@ class UnitRepository:
         )
         proposed = UnitEvent(kind="proposed", actor=unit.created_by, at=created_at)
         archive = UnitArchive(item=item, events=[proposed])
-        await self._db.write(lambda conn: insert_units(conn, self._counters, [archive]))
+
+        def job(conn: Connection) -> timedelta | None:
+            wait = self._spend(conn, allowance, created_at)
+            if wait is None:
+                insert_units(conn, self._counters, [archive])
+            return wait
+
+        wait = await self._db.write(job)
+        if wait is not None:
+            raise AllowanceSpent(wait)
         # Stored exactly as built (the conformance suite reads it back to prove it).
         return item.unit
 
@@ -247,16 +260,31 @@ class UnitRepository:
 
     # ------------------------------------------------------------ evidence
 
-    async def confirm(self, unit_id: str, actor: str, at: datetime) -> KnowledgeUnit | None:
-        return await self._evidence(unit_id, _CONFIRM, {"at": at}, "confirmed", actor, at)
+    async def confirm(
+        self, unit_id: str, actor: str, at: datetime, allowance: Allowance | None = None
+    ) -> KnowledgeUnit | None:
+        return await self._evidence(
+            unit_id, _CONFIRM, {"at": at}, "confirmed", actor, at, allowance
+        )
 
     async def flag(
-        self, unit_id: str, flag: FlagInput, actor: str, at: datetime
+        self,
+        unit_id: str,
+        flag: FlagInput,
+        actor: str,
+        at: datetime,
+        allowance: Allowance | None = None,
     ) -> KnowledgeUnit | None:
         row = flag_values(unit_id, flag, actor, at)
         return await self._evidence(
-            unit_id, _FLAG, {}, "flagged", actor, at, flag_row=row, note=flag.reason.value
+            unit_id, _FLAG, {}, "flagged", actor, at, allowance, row, flag.reason.value
         )
+
+    def _spend(
+        self, conn: Connection, allowance: Allowance | None, at: datetime
+    ) -> timedelta | None:
+        """First in a write job (the lock order): the wait when the allowance is spent."""
+        return None if allowance is None else self._allowances.take(conn, allowance, at)
 
     async def _evidence(
         self,
@@ -266,10 +294,15 @@ class UnitRepository:
         kind: str,
         actor: str,
         at: datetime,
+        allowance: Allowance | None,
         flag_row: dict[str, Any] | None = None,
         note: str | None = None,
     ) -> KnowledgeUnit | None:
-        def job(conn: Connection) -> KnowledgeUnit | None:
+        def job(conn: Connection) -> KnowledgeUnit | timedelta | None:
+            # A refusal is returned, not raised: it writes nothing and must not fail a group.
+            wait = self._spend(conn, allowance, at)
+            if wait is not None:
+                return wait
             # The old value, under the row lock, moves the unit between confidence counters.
             before = conn.execute(_LOCK_CONFIDENCE, {"unit_id": unit_id}).scalar_one_or_none()
             if before is None:
@@ -290,4 +323,7 @@ class UnitRepository:
             (item,) = render(conn, [updated])
             return item.unit
 
-        return await self._db.write(job)
+        answer = await self._db.write(job)
+        if isinstance(answer, timedelta):
+            raise AllowanceSpent(answer)
+        return answer
