@@ -1,9 +1,10 @@
 """Units: insert, fetch, ranked query, browsing, statistics, confirmations and flags."""
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -84,6 +85,16 @@ _FLAG = (
 _INSERT_FLAG = insert(t.flags)
 
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """A write job's answer when its allowance is spent: how long until there is one."""
+
+    wait: timedelta
+
+
 class UnitRepository:
     """Units: proposals, reads, the ranked query, browsing, statistics, and evidence."""
 
@@ -133,15 +144,9 @@ class UnitRepository:
         proposed = UnitEvent(kind="proposed", actor=unit.created_by, at=created_at)
         archive = UnitArchive(item=item, events=[proposed])
 
-        def job(conn: Connection) -> timedelta | None:
-            wait = self._spend(conn, allowance, created_at)
-            if wait is None:
-                insert_units(conn, self._counters, [archive])
-            return wait
-
-        wait = await self._db.write(job)
-        if wait is not None:
-            raise AllowanceSpent(wait)
+        await self._write_spending(
+            allowance, created_at, lambda conn: insert_units(conn, self._counters, [archive])
+        )
         # Stored exactly as built (the conformance suite reads it back to prove it).
         return item.unit
 
@@ -280,11 +285,24 @@ class UnitRepository:
             unit_id, _FLAG, {}, "flagged", actor, at, allowance, row, flag.reason.value
         )
 
-    def _spend(
-        self, conn: Connection, allowance: Allowance | None, at: datetime
-    ) -> timedelta | None:
-        """First in a write job (the lock order): the wait when the allowance is spent."""
-        return None if allowance is None else self._allowances.take(conn, allowance, at)
+    async def _write_spending(
+        self, allowance: Allowance | None, at: datetime, job: Callable[[Connection], T]
+    ) -> T:
+        """``job``'s answer, its allowance spent at ``at`` first in the same write job (the
+        lock order); ``AllowanceSpent`` when none is left. The refusal is returned by the job,
+        not raised in it: it writes nothing and must not fail a group commit."""
+
+        def spending(conn: Connection) -> T | _Refused:
+            if allowance is not None:
+                wait = self._allowances.take(conn, allowance, at)
+                if wait is not None:
+                    return _Refused(wait)
+            return job(conn)
+
+        answer = await self._db.write(spending)
+        if isinstance(answer, _Refused):
+            raise AllowanceSpent(answer.wait)
+        return answer
 
     async def _evidence(
         self,
@@ -298,11 +316,7 @@ class UnitRepository:
         flag_row: dict[str, Any] | None = None,
         note: str | None = None,
     ) -> KnowledgeUnit | None:
-        def job(conn: Connection) -> KnowledgeUnit | timedelta | None:
-            # A refusal is returned, not raised: it writes nothing and must not fail a group.
-            wait = self._spend(conn, allowance, at)
-            if wait is not None:
-                return wait
+        def job(conn: Connection) -> KnowledgeUnit | None:
             # The old value, under the row lock, moves the unit between confidence counters.
             before = conn.execute(_LOCK_CONFIDENCE, {"unit_id": unit_id}).scalar_one_or_none()
             if before is None:
@@ -323,7 +337,4 @@ class UnitRepository:
             (item,) = render(conn, [updated])
             return item.unit
 
-        answer = await self._db.write(job)
-        if isinstance(answer, timedelta):
-            raise AllowanceSpent(answer)
-        return answer
+        return await self._write_spending(allowance, at, job)
