@@ -34,7 +34,7 @@ from rich.console import Console
 from rich.table import Table
 from tests.support.pgserver import PostgresServer
 
-from benchmarks import corpus, load, loadgen, workloads
+from benchmarks import corpus, load, loadgen, sql_floor, workloads
 from benchmarks.server import CpuMeter, LiveServer, MemorySampler, credentials, serve
 from benchmarks.workloads import Credentials
 from colloquy.store import migrate
@@ -149,6 +149,10 @@ def measure(
                 idle_kib.append(memory.peak_total_kib)
                 for name in group:
                     results[name] = run_workload(server, name, creds, args, memory, trees)
+                    if name in sql_floor.WORKLOADS:  # beside the server, which is idle now
+                        sql_floor.add_floor(results[name], corpus_db.url, name, args.seed,
+                                            database_pid, args.concurrency)  # fmt: skip
+                        console.print(f"  {'':16} SQL floor {results[name]['sql_floor']}")
     outcome["idle_rss_mib"] = round(min(idle_kib, default=0) / 1024, 1)
     add_cpu_ratios(results)
     print_table(results)
@@ -229,9 +233,9 @@ def add_cpu_ratios(results: dict[str, dict[str, Any]]) -> None:
 
 def print_table(results: dict[str, dict[str, Any]]) -> None:
     table = Table("workload", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "CPU × health",
-                  "RSS MiB", "CPU cores", box=None)  # fmt: skip
+                  "CPU ÷ SQL floor", "RSS MiB", "CPU cores", box=None)  # fmt: skip
     for name, w in results.items():
-        ratio = w.get("cpu_ratio")
+        ratio, floor = w.get("cpu_ratio"), w.get("floor_ratio")
         table.add_row(
             name,
             f"{w['throughput']:,.1f}",
@@ -239,6 +243,7 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
             f"{w['p99_ms']:.2f}",
             f"{w['cpu_ms_per_request'] or 0:.3f}",
             "–" if ratio is None else f"{ratio:.1f}",
+            "–" if floor is None else f"{floor:.2f}",
             f"{w['rss_peak_mib']}",
             " ".join(f"{who} {n:.2f}" for who, n in w["cpu_cores"].items()),
         )
