@@ -20,14 +20,14 @@ SEED = 11
 QUERIES = 60
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def corpus_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A small benchmark corpus on each backend."""
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def corpus_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A small benchmark corpus on each backend, shared by this module's tests (they read it)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'colloquy.db'}"
+        url = f"sqlite:///{tmp_path_factory.mktemp('floor') / 'colloquy.db'}"
     else:
         server: PostgresServer = request.getfixturevalue("pg_server")
-        url = server.create_database(f"floor_{tmp_path.name[-20:].replace('-', '_').lower()}")
+        url = server.create_database("sql_floor")
     asyncio.run(load.load(url, SIZE, seed=SEED, batch=200, progress=False))
     return url
 
@@ -66,7 +66,8 @@ def test_the_replay_reads_what_the_store_read(
         values = {value for statement in query_rows for row in statement for value in row}
         assert set(query.answer) <= values, query
     # And the bare driver's rows are those the store's own connection reads for each statement.
-    assert normalised(rows) == normalised(asyncio.run(store_reads(corpus_url, captured)))
+    store_rows = asyncio.run(store_reads(corpus_url, captured))
+    assert decoded(rows, store_rows) == [[[list(r) for r in s] for s in q] for q in store_rows]
     (only,) = passes
     assert only.driver > 0
     assert (only.database is not None and only.database >= 0) == (pid is not None)
@@ -86,16 +87,24 @@ async def store_reads(url: str, captured: list[sql_floor.Captured]) -> sql_floor
         await store.close()
 
 
-def normalised(rows: sql_floor.Rows) -> list[Any]:
-    """Rows as plain lists, JSON values decoded (asyncpg alone leaves jsonb as text, the
-    store's connection decodes it)."""
+def decoded(bare: sql_floor.Rows, store: sql_floor.Rows) -> list[Any]:
+    """The bare driver's rows as plain lists, with JSON text decoded where the store's
+    connection decoded it (asyncpg alone leaves jsonb as text, SQLAlchemy's codec decodes it);
+    a different number of statements, rows or columns fails the comparison."""
 
-    def value(v: Any) -> Any:
-        if isinstance(v, str) and v[:1] in "[{":
-            return json.loads(v)
-        return v
+    def value(b: Any, s: Any) -> Any:
+        return json.loads(b) if isinstance(b, str) and not isinstance(s, str) else b
 
-    return [[[[value(v) for v in row] for row in s] for s in q] for q in rows]
+    return [
+        [
+            [
+                [value(b, s) for b, s in zip(brow, srow, strict=True)]
+                for brow, srow in zip(bs, ss, strict=True)
+            ]
+            for bs, ss in zip(bq, sq, strict=True)
+        ]
+        for bq, sq in zip(bare, store, strict=True)
+    ]
 
 
 def test_the_floor_and_the_serving_cpu_over_it(corpus_url: str, request: pytest.FixtureRequest):
