@@ -73,7 +73,9 @@ class Pass:
         return self.driver + (self.database or 0.0)
 
 
-def sample(workload: str, seed: int, count: int = SAMPLE, concurrency: int = 8) -> list[dict]:
+def sample(
+    workload: str, seed: int, count: int = SAMPLE, concurrency: int = 8
+) -> list[dict[str, Any]]:
     """The first ``count`` queries of ``workload``'s load (taken in turn from each of the
     ``concurrency`` workers' request sequences) as ``KnowledgeService.query`` arguments."""
     factory = workloads.factories(Credentials("", "", []), seed)[workload]
@@ -99,7 +101,7 @@ def ranking_of(workload: str) -> Ranking:
     return Ranking(configured) if configured else Settings.model_fields["ranking"].default
 
 
-async def capture(url: str, ranking: Ranking, queries: list[dict]) -> list[Captured]:
+async def capture(url: str, ranking: Ranking, queries: list[dict[str, Any]]) -> list[Captured]:
     """Each query answered by the store on ``url``, with the statements it sent (a first,
     unrecorded round warms the store's caches, as a serving process has them warm)."""
     store = open_store(url)
@@ -110,8 +112,9 @@ async def capture(url: str, ranking: Ranking, queries: list[dict]) -> list[Captu
         engine = _sync_engine(store.database.read_engine)  # type: ignore[attr-defined]
         sent: list[Statement] = []
 
-        def record(*event_args: Any) -> None:
-            _conn, _cursor, statement, parameters, _context, executemany = event_args
+        def record(
+            _conn: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, executemany: bool
+        ) -> None:
             if executemany or not statement.lstrip().upper().startswith(_READS):
                 raise ValueError(f"a query sent more than a read: {statement[:80]!r}")
             sent.append((statement, tuple(parameters or ())))
