@@ -1,7 +1,7 @@
 """A PostgreSQL benchmark corpus copied from the cached SQLite one with ``COPY``.
 
 Loading a million units through ``Store.import_units`` takes PostgreSQL most of an hour; the
-SQLite corpus of the same size, seed and schema is cached (``run.sqlite_corpus``). Both backends
+SQLite corpus of the same size, seed and schema is cached (``run.cached_sqlite``). Both backends
 keep one schema (``store/tables.py``, the migrations), so the PostgreSQL corpus is that cache's
 rows, table by table, streamed with ``COPY`` into a database migrated to head, and the result is
 what ``import_units`` leaves:
