@@ -6,7 +6,8 @@ keep one schema (``store/tables.py``, the migrations), so the PostgreSQL corpus 
 rows, table by table, streamed with ``COPY`` into a database migrated to head, and the result is
 what ``import_units`` leaves:
 
-- rows in the order they were inserted (SQLite's rowid order), so tables lie on disk alike;
+- rows in the order they were inserted (SQLite's rowid order), cut into runs of neighbouring
+  rows that the copiers take in turn, so that tables lie on disk much alike;
 - the full-text vectors ``units.search`` and ``units.tag_search`` are generated columns, which
   PostgreSQL computes itself as the rows arrive;
 - identity sequences go on after the copied ids, and tables SQLite keeps an autoincrement high
