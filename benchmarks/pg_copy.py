@@ -16,7 +16,8 @@ what ``import_units`` leaves:
   rows than ``import_units`` spreads them on (each of its transactions picks a random shard).
 
 Constraints and indexes are dropped before the copy and made again after it from their own
-definitions (one sorted build each instead of millions of insertions), all in one transaction.
+definitions (one sorted build each instead of millions of insertions), each step in one
+transaction; a copy that fails half-way leaves a database to drop, as a failed load does.
 
     python -m benchmarks.pg_copy --sqlite benchmarks/.work/sqlite-….db --url postgresql://…
 """
