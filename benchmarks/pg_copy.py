@@ -179,6 +179,11 @@ async def _copier(
         await conn.close()
 
 
+async def _autovacuum(conn: asyncpg.Connection, names: Sequence[str], change: str) -> None:
+    for name in names:
+        await conn.execute(f"ALTER TABLE {_quoted(name)} {change}")
+
+
 def _check_revision(source: sqlite3.Connection) -> None:
     (revision,) = source.execute("SELECT version_num FROM alembic_version").fetchone()
     if revision != migrate.head_revision():
@@ -230,6 +235,8 @@ async def copy_corpus(
                 ]
                 for drop, _ in rebuilt:
                     await conn.execute(drop)
+                # Autovacuum would analyse the growing tables again and again meanwhile.
+                await _autovacuum(conn, names, "SET (autovacuum_enabled = false)")
             with progress_bar(progress) as bar:
                 task = bar.add_task(f"copying {rows:,} rows", total=rows)
                 advance = functools.partial(bar.advance, task)
@@ -242,6 +249,7 @@ async def copy_corpus(
                     for _, make in reversed(rebuilt):
                         await conn.execute(make)
                         bar.advance(task)
+                    await _autovacuum(conn, names, "RESET (autovacuum_enabled)")
                     await _continue_sequences(conn, source)
     finally:
         await conn.close()

@@ -41,6 +41,8 @@ SCHEMA = (
     "FROM information_schema.columns WHERE table_schema = 'public' "
     "ORDER BY table_name, ordinal_position",
     "SELECT sequencename, last_value FROM pg_sequences ORDER BY sequencename",
+    "SELECT relname, reloptions FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+    "ORDER BY relname",
 )
 
 
