@@ -12,7 +12,7 @@ workload. Each workload then runs A, B, A, B, ... (``--rounds``), so a machine w
 drifts during the run drifts for both. Reported per workload: the server's CPU per request and
 the throughput of each side, and B/A.
 
-With ``--backend postgres`` the corpus is loaded once into a private PostgreSQL server
+With ``--backend postgres`` that corpus is copied once into a private PostgreSQL server
 (``run.postgres_corpus``) and each side serves its own database copied from it (``CREATE
 DATABASE ... TEMPLATE``, a file-level copy), on the same server.
 """

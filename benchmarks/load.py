@@ -56,6 +56,18 @@ class LoadResult:
         return self.size / self.seconds if self.seconds else 0.0
 
 
+def progress_bar(shown: bool = True) -> Progress:
+    """The bar a long load shows: what it does, how far along, for how long, how long yet."""
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    return Progress(*columns, disable=not shown, transient=False)
+
+
 def _batches(size: int, seed: int, end: datetime, batch: int) -> Iterator[list[UnitArchive]]:
     units = corpus.generate(size, seed, end)
     while chunk := list(islice(units, batch)):
@@ -92,15 +104,8 @@ async def load(
     )
     started = time.perf_counter()
     producer.start()
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
     try:
-        with Progress(*columns, disable=not progress, transient=False) as bar:
+        with progress_bar(progress) as bar:
             task = bar.add_task(f"loading {size:,} units", total=size)
             index = 0
             while (chunk := await asyncio.to_thread(pending.get)) is not None:
