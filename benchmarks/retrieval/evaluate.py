@@ -91,6 +91,7 @@ BM25_K1 = 1.2
 BM25_B = 0.75
 NOT_AVAILABLE = "not available on this server"
 BACKENDS = ("sqlite", "postgres")
+DISTRACTOR_WORDS = ("set", "corpus")
 PRISTINE = "distractors"  # the database the distractors are loaded into once
 
 
@@ -341,9 +342,17 @@ class Databases:
     distractors are loaded once (``benchmarks/load.py``) and copied for each run: a file copy
     on SQLite, a template database on PostgreSQL (``tests/support/pgserver.py``)."""
 
-    def __init__(self, backend: str, distractors: int, work: Path) -> None:
+    def __init__(
+        self,
+        backend: str,
+        distractors: int,
+        work: Path,
+        vocabulary: Sequence[str] | None = None,
+    ) -> None:
+        """``vocabulary``: the words of the distractors' text (``corpus.generate``)."""
         self.backend = backend
         self.distractors = distractors
+        self._vocabulary = vocabulary
         self._work = work
         self._pg: PostgresServer | None = None
         self._pristine = ""
@@ -383,7 +392,7 @@ class Databases:
             url = self._pg.create_database(PRISTINE)
         else:
             url = f"sqlite:///{path}"
-        asyncio.run(load.load(url, self.distractors, progress=False))
+        asyncio.run(load.load(url, self.distractors, progress=False, vocabulary=self._vocabulary))
         if self._pg is not None:
             # As autovacuum would leave it soon after.
             self._pg.execute_sql("VACUUM (ANALYZE)", database=PRISTINE)
@@ -544,6 +553,15 @@ def bounds_table(reached: dict[str, dict[str, int]]) -> str:
     return "\n".join(lines)
 
 
+def distractor_words(args: argparse.Namespace, units: Sequence[dict[str, Any]]) -> list[str] | None:
+    """The distractors' words: with ``set``, every word of the labelled units' text as often as
+    it occurs there, so that the queries' words are spread over every count from rare to
+    flood among the distractors (their own words make them all floods or absent)."""
+    if args.distractor_words == "corpus":
+        return None
+    return [word for unit in units for word in tokenise(BM25.text(unit))]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", default=",".join(MODES), help=f"comma list of {MODES}")
@@ -562,6 +580,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         default=0,
         help="generated units (benchmarks/corpus.py) loaded before the labelled set",
+    )
+    parser.add_argument(
+        "--distractor-words",
+        choices=DISTRACTOR_WORDS,
+        default="set",
+        help="the distractors' text: the labelled units' words, as often as in the set, or "
+        "the benchmark corpus's own few filler words",
     )
     args = parser.parse_args(argv)
     modes = [m.strip() for m in args.mode.split(",") if m.strip()]
@@ -591,7 +616,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     reached: dict[str, Any] = {}
     with (
         tempfile.TemporaryDirectory(prefix="colloquy-distractors-") as work,
-        Databases(args.backend, args.distractors, Path(work)) as databases,
+        Databases(
+            args.backend, args.distractors, Path(work), distractor_words(args, units)
+        ) as databases,
     ):
 
         def run(server_modes: Sequence[str], settings: dict[str, str]) -> None:
@@ -628,6 +655,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "repeats": args.repeats,
         "backend": args.backend,
         "distractors": args.distractors,
+        "distractor_words": args.distractor_words,
         "bounds": reached,
         "modes": summaries,
     }
