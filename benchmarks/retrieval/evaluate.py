@@ -2,8 +2,11 @@
 
     python -m benchmarks.retrieval.evaluate                      # every mode
     python -m benchmarks.retrieval.evaluate --mode cq,bm25-tags  # some of them
+    python -m benchmarks.retrieval.evaluate --mode hybrid-tags,hybrid-q \
+        --backend postgres --distractors 100000                  # the set among 100k others
 
-Server modes load ``units.jsonl`` into a real ``colloquy serve`` (fresh SQLite data directory,
+Server modes load ``units.jsonl`` into a real ``colloquy serve`` (a fresh database: SQLite, or
+with ``--backend postgres`` a private PostgreSQL, ``tests/support/pgserver.py``;
 ``benchmarks/server.py``): every unit is proposed over HTTP with an API key and approved with
 a reviewer's session, keeping a map from the set's ids (``ev-0001``) to the server's. Then every
 query of ``queries.jsonl`` is sent as ``GET /api/v1/knowledge`` with its ``domains``,
@@ -39,6 +42,16 @@ Metrics (each query, then the mean over queries; a query counts in every kind it
 - recall@5: of the units graded 2 or 3, the share in the top 5, over ``min(5, how many)`` so
   that a perfect ranking scores 1.
 - MRR: ``1 / rank`` of the first grade-3 unit within the top 5, else 0.
+
+Distractors (``--distractors N``, ``Databases``): N units generated as the latency corpus is
+(``benchmarks/corpus.py``: skewed tags, confidences, statuses), loaded in bulk
+(``benchmarks/load.py``) into the database before the labelled set, so that the labelled units
+must be found among N others. Their text is drawn from the labelled units' own words, each as
+often as in the set (``--distractor-words set``, the default), so that the queries' words fall
+in every count band, from rare to flood; ``corpus`` keeps the benchmark corpus's few filler
+words, which leaves every query word either a flood or absent. The labelled set alone never
+meets hybrid ranking's bounds (``word_cap``, ``posting_budget``); among distractors it does, and
+``reach`` counts how many queries do, printed after the metrics and kept under ``bounds``.
 
 A query the server answers with an error (or not at all) scores 0 on every metric and is listed
 under ``errors``. Results: a Markdown table on stdout, JSON in

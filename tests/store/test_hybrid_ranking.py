@@ -226,9 +226,7 @@ async def test_text_relevance_adds_up_over_word_groups(store):
 async def test_past_the_posting_budget_the_rarest_words_still_rank_first(store):
     """Once the rarer groups spend ``posting_budget``, the commoner ones are left out of the
     match: the units that hold the rare words are still found, best first."""
-    common = [
-        await add_unit(store, APPROVED, summary=f"Retry storms note {n}") for n in range(4)
-    ]
+    common = [await add_unit(store, APPROVED, summary=f"Retry storms note {n}") for n in range(4)]
     rare = await add_unit(store, APPROVED, summary="Retry with jitter and backoff")
     narrow = SqlStore(store.database, hybrid=HybridRanker(posting_budget=3))
     spec = hybrid(q="retry jitter", limit=10)

@@ -9,7 +9,8 @@ in an agent's text are plain words. Each backend gives a bounded document count 
 - SQLite: FTS5 ``units_fts`` (porter, unicode61) and ``bm25()`` with column weights, whose IDF
   is the engine's own;
 - PostgreSQL: the weighted ``units.search`` and ``units.tag_search`` vectors and ``ts_rank``,
-  which has no IDF, so each group's rank is multiplied by an IDF from its bounded count.
+  which has no IDF, so each group's rank is multiplied by an IDF from its bounded count; each
+  match's ``search`` vector is decompressed once for all its groups (``_tsvector_candidates``).
 
 The statements are text, built once per shape (the number of groups, on PostgreSQL only).
 """
