@@ -471,12 +471,13 @@ class TextPool:
 
     SIZE = 256_000
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, vocabulary: Sequence[str] = _WORDS) -> None:
+        """``vocabulary``: the words drawn, each as often as it is listed."""
         rng = random.Random(seed)
         words: list[str] = []
         length = 0
         while length < self.SIZE:
-            word = rng.choice(_WORDS)
+            word = rng.choice(vocabulary)
             words.append(word)
             length += len(word) + 1
         self._text = " ".join(words)
@@ -528,16 +529,20 @@ def default_end() -> datetime:
 
 
 def generate(
-    size: int, seed: int = DEFAULT_SEED, end: datetime | None = None
+    size: int,
+    seed: int = DEFAULT_SEED,
+    end: datetime | None = None,
+    vocabulary: Sequence[str] | None = None,
 ) -> Iterator[UnitArchive]:
-    """``size`` units in creation order, spread evenly over the two years before ``end``.
+    """``size`` units in creation order, spread evenly over the two years before ``end``, their
+    text drawn from ``vocabulary`` (``TextPool``; by default the corpus's own words).
 
     Chronological order keeps each loader batch within a day or two, so the store's per-day
     counters take a handful of upserts per batch rather than hundreds.
     """
     end = end or default_end()
     rng = random.Random(seed)
-    text = TextPool(seed + 1)
+    text = TextPool(seed + 1, vocabulary or _WORDS)
     start = end - timedelta(days=TIMELINE_DAYS)
     step = timedelta(days=TIMELINE_DAYS) / max(size, 1)
     for index in range(size):

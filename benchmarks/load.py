@@ -16,7 +16,7 @@ import asyncio
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -68,17 +68,24 @@ def progress_bar(shown: bool = True) -> Progress:
     return Progress(*columns, disable=not shown, transient=False)
 
 
-def _batches(size: int, seed: int, end: datetime, batch: int) -> Iterator[list[UnitArchive]]:
-    units = corpus.generate(size, seed, end)
+def _batches(
+    size: int, seed: int, end: datetime, batch: int, vocabulary: Sequence[str] | None
+) -> Iterator[list[UnitArchive]]:
+    units = corpus.generate(size, seed, end, vocabulary)
     while chunk := list(islice(units, batch)):
         yield chunk
 
 
 def _produce(
-    out: queue.Queue[list[UnitArchive] | None], size: int, seed: int, end: datetime, batch: int
+    out: queue.Queue[list[UnitArchive] | None],
+    size: int,
+    seed: int,
+    end: datetime,
+    batch: int,
+    vocabulary: Sequence[str] | None,
 ) -> None:
     try:
-        for chunk in _batches(size, seed, end, batch):
+        for chunk in _batches(size, seed, end, batch, vocabulary):
             out.put(chunk)
     finally:
         out.put(None)
@@ -91,8 +98,10 @@ async def load(
     end: datetime | None = None,
     batch: int = DEFAULT_BATCH,
     progress: bool = True,
+    vocabulary: Sequence[str] | None = None,
 ) -> LoadResult:
-    """Migrate ``url`` and insert ``size`` generated units in batches of ``batch``."""
+    """Migrate ``url`` and insert ``size`` generated units in batches of ``batch``, their
+    text drawn from ``vocabulary`` (``corpus.generate``)."""
     end = end or corpus.default_end()
     await migrate.upgrade(url)
     store = open_store(url)
@@ -100,7 +109,7 @@ async def load(
     result = LoadResult(size=size, seed=seed, end=end, seconds=0.0)
     pending: queue.Queue[list[UnitArchive] | None] = queue.Queue(maxsize=4)
     producer = threading.Thread(
-        target=_produce, args=(pending, size, seed, end, batch), daemon=True
+        target=_produce, args=(pending, size, seed, end, batch, vocabulary), daemon=True
     )
     started = time.perf_counter()
     producer.start()

@@ -2,8 +2,11 @@
 
     python -m benchmarks.retrieval.evaluate                      # every mode
     python -m benchmarks.retrieval.evaluate --mode cq,bm25-tags  # some of them
+    python -m benchmarks.retrieval.evaluate --mode hybrid-tags,hybrid-q \
+        --backend postgres --distractors 100000                  # the set among 100k others
 
-Server modes load ``units.jsonl`` into a real ``colloquy serve`` (fresh SQLite data directory,
+Server modes load ``units.jsonl`` into a real ``colloquy serve`` (a fresh database: SQLite, or
+with ``--backend postgres`` a private PostgreSQL, ``tests/support/pgserver.py``;
 ``benchmarks/server.py``): every unit is proposed over HTTP with an API key and approved with
 a reviewer's session, keeping a map from the set's ids (``ev-0001``) to the server's. Then every
 query of ``queries.jsonl`` is sent as ``GET /api/v1/knowledge`` with its ``domains``,
@@ -40,6 +43,16 @@ Metrics (each query, then the mean over queries; a query counts in every kind it
   that a perfect ranking scores 1.
 - MRR: ``1 / rank`` of the first grade-3 unit within the top 5, else 0.
 
+Distractors (``--distractors N``, ``Databases``): N units generated as the latency corpus is
+(``benchmarks/corpus.py``: skewed tags, confidences, statuses), loaded in bulk
+(``benchmarks/load.py``) into the database before the labelled set, so that the labelled units
+must be found among N others. Their text is drawn from the labelled units' own words, each as
+often as in the set (``--distractor-words set``, the default), so that the queries' words fall
+in every count band, from rare to flood; ``corpus`` keeps the benchmark corpus's few filler
+words, which leaves every query word either a flood or absent. The labelled set alone never
+meets hybrid ranking's bounds (``word_cap``, ``posting_budget``); among distractors it does, and
+``reach`` counts how many queries do, printed after the metrics and kept under ``bounds``.
+
 A query the server answers with an error (or not at all) scores 0 on every metric and is listed
 under ``errors``. Results: a Markdown table on stdout, JSON in
 ``benchmarks/results/retrieval.json``.
@@ -52,22 +65,33 @@ import asyncio
 import json
 import math
 import re
+import shutil
+import sqlite3
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import Connection
+from tests.support.pgserver import PostgresServer
 
+from benchmarks import load
 from benchmarks.server import credentials, serve
 from colloquy import semantic
 from colloquy.config import Settings
-from colloquy.store import migrate
+from colloquy.store.factory import open_store
+from colloquy.store.protocol import QuerySpec, Ranking
+from colloquy.store.sql import DEFAULT_HYBRID, SqlStore
+from colloquy.store.sql.ranking.hybrid import query_tag_words, word_groups
+from colloquy.store.sql.ranking.text_candidates import searchable_terms
+from colloquy.store.sql.ranking.word_counts import WordCounts
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE.parent / "results" / "retrieval.json"
@@ -79,6 +103,9 @@ MODES = SERVER_MODES + OFFLINE_MODES
 BM25_K1 = 1.2
 BM25_B = 0.75
 NOT_AVAILABLE = "not available on this server"
+BACKENDS = ("sqlite", "postgres")
+DISTRACTOR_WORDS = ("set", "corpus")
+PRISTINE = "distractors"  # the database the distractors are loaded into once
 
 
 # --- the set ---------------------------------------------------------------------------------
@@ -321,19 +348,138 @@ def load_units(
     return ids
 
 
+class Databases:
+    """Fresh databases for the server runs of one evaluation, each already holding the same
+    ``distractors`` generated units (``benchmarks/corpus.py``) before the labelled set is
+    proposed, so that the labelled units must be found among that many others. The
+    distractors are loaded once (``benchmarks/load.py``) and copied for each run: a file copy
+    on SQLite, a template database on PostgreSQL (``tests/support/pgserver.py``)."""
+
+    def __init__(
+        self,
+        backend: str,
+        distractors: int,
+        work: Path,
+        vocabulary: Sequence[str] | None = None,
+    ) -> None:
+        """``vocabulary``: the words of the distractors' text (``corpus.generate``)."""
+        self.backend = backend
+        self.distractors = distractors
+        self._vocabulary = vocabulary
+        self._work = work
+        self._pg: PostgresServer | None = None
+        self._pristine = ""
+        self._runs = 0
+
+    def __enter__(self) -> Databases:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._pg is not None:
+            self._pg.stop()
+
+    @contextmanager
+    def fresh(self) -> Iterator[str]:
+        """The URL of a new database at the schema's head, holding the distractors; dropped
+        after use."""
+        if not self._pristine:
+            self._pristine = self._prepare()
+        self._runs += 1
+        name = f"run_{self._runs}"
+        if self._pg is not None:
+            yield self._pg.create_database(name, template=self._pristine)
+            self._pg.drop_database(name)
+            return
+        copy = self._work / f"{name}.db"
+        shutil.copyfile(self._pristine, copy)
+        yield f"sqlite:///{copy}"
+        for path in self._work.glob(f"{name}.db*"):
+            path.unlink()
+
+    def _prepare(self) -> str:
+        """Load the distractors once; the name of what ``fresh`` copies."""
+        started = time.monotonic()
+        path = self._work / f"{PRISTINE}.db"
+        if self.backend == "postgres":
+            self._pg = PostgresServer(host_auth="trust").start()
+            url = self._pg.create_database(PRISTINE)
+        else:
+            url = f"sqlite:///{path}"
+        asyncio.run(load.load(url, self.distractors, progress=False, vocabulary=self._vocabulary))
+        if self._pg is not None:
+            # As autovacuum would leave it soon after.
+            self._pg.execute_sql("VACUUM (ANALYZE)", database=PRISTINE)
+        else:
+            # Fold the write-ahead log into the file: a copy of the file alone is complete.
+            with closing(sqlite3.connect(path)) as db:
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        seconds = time.monotonic() - started
+        print(f"{self.distractors} distractors ({self.backend}) in {seconds:.1f}s", file=sys.stderr)
+        return PRISTINE if self._pg is not None else str(path)
+
+
+def reach(url: str, queries: Sequence[Query]) -> dict[str, dict[str, int]]:
+    """How many queries meet hybrid ranking's bounds on this database, with their tags alone
+    (``tags``) and with ``q`` (``q``): a word group held by ``word_cap`` units or more
+    (``capped``), one left out because the kept ones spent ``posting_budget`` (``budget``),
+    and the index entries the kept groups hold in all (``postings``, summed over queries).
+    The bounds are what distractors are for: on the labelled set alone none is reached."""
+    ranker = DEFAULT_HYBRID
+    figures = {m: {"queries": len(queries), "capped": 0, "budget": 0, "postings": 0}
+               for m in ("tags", "q")}  # fmt: skip
+
+    def count(conn: Connection, store: SqlStore) -> None:
+        aliases = store.current_aliases(conn)
+        search = store.database.dialect.text_search
+        counts = WordCounts(search, ranker.word_cap)
+        for query in queries:
+            for mode, q in (("tags", ""), ("q", query.q)):
+                spec = QuerySpec(
+                    domains=list(query.domains),
+                    languages=list(query.languages),
+                    frameworks=list(query.frameworks),
+                    q=q,
+                    ranking=Ranking.HYBRID,
+                )
+                groups = word_groups(spec, aliases, query_tag_words(spec, aliases))
+                texts = dict.fromkeys(search.group_query(sorted(g)) for g in groups)
+                held = sorted(n for n in counts.counts(conn, [t for t in texts if t]) if n)
+                kept = searchable_terms(conn, search, counts, groups, ranker.posting_budget)
+                left_out = held[len(kept.counts) :]  # kept: the rarest, while in budget
+                figures[mode]["capped"] += any(n >= ranker.word_cap for n in left_out)
+                figures[mode]["budget"] += any(n < ranker.word_cap for n in left_out)
+                figures[mode]["postings"] += sum(kept.counts)
+
+    async def read() -> None:
+        store = open_store(url)
+        try:
+            await store.database.read(lambda conn: count(conn, store))
+        finally:
+            await store.close()
+
+    asyncio.run(read())
+    return figures
+
+
 def run_server(
     modes: Sequence[str],
     settings: dict[str, str],
     units: Sequence[dict[str, Any]],
     queries: Sequence[Query],
+    databases: Databases,
+    reached: dict[str, Any] | None = None,
 ) -> list[ModeResult]:
-    """One fresh server with ``settings``, the set loaded, then each of ``modes``'s queries."""
+    """One fresh server with ``settings`` on a fresh database (``databases``), the set
+    loaded, then each of ``modes``'s queries; with ``reached``, the bounds the queries meet
+    there (``reach``) too."""
     results = []
     with tempfile.TemporaryDirectory(prefix="colloquy-retrieval-") as tmp:
         data_dir = Path(tmp)
-        url = f"sqlite:///{data_dir / 'colloquy.db'}"
-        asyncio.run(migrate.upgrade(url))
-        with serve(data_dir, url, settings=settings) as server, httpx.Client(timeout=30) as http:
+        with (
+            databases.fresh() as url,
+            serve(data_dir, url, settings=settings) as server,
+            httpx.Client(timeout=30) as http,
+        ):
             api_key, token = credentials(server)
             headers = {"Authorization": f"Bearer {api_key}"}
             started = time.monotonic()
@@ -344,6 +490,8 @@ def run_server(
                 f"loaded {len(to_set)} units in {time.monotonic() - started:.1f}s ({settings})",
                 file=sys.stderr,
             )
+            if reached is not None and not reached:
+                reached |= reach(url, queries)
             for mode in modes:
                 if mode.endswith("-q") and not accepts_q(http, server.base_url, headers):
                     results.append(
@@ -405,6 +553,28 @@ def table(summaries: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def bounds_table(reached: dict[str, dict[str, int]]) -> str:
+    """How many queries meet hybrid ranking's bounds (``reach``), with tags alone and with q."""
+    lines = [
+        "| words | queries | a group over word_cap | a group over posting_budget "
+        "| postings matched per query |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for mode, f in reached.items():
+        mean = f["postings"] / f["queries"] if f["queries"] else 0.0
+        lines.append(f"| {mode} | {f['queries']} | {f['capped']} | {f['budget']} | {mean:.0f} |")
+    return "\n".join(lines)
+
+
+def distractor_words(args: argparse.Namespace, units: Sequence[dict[str, Any]]) -> list[str] | None:
+    """The distractors' words: with ``set``, every word of the labelled units' text as often as
+    it occurs there, so that the queries' words are spread over every count from rare to
+    flood among the distractors (their own words make them all floods or absent)."""
+    if args.distractor_words == "corpus":
+        return None
+    return [word for unit in units for word in tokenise(BM25.text(unit))]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", default=",".join(MODES), help=f"comma list of {MODES}")
@@ -416,6 +586,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         default=1,
         help="fresh loads per server mode; figures are their mean (ties fall to random ids)",
+    )
+    parser.add_argument("--backend", choices=BACKENDS, default="sqlite")
+    parser.add_argument(
+        "--distractors",
+        type=int,
+        default=0,
+        help="generated units (benchmarks/corpus.py) loaded before the labelled set",
+    )
+    parser.add_argument(
+        "--distractor-words",
+        choices=DISTRACTOR_WORDS,
+        default="set",
+        help="the distractors' text: the labelled units' words, as often as in the set, or "
+        "the benchmark corpus's own few filler words",
     )
     args = parser.parse_args(argv)
     modes = [m.strip() for m in args.mode.split(",") if m.strip()]
@@ -442,13 +626,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         note = f"{NOT_AVAILABLE} (install colloquy[semantic])"
         add(ModeResult(mode, available=False, note=note) for mode in meaning)
         meaning = []
-    for _ in range(args.repeats):
-        if "cq" in modes:
-            add(run_server(["cq"], {"CQ_RANKING": "cq"} if ranking else {}, units, queries))
-        if hybrid:
-            add(run_server(hybrid, {"CQ_RANKING": "hybrid", "CQ_SEMANTIC": "off"}, units, queries))
-        if meaning:
-            add(run_server(meaning, {"CQ_RANKING": "hybrid", "CQ_SEMANTIC": "on"}, units, queries))
+    reached: dict[str, Any] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="colloquy-distractors-") as work,
+        Databases(
+            args.backend, args.distractors, Path(work), distractor_words(args, units)
+        ) as databases,
+    ):
+
+        def run(server_modes: Sequence[str], settings: dict[str, str]) -> None:
+            add(run_server(server_modes, settings, units, queries, databases, reached))
+
+        for _ in range(args.repeats):
+            if "cq" in modes:
+                run(["cq"], {"CQ_RANKING": "cq"} if ranking else {})
+            if hybrid:
+                run(hybrid, {"CQ_RANKING": "hybrid", "CQ_SEMANTIC": "off"})
+            if meaning:
+                run(meaning, {"CQ_RANKING": "hybrid", "CQ_SEMANTIC": "on"})
     if "bm25-tags" in modes:
         add([run_bm25("bm25-tags", units, queries, tag_words)])
     if "bm25-q" in modes:
@@ -461,6 +656,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for m in modes
     ]
     print(table(summaries))
+    if reached:
+        print("\n" + bounds_table(reached))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -469,6 +666,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "k": K,
         "bm25": {"k1": BM25_K1, "b": BM25_B},
         "repeats": args.repeats,
+        "backend": args.backend,
+        "distractors": args.distractors,
+        "distractor_words": args.distractor_words,
+        "bounds": reached,
         "modes": summaries,
     }
     args.out.write_text(json.dumps(report, indent=1) + "\n")

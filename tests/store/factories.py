@@ -53,6 +53,7 @@ def new_unit(
     created_by: str = "alice",
     created_at: datetime | None = None,
     summary: str | None = None,
+    detail: str | None = None,
     extensions: dict[str, Any] | None = None,
 ) -> NewUnit:
     uid = id or unit_id()
@@ -61,7 +62,7 @@ def new_unit(
         domains=["web"] if domains is None else domains,
         insight=Insight(
             summary=summary or f"summary of {uid}",
-            detail=f"detail of {uid}",
+            detail=detail or f"detail of {uid}",
             action=f"action for {uid}",
         ),
         context=Context(languages=languages or [], frameworks=frameworks or [], pattern=pattern),

@@ -189,3 +189,48 @@ async def test_text_candidates_of_given_statuses(store):
         assert text_candidates(conn, search, counts, nothing, [APPROVED], 10) == []
 
     await db.read(check)
+
+
+async def test_text_relevance_adds_up_over_word_groups(store):
+    """A match's text relevance is the sum of its word groups' (BM25 on SQLite; IDF times
+    ``ts_rank`` on PostgreSQL, where a long unit's vector is stored compressed out of line and
+    read once for all groups): the same whether the groups are matched together or apart."""
+    filler = " ".join(f"filler{n} token{n * 7919 % 10007}" for n in range(600))
+    long = await add_unit(
+        store, APPROVED, summary="Kafka consumer offset reset", detail=f"{filler} rebalance"
+    )
+    short = await add_unit(store, APPROVED, summary="Kafka rebalance on deploy")
+    await add_unit(store, APPROVED, summary="Unrelated note")
+    db = store.database
+    search = db.dialect.text_search
+    counts = WordCounts(search, cap=1_000)
+    words = ("kafka", "offset", "rebalance")
+
+    def relevance(conn, group_words) -> dict[str, float]:
+        groups = [frozenset({word}) for word in group_words]
+        terms = searchable_terms(conn, search, counts, groups, posting_budget=100)
+        return dict(text_candidates(conn, search, counts, terms, [APPROVED], limit=10))
+
+    def check(conn) -> None:
+        together = relevance(conn, words)
+        apart = [relevance(conn, [word]) for word in words]
+        assert set(together) == {long.id, short.id}
+        for unit in (long, short):
+            parts = [found[unit.id] for found in apart if unit.id in found]
+            assert len(parts) == (3 if unit is long else 2)
+            assert together[unit.id] == pytest.approx(sum(parts), rel=1e-9)
+
+    await db.read(check)
+
+
+async def test_past_the_posting_budget_the_rarest_words_still_rank_first(store):
+    """Once the rarer groups spend ``posting_budget``, the commoner ones are left out of the
+    match: the units that hold the rare words are still found, best first."""
+    common = [await add_unit(store, APPROVED, summary=f"Retry storms note {n}") for n in range(4)]
+    rare = await add_unit(store, APPROVED, summary="Retry with jitter and backoff")
+    narrow = SqlStore(store.database, hybrid=HybridRanker(posting_budget=3))
+    spec = hybrid(q="retry jitter", limit=10)
+    assert await ids(narrow, spec) == [rare.id]  # "retry" is in 5 units: past the budget
+    wide = await ids(store, spec)
+    assert wide[0] == rare.id
+    assert set(wide) == {rare.id, *(unit.id for unit in common)}

@@ -9,7 +9,8 @@ in an agent's text are plain words. Each backend gives a bounded document count 
 - SQLite: FTS5 ``units_fts`` (porter, unicode61) and ``bm25()`` with column weights, whose IDF
   is the engine's own;
 - PostgreSQL: the weighted ``units.search`` and ``units.tag_search`` vectors and ``ts_rank``,
-  which has no IDF, so each group's rank is multiplied by an IDF from its bounded count.
+  which has no IDF, so each group's rank is multiplied by an IDF from its bounded count; each
+  match's ``search`` vector is decompressed once for all its groups (``_tsvector_candidates``).
 
 The statements are text, built once per shape (the number of groups, on PostgreSQL only).
 """
@@ -98,17 +99,26 @@ def _fts5_candidates(_groups: int) -> str:
 @functools.lru_cache(maxsize=64)
 def _tsvector_candidates(groups: int) -> str:
     ranks = " + ".join(
-        f"CAST(:i{g} AS float8) * (ts_rank('{TS_WEIGHTS}', units.search, "
+        f"CAST(:i{g} AS float8) * (ts_rank('{TS_WEIGHTS}', matched.search, "
         f"to_tsquery('english', :g{g}), 1) + {TS_TAG_WEIGHT} * "
-        f"ts_rank(units.tag_search, to_tsquery('english', :g{g})))"
+        f"ts_rank(matched.tag_search, to_tsquery('english', :g{g})))"
         for g in range(groups)
     )
+    # A unit's ``search`` vector is stored compressed, most often out of line (TOAST), and
+    # each function given the column fetches and decompresses it again: once per group, most
+    # of the statement's time (``ts_rank`` itself is cheap). An array of one element holds its
+    # elements decompressed, so ``(ARRAY[search])[1]``, taken in a subquery that ``OFFSET 0``
+    # keeps from being merged into the ranks, decompresses it once per match whatever the
+    # number of groups; the ranks read that copy (same lexemes, positions and weights).
     # Constants only: every value is a bound parameter.
     return (
-        f"SELECT units.id AS cid, CAST({ranks or '0'} AS float8) AS relevance FROM units "  # noqa: S608
+        f"SELECT cid, CAST({ranks or '0'} AS float8) AS relevance FROM ("  # noqa: S608
+        "SELECT units.id AS cid, (ARRAY[units.search])[1] AS search, "
+        "units.tag_search FROM units "
         "WHERE (units.search @@ to_tsquery('english', :match) "
         "OR units.tag_search @@ to_tsquery('english', :match)) "
-        "AND units.status IN :statuses ORDER BY relevance DESC LIMIT :text_limit"
+        "AND units.status IN :statuses OFFSET 0) AS matched "
+        "ORDER BY relevance DESC LIMIT :text_limit"
     )
 
 
