@@ -2,7 +2,8 @@
 SQL differs in is ``store.sql.dialects.SQLITE``).
 
 The engines are synchronous (pysqlite): a statement costs what SQLite costs, and each store call
-runs on a thread of its own in one hand-off (``store.sql.database.ThreadedDatabase``).
+runs on a thread of its own in one hand-off (``store.sql.database.ThreadedDatabase``), but
+for an API key's lookup, which runs on the event loop's own connection (``glance``).
 SQLite has one writer at a time. Writes funnel through one connection, on one thread, that
 opens its transactions with ``BEGIN IMMEDIATE`` (so a transaction never has to upgrade a read
 lock and fail with "database is locked"); reads use their own connections, one per reader

@@ -5,7 +5,9 @@ SQLAlchemy ``Connection``, and each store call hands its whole function to the d
 ``await database.read(fn)`` or ``await database.write(job)``. Nothing else opens a connection.
 A statement then costs what the driver costs, and a call pays for one hand-off, not one per
 statement. On SQLite (``ThreadedDatabase``) the hand-off is to a thread: reads to a small pool
-of reader threads, writes to the one writer's thread (``group_commit``). On PostgreSQL
+of reader threads, writes to the one writer's thread (``group_commit``); a read of one short
+indexed statement on every request (an API key's lookup) may be ``await database.glance(fn)``,
+which on SQLite runs on the event loop's own connection, with no hand-off. On PostgreSQL
 (``AsyncDatabase``) the function runs on asyncpg's async connection through ``run_sync``, the
 event loop serving other requests while it waits for the server. Code handed over runs off the
 event loop: what it shares with other calls (caches) takes a ``threading.Lock``.
