@@ -124,6 +124,12 @@ def _flags_of(conn: Connection, unit_ids: list[str]) -> dict[str, list[Flag]]:
     return flags_by_unit
 
 
+def prepare_flags(conn: Connection) -> None:
+    """Compile and prepare both of ``render``'s reads of flags on ``conn`` (they read none)."""
+    _flags_of(conn, [""])
+    _flags_of(conn, ["", ""])
+
+
 def load(conn: Connection, where: ColumnElement[bool]) -> ReviewItem | None:
     """The one unit that ``where`` picks, rendered, or None."""
     rows = conn.execute(select(t.units).where(where)).all()
