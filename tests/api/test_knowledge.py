@@ -719,3 +719,41 @@ async def test_stats_counts_units_of_all_proposers(api, api_key, admin_token):
     await api.approved(other_key, admin_token, domains=["shared"])
     await api.approved(api_key, admin_token, domains=["shared"])
     assert (await api.knowledge_stats())["domain_counts"] == {"shared": 2}
+
+
+# ------------------------------------------------------------------ one JSON writer
+
+
+async def test_a_unit_is_the_same_bytes_in_every_answer(api, api_key, reviewer_token, client):
+    """Query, confirm, flag and propose write a unit with one serialiser: a float that
+    ``json.dumps`` would write as ``1e-05`` is ``0.00001`` in each, and the unit a confirm or a
+    flag answers with is, byte for byte, the one the next query answers with."""
+    tiny = b'"ns:tiny":0.00001'
+    proposed = await client.post(
+        f"{API}/knowledge",
+        json={"domains": ["floats"], "insight": insight(), "extensions": {"ns:tiny": 0.00001}},
+        headers=bearer(api_key),
+    )
+    assert proposed.status_code == 201, proposed.text
+    assert tiny in proposed.content
+    unit_id = proposed.json()["id"]
+    await api.approve(reviewer_token, unit_id)
+
+    async def queried() -> bytes:
+        response = await client.get(
+            f"{API}/knowledge", params={"domains": "floats"}, headers=await api.reader_headers()
+        )
+        assert response.status_code == 200, response.text
+        prefix, suffix = b'{"data":[', b"]}"
+        assert response.content.startswith(prefix) and response.content.endswith(suffix)
+        return response.content[len(prefix) : -len(suffix)]
+
+    assert tiny in await queried()
+    for path, body in (("confirmations", None), ("flags", {"reason": "stale"})):
+        answer = await client.post(
+            f"{API}/knowledge/{unit_id}/{path}", json=body, headers=bearer(api_key)
+        )
+        assert answer.status_code == 201, answer.text
+        assert_ku(answer.json())
+        assert tiny in answer.content
+        assert answer.content == await queried()

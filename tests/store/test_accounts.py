@@ -200,6 +200,8 @@ async def test_revoke_api_key(store):
     key = await add_key(store, alice.id)
     other = await add_key(store, alice.id)
 
+    # Looked up before the revocation too: no lookup keeps what it saw.
+    assert await store.key_credential(key.id, at(1)) is not None
     assert await store.revoke_api_key(bob.id, key.id, at(1)) is None  # not bob's
     assert await store.revoke_api_key(alice.id, "0" * 32, at(1)) is None  # unknown
     assert (await store.list_api_keys(alice.id))[0].revoked_at is None

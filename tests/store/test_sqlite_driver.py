@@ -1,7 +1,9 @@
 """The SQLite driver path: one hand-off to a thread per store call, reads and writes alike,
 and a failed write rolled back."""
 
+import asyncio
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,7 +14,7 @@ from sqlalchemy import event
 from colloquy.domain.models import Role
 from colloquy.store.protocol import UsernameTaken
 from colloquy.store.sqlite import SqliteStore
-from tests.store.factories import T0
+from tests.store.factories import T0, add_key, add_user, at
 
 
 @pytest.fixture
@@ -71,3 +73,52 @@ async def test_a_failed_write_is_rolled_back(sqlite_store: SqliteStore) -> None:
     assert (await sqlite_store.get_user("bob")) is not None
     alice = await sqlite_store.get_user("alice")
     assert alice is not None and alice.role is Role.REVIEWER
+
+
+async def test_a_key_lookup_is_no_handoff(sqlite_store: SqliteStore, handoffs: list[str]) -> None:
+    """It runs on the event loop's own connection (``ThreadedDatabase.glance``)."""
+    assert await sqlite_store.key_credential("0" * 32, T0) is None
+    assert handoffs == []
+
+
+async def test_a_key_lookup_sees_another_connection_revoke_at_once(
+    sqlite_store: SqliteStore, sqlite_path: Path
+) -> None:
+    """The glance's connection keeps no snapshot between lookups: a key revoked by another
+    process fails its very next lookup."""
+    alice = await add_user(sqlite_store, "alice")
+    key = await add_key(sqlite_store, alice.id)
+    assert await sqlite_store.key_credential(key.id, at(1)) is not None
+    other = sqlite3.connect(sqlite_path)
+    with other:
+        other.execute("UPDATE api_keys SET revoked_at = created_at WHERE id = ?", (key.id,))
+    other.close()
+    assert await sqlite_store.key_credential(key.id, at(1)) is None
+
+
+async def test_a_key_lookup_on_a_locked_database_waits_on_a_reader(
+    sqlite_store: SqliteStore, sqlite_path: Path, handoffs: list[str]
+) -> None:
+    """The loop never waits for a lock: while another connection holds the database
+    exclusively, the lookup goes to a reader thread, which waits for the lock, and answers."""
+    alice = await add_user(sqlite_store, "alice")
+    key = await add_key(sqlite_store, alice.id)
+    await sqlite_store.close()  # its connections gone, so that another can lock the file
+    handoffs.clear()
+    store = SqliteStore(f"sqlite+aiosqlite:///{sqlite_path}")
+    holder = sqlite3.connect(sqlite_path, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        lookup = asyncio.create_task(store.key_credential(key.id, at(1)))
+        while "_read" not in handoffs:
+            assert not lookup.done(), lookup.exception()
+            await asyncio.sleep(0.01)
+        holder.execute("COMMIT")
+        holder.close()
+        credential = await lookup
+        assert credential is not None and credential.key_id == key.id
+        assert handoffs == ["_read"]
+    finally:
+        holder.close()
+        await store.close()

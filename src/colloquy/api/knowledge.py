@@ -27,6 +27,12 @@ QueryTag = Annotated[str, StringConstraints(max_length=cq_schema.DOMAIN_MAX_LENG
 MAX_QUERY_TAGS = cq_schema.DOMAINS_MAX_ITEMS
 
 
+def json_response(body: bytes, status: int = 200) -> Response:
+    """An answer already serialised: units are written by pydantic straight to JSON bytes
+    (``KnowledgeUnit.agents_json``), the same bytes in every route that answers with them."""
+    return Response(body, status_code=status, media_type="application/json")
+
+
 def stats_body(stats: KnowledgeStatsView) -> dict[str, Any]:
     """The ``/knowledge/stats`` body: integers only, all four buckets always present."""
     return {
@@ -72,17 +78,16 @@ async def query(
     pattern: Annotated[str, Query(max_length=cq_schema.PATTERN_MAX_LENGTH)] = "",
     limit: Annotated[int, Query(gt=0, le=MAX_INT_PARAM, description="Capped at 50.")] = 5,
     q: Annotated[str, Query(max_length=MAX_QUERY_TEXT, description=Q_HELP)] = "",
-) -> JSONResponse:
+) -> Response:
     if domains is None and not (q.strip() and svc.knowledge.takes_text()):
         raise missing_domains()
     units = await svc.knowledge.query(domains or [], languages, frameworks, pattern, limit, q)
     # Each unit straight to JSON: no dict per unit to build and then encode again.
-    body = b'{"data":[' + b",".join(unit.agents_json() for unit in units) + b"]}"
-    return Response(body, media_type="application/json")
+    return json_response(b'{"data":[' + b",".join(unit.agents_json() for unit in units) + b"]}")
 
 
 @router.post("", status_code=201, summary="Propose a unit (it waits for review)")
-async def propose(body: ProposeRequest, key: Proposer, svc: ServicesDep) -> JSONResponse:
+async def propose(body: ProposeRequest, key: Proposer, svc: ServicesDep) -> Response:
     proposal = Proposal(
         domains=body.domains,
         insight=Insight(**body.insight.model_dump()),
@@ -90,21 +95,21 @@ async def propose(body: ProposeRequest, key: Proposer, svc: ServicesDep) -> JSON
         extensions=body.extensions,
     )
     unit = await svc.knowledge.propose(proposal, key.owner.username, key.allowance)
-    return JSONResponse(unit.for_reviewers(), status_code=201)
+    return json_response(unit.reviewers_json(), 201)
 
 
 @router.post("/{unit_id}/confirmations", status_code=201, summary="Confirm an approved unit")
-async def confirm(unit_id: str, key: Confirmer, svc: ServicesDep) -> JSONResponse:
+async def confirm(unit_id: str, key: Confirmer, svc: ServicesDep) -> Response:
     unit = await svc.knowledge.confirm(unit_id, key.owner.username, key.allowance)
-    return JSONResponse(unit.for_agents(), status_code=201)
+    return json_response(unit.agents_json(), 201)
 
 
 @router.post("/{unit_id}/flags", status_code=201, summary="Flag an approved unit")
-async def flag(unit_id: str, body: FlagRequest, key: Flagger, svc: ServicesDep) -> JSONResponse:
+async def flag(unit_id: str, body: FlagRequest, key: Flagger, svc: ServicesDep) -> Response:
     unit = await svc.knowledge.flag(
         unit_id, body.reason, key.owner.username, body.detail, body.duplicate_of, key.allowance
     )
-    return JSONResponse(unit.for_agents(), status_code=201)
+    return json_response(unit.agents_json(), 201)
 
 
 @router.get("/stats", summary="Counts over the commons")

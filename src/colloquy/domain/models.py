@@ -89,9 +89,16 @@ class KnowledgeUnit(BaseModel):
 
     def agents_json(self) -> bytes:
         """``for_agents`` as compact JSON, serialised in one step (no dict in between): what a
-        query answers with, for each of its units."""
+        query, a confirm and a flag answer with, for each unit. Every unit answer is written by
+        pydantic's serialiser, so a unit is the same bytes in each (``json.dumps`` writes some
+        floats otherwise: ``1e-05`` for ``0.00001``)."""
         return self.model_dump_json(exclude_none=True, exclude=_HIDDEN_FROM_AGENTS).encode()
 
     def for_reviewers(self) -> dict[str, Any]:
         """The full view, proposer and flag details included."""
         return self.model_dump(mode="json", exclude_none=True)
+
+    def reviewers_json(self) -> bytes:
+        """``for_reviewers`` as compact JSON, by the writer of ``agents_json``: what a proposal
+        answers with."""
+        return self.model_dump_json(exclude_none=True).encode()

@@ -2,7 +2,8 @@
 SQL differs in is ``store.sql.dialects.SQLITE``).
 
 The engines are synchronous (pysqlite): a statement costs what SQLite costs, and each store call
-runs on a thread of its own in one hand-off (``store.sql.database.ThreadedDatabase``).
+runs on a thread of its own in one hand-off (``store.sql.database.ThreadedDatabase``), but
+for an API key's lookup, which runs on the event loop's own connection (``glance``).
 SQLite has one writer at a time. Writes funnel through one connection, on one thread, that
 opens its transactions with ``BEGIN IMMEDIATE`` (so a transaction never has to upgrade a read
 lock and fail with "database is locked"); reads use their own connections, one per reader
@@ -40,9 +41,10 @@ def database_path(url: str | URL) -> Path | None:
     return Path(database) if database and database != ":memory:" else None
 
 
-def _engine(url: URL, begin: str | None, pool_size: int) -> Engine:
+def _engine(url: URL, begin: str | None, pool_size: int, busy_ms: int = BUSY_TIMEOUT_MS) -> Engine:
     """``begin`` opens each transaction; None leaves every statement to commit on its own,
-    which spares read-only connections a ``BEGIN`` and a ``ROLLBACK`` per call."""
+    which spares read-only connections a ``BEGIN`` and a ``ROLLBACK`` per call. ``busy_ms``:
+    how long a statement waits for a lock another connection holds."""
     engine = create_engine(
         url,
         pool_size=pool_size,
@@ -62,7 +64,7 @@ def _engine(url: URL, begin: str | None, pool_size: int) -> Engine:
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "foreign_keys=ON",
-            f"busy_timeout={BUSY_TIMEOUT_MS}",
+            f"busy_timeout={busy_ms}",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
@@ -76,20 +78,34 @@ def _engine(url: URL, begin: str | None, pool_size: int) -> Engine:
     return engine
 
 
-def create_engines(url: str | URL) -> tuple[Engine, Engine]:
-    """A single-connection writer and a pool of readers on one database file."""
+def _sync_url(url: str | URL) -> URL:
     url = make_url(url).set(drivername="sqlite+pysqlite")
     path = database_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+def create_engines(url: str | URL) -> tuple[Engine, Engine]:
+    """A single-connection writer and a pool of readers on one database file."""
+    url = _sync_url(url)
     return (
         _engine(url, "BEGIN IMMEDIATE", 1),
         _engine(url, None, READ_POOL_SIZE),
     )
 
 
+def create_glance_engine(url: str | URL) -> Engine:
+    """The one connection of the event loop's glances (``ThreadedDatabase.glance``): it never
+    waits for a lock, so that it never holds up the loop."""
+    return _engine(_sync_url(url), None, 1, busy_ms=0)
+
+
 class SqliteStore(SqlStore):
     """The embedded, zero-configuration backend."""
 
     def __init__(self, url: str | URL) -> None:
-        super().__init__(ThreadedDatabase(*create_engines(url), SQLITE, READ_POOL_SIZE))
+        write, read = create_engines(url)
+        super().__init__(
+            ThreadedDatabase(write, read, SQLITE, READ_POOL_SIZE, create_glance_engine(url))
+        )

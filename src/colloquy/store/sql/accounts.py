@@ -284,7 +284,7 @@ class AccountRepository:
         return await self._db.write(job)
 
     async def key_credential(self, key_id: str, at: datetime) -> ApiKeyCredential | None:
-        row = await self._db.read(
+        row = await self._db.glance(
             lambda conn: conn.execute(_KEY_CREDENTIAL, {"key_id": key_id, "at": at}).first()
         )
         if row is None:

@@ -5,7 +5,9 @@ SQLAlchemy ``Connection``, and each store call hands its whole function to the d
 ``await database.read(fn)`` or ``await database.write(job)``. Nothing else opens a connection.
 A statement then costs what the driver costs, and a call pays for one hand-off, not one per
 statement. On SQLite (``ThreadedDatabase``) the hand-off is to a thread: reads to a small pool
-of reader threads, writes to the one writer's thread (``group_commit``). On PostgreSQL
+of reader threads, writes to the one writer's thread (``group_commit``); a read of one short
+indexed statement on every request (an API key's lookup) may be ``await database.glance(fn)``,
+which on SQLite runs on the event loop's own connection, with no hand-off. On PostgreSQL
 (``AsyncDatabase``) the function runs on asyncpg's async connection through ``run_sync``, the
 event loop serving other requests while it waits for the server. Code handed over runs off the
 event loop: what it shares with other calls (caches) takes a ``threading.Lock``.
@@ -43,6 +45,7 @@ approval in a popular domain still waits for the one before it: it comes last of
 """
 
 import asyncio
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +56,7 @@ from sqlalchemy import literal, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from colloquy.store.protocol import DatabaseUnavailable
 from colloquy.store.sql.counters import Counters
 from colloquy.store.sql.dialects import Dialect
 from colloquy.store.sql.faults import translated
@@ -76,6 +80,12 @@ class Database(ABC):
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """``fn(conn)`` on a connection outside any transaction: each statement sees the latest
         committed state."""
+
+    async def glance(self, fn: Callable[[Connection], T]) -> T:
+        """``read``, for a function of one short indexed statement (a key's credential, on
+        every agent's request) where the database can run it at once: see
+        ``ThreadedDatabase.glance``."""
+        return await self.read(fn)
 
     @abstractmethod
     async def write(self, job: Job[T]) -> T:
@@ -101,20 +111,50 @@ def _ping(conn: Connection) -> None:
 
 class ThreadedDatabase(Database):
     """Synchronous engines on threads of their own: reads on ``readers`` threads, each with a
-    pooled connection; writes on one writer's thread, grouped (``group_commit``)."""
+    pooled connection; writes on one writer's thread, grouped (``group_commit``); glances on
+    the caller's own thread, on ``glance_engine``'s one connection (see ``glance``)."""
 
     def __init__(
-        self, write_engine: Engine, read_engine: Engine, dialect: Dialect, readers: int
+        self,
+        write_engine: Engine,
+        read_engine: Engine,
+        dialect: Dialect,
+        readers: int,
+        glance_engine: Engine,
     ) -> None:
         super().__init__(dialect)
         self.write_engine = write_engine
         self.read_engine = read_engine
+        self.glance_engine = glance_engine
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="colloquy-reader")
         self._group = GroupCommit(self._transaction, self._lost_race)
+        self._glancing = threading.Lock()
+        self._glance_conn: Connection | None = None
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, self._read, fn)
+
+    async def glance(self, fn: Callable[[Connection], T]) -> T:
+        """``fn`` on the event loop's thread, blocking it for the one statement: a hand-off to a
+        reader thread and back costs several times what an indexed read of a row costs.
+
+        It cannot block for long: outside a transaction, a WAL reader takes the latest committed
+        state without waiting for the writer, and ``glance_engine``'s connection never waits
+        for a lock (``busy_timeout`` 0): a database locked some other way (another process's
+        exclusive lock, recovery) sends the read to a reader thread, which waits its turn. No
+        transaction stays open between glances, so each sees every commit before it (a key
+        revoked by any process fails its next request). One caller at a time: another thread's
+        glance, meanwhile, goes to the readers too."""
+        if self._glancing.acquire(blocking=False):
+            try:
+                return self._glance(fn)
+            except DatabaseUnavailable as fault:
+                if fault.__cause__ is None or not self._lost_race(fault.__cause__):
+                    raise
+            finally:
+                self._glancing.release()
+        return await self.read(fn)
 
     async def write(self, job: Job[T]) -> T:
         return await retried(lambda: self._group.run(job), self._lost_race)
@@ -131,12 +171,27 @@ class ThreadedDatabase(Database):
     async def close(self) -> None:
         await self._group.close()
         self._readers.shutdown()
-        self.write_engine.dispose()
-        self.read_engine.dispose()
+        with self._glancing:
+            if self._glance_conn is not None:
+                self._glance_conn.close()
+                self._glance_conn = None
+        for engine in (self.write_engine, self.read_engine, self.glance_engine):
+            engine.dispose()
 
     def _read(self, fn: Callable[[Connection], T]) -> T:
         with translated(), self.read_engine.connect() as conn:
             return fn(conn)
+
+    def _glance(self, fn: Callable[[Connection], T]) -> T:
+        with translated():
+            conn = self._glance_conn
+            if conn is None:
+                conn = self._glance_conn = self.glance_engine.connect()
+            try:
+                return fn(conn)
+            finally:
+                # Ends SQLAlchemy's transaction; the driver opened none (autocommit).
+                conn.rollback()
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:

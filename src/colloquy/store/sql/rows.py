@@ -36,12 +36,13 @@ from colloquy.store.protocol import (
 
 # ---------------------------------------------------------------- units
 
-# Built once: every answer that holds a flagged unit reads its flags with it.
+# Built once: every answer that holds a flagged unit reads its flags with it. One unit's (the
+# answer of every flag) without a list to expand: expanding one costs more than the read.
+_f = t.flags.c
 _FLAGS_OF = (
-    select(t.flags)
-    .where(t.flags.c.unit_id.in_(bindparam("unit_ids", expanding=True)))
-    .order_by(t.flags.c.id)
+    select(t.flags).where(_f.unit_id.in_(bindparam("unit_ids", expanding=True))).order_by(_f.id)
 )
+_FLAGS_OF_ONE = select(t.flags).where(_f.unit_id == bindparam("unit_id")).order_by(_f.id)
 
 
 def unit_values(item: ReviewItem) -> dict[str, Any]:
@@ -79,12 +80,7 @@ def unit_values(item: ReviewItem) -> dict[str, Any]:
 def render(conn: Connection, rows: Sequence[Row[Any]]) -> list[ReviewItem]:
     """The units of ``units`` rows with their flags, which only flagged units read (one
     statement for all of them)."""
-    flagged = [r.id for r in rows if r.flag_count]
-    flags_by_unit: dict[str, list[Flag]] = {}
-    if flagged:
-        result = conn.execute(_FLAGS_OF, {"unit_ids": flagged})
-        for f in result:
-            flags_by_unit.setdefault(f.unit_id, []).append(to_flag(f))
+    flags_by_unit = _flags_of(conn, [r.id for r in rows if r.flag_count])
     return [
         ReviewItem(
             unit=KnowledgeUnit(
@@ -112,6 +108,26 @@ def render(conn: Connection, rows: Sequence[Row[Any]]) -> list[ReviewItem]:
         )
         for r in rows
     ]
+
+
+def _flags_of(conn: Connection, unit_ids: list[str]) -> dict[str, list[Flag]]:
+    """The flags of each of ``unit_ids``, oldest first."""
+    if not unit_ids:
+        return {}
+    if len(unit_ids) == 1:
+        result = conn.execute(_FLAGS_OF_ONE, {"unit_id": unit_ids[0]})
+    else:
+        result = conn.execute(_FLAGS_OF, {"unit_ids": unit_ids})
+    flags_by_unit: dict[str, list[Flag]] = {}
+    for f in result:
+        flags_by_unit.setdefault(f.unit_id, []).append(to_flag(f))
+    return flags_by_unit
+
+
+def prepare_flags(conn: Connection) -> None:
+    """Compile and prepare both of ``render``'s reads of flags on ``conn`` (they read none)."""
+    _flags_of(conn, [""])
+    _flags_of(conn, ["", ""])
 
 
 def load(conn: Connection, where: ColumnElement[bool]) -> ReviewItem | None:

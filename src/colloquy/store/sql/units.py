@@ -50,7 +50,7 @@ from colloquy.store.sql.ranking import DomainSizes, Planner
 from colloquy.store.sql.ranking.hybrid import AliasSource, HybridRanker
 from colloquy.store.sql.ranking.planner import Statement
 from colloquy.store.sql.ranking.word_counts import WordCounts
-from colloquy.store.sql.rows import flag_values, load, render
+from colloquy.store.sql.rows import flag_values, load, prepare_flags, render
 from colloquy.store.sql.throttle import Allowances
 from colloquy.store.sql.unit_writes import add_event, insert_units, sync_ranking
 
@@ -202,6 +202,8 @@ class UnitRepository:
                     conn.execute(statement, params)
 
             await self._db.each_reader(prepare)
+        # Rendering reads flags one way for one flagged unit, another for several.
+        await self._db.each_reader(prepare_flags)
 
     async def page_units(
         self, filters: UnitFilter, cursor: str | None, limit: int
