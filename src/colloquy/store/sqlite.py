@@ -41,10 +41,11 @@ def database_path(url: str | URL) -> Path | None:
     return Path(database) if database and database != ":memory:" else None
 
 
-def _engine(url: URL, begin: str | None, pool_size: int, busy_ms: int = BUSY_TIMEOUT_MS) -> Engine:
+def _engine(url: URL, begin: str | None, pool_size: int, busy_ms: int | None = None) -> Engine:
     """``begin`` opens each transaction; None leaves every statement to commit on its own,
     which spares read-only connections a ``BEGIN`` and a ``ROLLBACK`` per call. ``busy_ms``:
-    how long a statement waits for a lock another connection holds."""
+    how long a statement waits for a lock another connection holds (``BUSY_TIMEOUT_MS``, as
+    it is when the engine is made, unless given)."""
     engine = create_engine(
         url,
         pool_size=pool_size,
@@ -64,7 +65,7 @@ def _engine(url: URL, begin: str | None, pool_size: int, busy_ms: int = BUSY_TIM
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "foreign_keys=ON",
-            f"busy_timeout={busy_ms}",
+            f"busy_timeout={BUSY_TIMEOUT_MS if busy_ms is None else busy_ms}",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
