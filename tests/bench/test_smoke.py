@@ -18,7 +18,6 @@ from benchmarks.server import MemorySampler, credentials, serve
 from benchmarks.workloads import Credentials
 
 from colloquy.domain.models import ReviewStatus
-from tests.support.pgserver import PostgresServer
 
 SIZE = 1_000
 SECONDS = 2.0
@@ -52,15 +51,6 @@ def test_load_generator_refuses_non_loopback_targets():
         asyncio.run(
             loadgen.run("http://192.0.2.1:80", "x", lambda _r: loadgen.Request("GET", "/"), 0.1)
         )
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def bench_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'colloquy.db'}"
-    server: PostgresServer = request.getfixturevalue("pg_server")
-    name = f"bench_{tmp_path.name[-20:].replace('-', '_').lower()}"
-    return server.create_database(name)
 
 
 def test_every_workload_against_a_live_server(bench_url: str, tmp_path: Path):
