@@ -199,6 +199,8 @@ def _measured(target: Target, value: float | None, run: Run, rs: ResultSet) -> s
     text = "not measured" if value is None else _fmt(value, target.unit)
     if target.queueing is None:
         return text
+    if latency_pass(run, rs) is run:  # as many cores as the run's concurrency: one pass
+        return f"{text} at concurrency {rs.concurrency}"
     queued = _fmt(target.queueing(run, rs, []), target.unit)
     return (
         f"{text} at concurrency {latency_concurrency(run, rs)}; "

@@ -118,6 +118,14 @@ def test_the_report_judges_latency_at_one_request_per_core(tmp_path: Path):
     assert "| review_stats | 100.0 | 111 | 4.00 | – | – | – | 25.0 | 40.0 | 40.0 |" in text
 
 
+def test_on_as_many_cores_as_the_concurrency_the_first_pass_is_judged(tmp_path: Path):
+    eight_cores = header() | {"machine": header()["machine"] | {"nproc": 8}}
+    runs = {"1000000": a_run(1_000_000, {"query": workload(20.0, 45.0)}, None)}
+    (tmp_path / "sqlite-w1.json").write_text(json.dumps(eight_cores | {"runs": runs}))
+    text = report.render_markdown(report.read_results(tmp_path), None)
+    assert "| query p99 < 50 ms | sqlite | 1M | 45.00 ms at concurrency 8 | **pass** |" in text
+
+
 def test_a_run_at_another_concurrency_keeps_a_file_of_its_own(tmp_path: Path):
     at_eight = {"query": workload(40.0, 88.0)}
     for concurrency, figures in ((8, at_eight), (2, {"query": workload(12.0, 35.0, 2)})):
