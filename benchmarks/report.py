@@ -201,10 +201,12 @@ def _measured(target: Target, value: float | None, run: Run, rs: ResultSet) -> s
         return text
     if latency_pass(run, rs) is run:  # as many cores as the run's concurrency: one pass
         return f"{text} at concurrency {rs.concurrency}"
-    queued = _fmt(target.queueing(run, rs, []), target.unit)
+    queued = target.queueing(run, rs, [])
+    if value is None and queued is None:  # the workload did not run
+        return text
     return (
         f"{text} at concurrency {latency_concurrency(run, rs)}; "
-        f"at {rs.concurrency}: {queued}, queueing, not judged"
+        f"at {rs.concurrency}: {_fmt(queued, target.unit)}, queueing, not judged"
     )
 
 
