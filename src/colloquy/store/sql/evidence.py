@@ -2,27 +2,29 @@
 
 The steps, in the lock order (``database``): the key's write allowance spent; the unit's row
 locked (its confidence before) and changed; its ``unit_domains`` rows when its confidence
-moved; the flag, if any, and the event; the kept counters, last, by ``Counters``; then the
-answer rendered (which reads the unit's flags, after the lock, so it holds every flag that
-``flag_count`` counts).
+moved; the flag, if any, and the event; the confidence counters it moves the unit between,
+last; then the answer rendered (which reads the unit's flags after the lock, so it holds
+every flag that ``flag_count`` counts: a flagged unit's answer costs one more statement).
 
 SQLite runs the steps one statement each: a statement is a call into the library, no round
-trip. PostgreSQL runs them as one statement (``Dialect.one_statement_writes``): each step a
-data-modifying CTE fed by the one before it, so that a confirmation costs four round trips
-(``BEGIN``, this statement, the counters, ``COMMIT``) instead of eight, and each statement
-saved spares the client its execution in SQLAlchemy and asyncpg and a socket write and read.
-Why the locks are still taken in the lock order, although PostgreSQL runs a statement's CTEs in
-an order of its own choosing: a step reads the rows of the one before it, and a row is locked
-only once it is produced, so
+trip, and the counters are added by ``Counters`` once for a whole group commit. PostgreSQL
+runs them as one statement (``Dialect.one_statement_writes``), each step a data-modifying CTE
+fed by the one before it: a confirmation costs three round trips (``BEGIN``, this statement,
+``COMMIT``) instead of eight, and each statement saved spares the client its execution in
+SQLAlchemy and asyncpg and a socket write and read. Why the locks are still taken in the lock
+order, although PostgreSQL runs a statement's CTEs in an order of its own choosing: a step
+reads the rows of the one before it, and a row is locked only once it is produced, so
 
 - the unit's row is locked (``before``, ``FOR UPDATE``) only if ``spent`` returned a row: the
   allowance's upsert has then run, holding its ``throttles`` row;
 - the unit is changed only as ``before`` hands its locked row over (``updated``); under READ
   COMMITTED the lock waits for a writer before it, then reads the row as that writer left it,
   and the change is applied to that latest row, so ``confidence_before`` is the value changed;
-- its ``unit_domains`` rows, the flag and the event are written from ``updated``'s row, after
-  it. They are this unit's rows, which every writer reaches through the unit's row lock, so
-  their order among themselves closes no cycle.
+- its ``unit_domains`` rows, the flag, the event and the counters are written from
+  ``updated``'s row, after it. The first three are this unit's rows, which every writer
+  reaches through the unit's row lock, so whether they come before or after the counters
+  closes no cycle; the counters' rows, which writers share, are the last that others contend
+  for, taken in the order every writer takes them (``Counters``: by key, in code points).
 """
 
 from collections import Counter
@@ -32,9 +34,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Float,
     Insert,
     Select,
+    SmallInteger,
     String,
     Text,
     Update,
@@ -43,9 +47,11 @@ from sqlalchemy import (
     case,
     cast,
     insert,
+    literal,
     null,
     select,
     true,
+    union_all,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -87,7 +93,7 @@ def _typed(name: str, column: Any) -> Any:
 
 
 def _one_statement(
-    values: dict[str, Any], kind: str, flagged: bool, spend: Insert | None
+    values: dict[str, Any], kind: str, flagged: bool, spend: Insert | None, counters: Counters
 ) -> Select[Any]:
     """The whole write as one statement of CTEs (see the module docstring), answering the
     changed ``units`` row with ``confidence_before``; with ``spend``, the allowance's upsert,
@@ -136,7 +142,24 @@ def _one_statement(
         )
         .cte("event")
     )
-    writes = [ranked, event]
+    # The confidence counters it moves the unit between, in key order as ``Counters`` sorts
+    # them (code points: collation "C"), into the shard the job picked.
+    moved = updated.c.confidence != updated.c.confidence_before
+    shard = bindparam("shard", type_=SmallInteger)
+    shifts = union_all(
+        *(
+            select(
+                (literal("confidence:", String) + cast(points, String)).label("key"),
+                shard.label("shard"),
+                literal(n, BigInteger).label("n"),
+            ).where(moved)
+            for points, n in ((updated.c.confidence_before, -1), (updated.c.confidence, 1))
+        )
+    ).subquery("shifts")
+    counted = counters.unit_counts_from(
+        select(shifts.c.key, shifts.c.shard, shifts.c.n).order_by(shifts.c.key.collate("C"))
+    ).cte("counted")
+    writes = [ranked, event, counted]
     if flagged:
         flag = insert(t.flags).from_select(
             ["unit_id", "reason", "detail", "duplicate_of", "actor", "created_at"],
@@ -186,7 +209,11 @@ class EvidenceWrites:
         if dialect.one_statement_writes:
             self._one_statement = {
                 (kind.event, spends): _one_statement(
-                    kind.values, kind.event, kind.flagged, allowances.statement if spends else None
+                    kind.values,
+                    kind.event,
+                    kind.flagged,
+                    allowances.statement if spends else None,
+                    counters,
                 )
                 for kind in (CONFIRMATION, FLAG)
                 for spends in (False, True)
@@ -206,7 +233,13 @@ class EvidenceWrites:
         if self._one_statement is None:
             return self._stepwise(kind, unit_id, actor, at, allowance, flag, note)
         statement = self._one_statement[(kind.event, allowance is not None)]
-        params: dict[str, Any] = {"evidence_unit": unit_id, "actor": actor, "at": at, "note": note}
+        params: dict[str, Any] = {
+            "evidence_unit": unit_id,
+            "actor": actor,
+            "at": at,
+            "note": note,
+            "shard": self._counters.shard(),
+        }
         if flag is not None:
             params |= {
                 "flag_reason": flag.reason.value,
@@ -223,7 +256,7 @@ class EvidenceWrites:
                 return None
             if row.id is None:
                 return None
-            return self._finish(conn, row, row.confidence_before)
+            return self._answer(conn, row)
 
         return one_statement
 
@@ -253,14 +286,14 @@ class EvidenceWrites:
             if flag is not None:
                 conn.execute(_INSERT_FLAG, flag_values(unit_id, flag, actor, at))
             add_event(conn, unit_id, kind.event, actor, at, note)
-            return self._finish(conn, row, before)
+            if row.confidence != before:
+                shift = {f"confidence:{before}": -1, f"confidence:{row.confidence}": 1}
+                self._counters.add(conn, Tally(units=Counter(shift)))
+            return self._answer(conn, row)
 
         return stepwise
 
-    def _finish(self, conn: Connection, row: Any, before: int) -> KnowledgeUnit:
-        """The counters the change moves the unit between, and the answer."""
-        if row.confidence != before:
-            shift = {f"confidence:{before}": -1, f"confidence:{row.confidence}": 1}
-            self._counters.add(conn, Tally(units=Counter(shift)))
+    @staticmethod
+    def _answer(conn: Connection, row: Any) -> KnowledgeUnit:
         (item,) = render(conn, [row])
         return item.unit
