@@ -5,9 +5,24 @@ the same store must give the same result as running them one after another.
 """
 
 import asyncio
+from collections import Counter
+from datetime import timedelta
+from itertools import zip_longest
 
+from sqlalchemy import func, select
+
+from colloquy.domain import scoring
 from colloquy.domain.models import FlagReason, ReviewStatus, Role
-from colloquy.store.protocol import AlreadyDecided, Decision, FlagInput, KeyLimitReached
+from colloquy.store import tables as t
+from colloquy.store.protocol import (
+    Allowance,
+    AlreadyDecided,
+    Decision,
+    FlagInput,
+    KeyLimitReached,
+    RateLimit,
+    ThrottleKey,
+)
 from tests.store.factories import add_unit, add_user, at, new_key
 
 
@@ -100,3 +115,54 @@ async def test_concurrent_first_users_make_one_admin(store):
     roles = [u.role for u in users]
     assert roles.count(Role.ADMIN) == 1
     assert roles.count(Role.REVIEWER) == 7
+
+
+async def test_concurrent_evidence_keeps_ranking_rows_and_counters(store):
+    """Confirms and flags racing on one unit, each spending an allowance: every answer is the
+    unit as its own change left it, and the ranking rows and confidence counters end where
+    the last change put the unit (on PostgreSQL each is one statement of several steps)."""
+    await add_unit(store, ReviewStatus.APPROVED)  # another unit, at 5000 points throughout
+    unit = await add_unit(store, ReviewStatus.APPROVED, domains=["web", "api", "db"])
+    limit = RateLimit(1000, timedelta(minutes=1))
+    confirms = [
+        store.confirm(unit.id, f"c{i}", at(10), Allowance(ThrottleKey("confirm", "k"), limit))
+        for i in range(12)
+    ]
+    flags = [
+        store.flag(
+            unit.id,
+            FlagInput(FlagReason.INCORRECT, detail=str(i)),
+            f"f{i}",
+            at(10),
+            Allowance(ThrottleKey("flag", "k"), limit),
+        )
+        for i in range(8)
+    ]
+    answers = await asyncio.gather(*(c for pair in zip_longest(confirms, flags) for c in pair if c))
+    assert all(a is not None for a in answers)
+    assert sorted(a.evidence.confirmations for a in answers if a is not None)[-1] == 13
+    # A flag's answer holds its own flag and every one before it.
+    assert sorted(len(a.flags) for a in answers[1::2][:8] if a is not None) == list(range(1, 9))
+
+    item = await store.get_unit(unit.id)
+    assert item is not None
+    assert item.unit.evidence.confirmations == 13
+    assert sorted(int(f.detail or "") for f in item.unit.flags) == list(range(8))
+    points = scoring.to_points(item.unit.evidence.confidence)
+    d = t.unit_domains.c
+    rows = await store.database.read(
+        lambda conn: conn.execute(select(d.confidence, d.rank).where(d.unit_id == unit.id)).all()
+    )
+    assert len(rows) == 3
+    assert {(r.confidence, r.rank) for r in rows} == {(points, points / 3)}
+    c = t.unit_counts.c
+    counted = await store.database.read(
+        lambda conn: conn.execute(
+            select(c.key, func.sum(c.n)).where(c.key.like("confidence:%")).group_by(c.key)
+        ).all()
+    )
+    expected = Counter(["confidence:5000", f"confidence:{points}"])
+    assert {key: n for key, n in counted if n} == dict(expected)
+    kinds = [e.kind for e in await store.history(unit.id, 100)]
+    assert kinds.count("confirmed") == 12
+    assert kinds.count("flagged") == 8

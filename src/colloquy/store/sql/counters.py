@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Executable, Label, Row, func, select
+from sqlalchemy import Executable, Label, Row, Select, func, select
 from sqlalchemy.engine import Connection
 
 from colloquy.domain.models import ReviewStatus, Tier
@@ -62,12 +62,22 @@ class Counters:
     Nothing reads a counter inside a write, so deferring the sum changes no answer."""
 
     def __init__(self, dialect: Dialect) -> None:
+        self._dialect = dialect
         self._shards = dialect.counter_shards
         # Built once, one fixed statement per table run with a list of rows: building an
         # upsert and compiling it anew for each write cost more than running it.
         self._units = _adding(dialect, t.unit_counts, ("key", "shard"), ("n",))
         self._days = _adding(dialect, t.daily_counts, ("day", "shard"), DAY_COLUMNS)
         self._domains = _adding(dialect, t.domain_counts, ("domain",), ("approved",))
+
+    def unit_counts_from(self, rows: Select[Any]) -> Executable:
+        """The ``unit_counts`` upsert of ``rows`` (key, shard, n), added in their order: for a
+        statement that adds to the counters itself rather than through ``add``."""
+        return _adding(self._dialect, t.unit_counts, ("key", "shard"), ("n",), rows)
+
+    def shard(self) -> int:
+        """The shard a transaction adds to, picked at random."""
+        return random.randrange(self._shards)  # noqa: S311 (spreads load; no secret)
 
     @staticmethod
     def add(conn: Connection, tally: Tally) -> None:
@@ -90,7 +100,7 @@ class Counters:
     def _write(self, conn: Connection, tally: Tally) -> None:
         """Add ``tally`` to the kept counters: last in the transaction, in the lock order
         (``database``), into one shard picked at random."""
-        shard = random.randrange(self._shards)  # noqa: S311 (spreads load; no secret)
+        shard = self.shard()
         units = [{"key": k, "shard": shard, "n": n} for k, n in sorted(tally.units.items()) if n]
         if units:
             conn.execute(self._units, units)
@@ -109,11 +119,17 @@ class Counters:
 
 
 def _adding(
-    dialect: Dialect, table: t.Table, keys: Sequence[str], columns: Sequence[str]
+    dialect: Dialect,
+    table: t.Table,
+    keys: Sequence[str],
+    columns: Sequence[str],
+    rows: Select[Any] | None = None,
 ) -> Executable:
     """The upsert that inserts a row, or adds its ``columns`` to the row already there; run
-    with several rows, it takes them in their order (the lock order)."""
+    with several rows (or from ``rows``), it takes them in their order (the lock order)."""
     stmt = dialect.upsert(table)
+    if rows is not None:
+        stmt = stmt.from_select([*keys, *columns], rows)
     return stmt.on_conflict_do_update(
         index_elements=list(keys),
         set_={column: table.c[column] + stmt.excluded[column] for column in columns},

@@ -49,6 +49,10 @@ class Dialect:
     already run one at a time."""
     counter_shards: int
     """The rows each hot counter is spread over (``counters``)."""
+    one_statement_writes: bool
+    """Whether a write whose steps feed each other runs them as one statement (data-modifying
+    CTEs, ``evidence``): where each statement is a round trip to a server. SQLite has no such
+    CTEs, and a statement there is a call into the library."""
     lost_lock_race: Callable[[BaseException], bool]
     """Whether an error is a lost lock race (a deadlock, a serialisation failure, a busy
     database) that the same transaction, run again, is expected to get past (``retry``)."""
@@ -87,6 +91,7 @@ SQLITE = Dialect(
     users_lock=None,
     aliases_lock=None,
     counter_shards=1,
+    one_statement_writes=False,
     lost_lock_race=sqlite_lost_lock_race,
 )
 
@@ -99,5 +104,6 @@ POSTGRESQL = Dialect(
     # Admits one alias writer at a time; readers of the table never wait for it.
     aliases_lock=text("LOCK TABLE tag_aliases IN SHARE ROW EXCLUSIVE MODE"),
     counter_shards=POSTGRES_COUNTER_SHARDS,
+    one_statement_writes=True,
     lost_lock_race=postgres_lost_lock_race,
 )

@@ -8,6 +8,7 @@ its transaction holds. Times are epoch microseconds (see ``tables``)."""
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -158,26 +159,49 @@ class ThrottleRepository:
         await self._db.write(settle)
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A write job's answer when its allowance is spent: how long until there is one. Returned
+    by the job, not raised in it: it wrote nothing and must not fail a group commit."""
+
+    wait: timedelta
+
+
 class Allowances:
-    """Spends write allowances inside a write job (``take``), in the dialect's upsert."""
+    """Spends write allowances inside a write job (``take``), in the dialect's upsert; a write
+    that runs as one statement spends it there (``statement``, ``values``, ``wait``)."""
 
     def __init__(self, upsert: InsertFactory) -> None:
-        self._take_stmt = _take_statement(upsert)
+        self.statement = _take_statement(upsert)
+        """Spends one request (with ``values``), returning a row only when it was spent."""
 
     def take(self, conn: Connection, allowance: Allowance, at: datetime) -> timedelta | None:
         """Take one request from the allowance: ``None``, or how long until there is one
         (nothing is taken then). Run it first in the job: the throttle row comes first in the
         lock order (``database``)."""
+        values = self.values(allowance, at)
+        if conn.execute(self.statement, values).first() is not None:
+            return None
+        return self.wait(conn, values)
+
+    @staticmethod
+    def values(allowance: Allowance, at: datetime) -> dict[str, Any]:
+        """The bind values of ``statement`` for one request of ``allowance`` at ``at``."""
         limit = allowance.limit
         now = epoch_us(at)
         window = _us(limit.window)
         # Each request spends one interval of the window; requests may run ahead of time by
         # up to the window less one interval (a burst of ``limit`` at once).
         interval = max(window // limit.limit, 1)
-        latest = now + window - interval
-        key = _key(allowance.key)
-        values = key | {"now": now, "interval": interval, "latest": latest}
-        if conn.execute(self._take_stmt, values).first() is not None:
-            return None
+        return _key(allowance.key) | {
+            "now": now,
+            "interval": interval,
+            "latest": now + window - interval,
+        }
+
+    @staticmethod
+    def wait(conn: Connection, values: dict[str, Any]) -> timedelta:
+        """How long until the allowance that ``statement`` with ``values`` refused has one."""
+        key = {"k_scope": values["k_scope"], "k_subject": values["k_subject"]}
         until = conn.execute(_UNTIL, key).scalar_one()
-        return timedelta(microseconds=max(until - latest, 1))
+        return timedelta(microseconds=max(until - values["latest"], 1))

@@ -1,22 +1,15 @@
 """Units: insert, fetch, ranked query, browsing, statistics, confirmations and flags."""
 
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import (
     ColumnElement,
-    Update,
     and_,
-    bindparam,
-    case,
-    insert,
     select,
     true,
     tuple_,
-    update,
 )
 from sqlalchemy.engine import Connection
 
@@ -43,56 +36,21 @@ from colloquy.store.protocol import (
     UnitEvent,
     UnitFilter,
 )
-from colloquy.store.sql.counters import Counters, Tally, stats_columns, stats_from
+from colloquy.store.sql.counters import Counters, stats_columns, stats_from
 from colloquy.store.sql.cursors import decode_cursor, encode_cursor
 from colloquy.store.sql.database import Database
+from colloquy.store.sql.evidence import CONFIRMATION, FLAG, EvidenceWrites
 from colloquy.store.sql.ranking import DomainSizes, Planner
 from colloquy.store.sql.ranking.hybrid import AliasSource, HybridRanker
 from colloquy.store.sql.ranking.planner import Statement
 from colloquy.store.sql.ranking.word_counts import WordCounts
-from colloquy.store.sql.rows import flag_values, load, prepare_flags, render
-from colloquy.store.sql.throttle import Allowances
-from colloquy.store.sql.unit_writes import add_event, insert_units, sync_ranking
+from colloquy.store.sql.rows import load, prepare_flags, render
+from colloquy.store.sql.throttle import Allowances, Refused
+from colloquy.store.sql.unit_writes import insert_units
 
 _STATS = select(*stats_columns())
 
-# Evidence statements, built once: building and keying a statement costs more than running it.
-_u = t.units.c
-_APPROVED_BY_ID = and_(_u.id == bindparam("unit_id"), _u.status == ReviewStatus.APPROVED)
-_LOCK_CONFIDENCE = select(_u.confidence).where(_APPROVED_BY_ID).with_for_update()
-_raised = _u.confidence + scoring.BOOST_POINTS
-_lowered = _u.confidence - scoring.PENALTY_POINTS
-# Each returns the whole updated row, so that the answer needs no second read.
-_CONFIRM = (
-    update(t.units)
-    .where(_APPROVED_BY_ID)
-    .values(
-        confidence=case((_raised > scoring.CEILING_POINTS, scoring.CEILING_POINTS), else_=_raised),
-        confirmations=_u.confirmations + 1,
-        last_confirmed=bindparam("at"),
-    )
-    .returning(t.units)
-)
-_FLAG = (
-    update(t.units)
-    .where(_APPROVED_BY_ID)
-    .values(
-        confidence=case((_lowered < scoring.FLOOR_POINTS, scoring.FLOOR_POINTS), else_=_lowered),
-        flag_count=_u.flag_count + 1,
-    )
-    .returning(t.units)
-)
-_INSERT_FLAG = insert(t.flags)
-
-
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class _Refused:
-    """A write job's answer when its allowance is spent: how long until there is one."""
-
-    wait: timedelta
 
 
 class UnitRepository:
@@ -117,6 +75,7 @@ class UnitRepository:
         self._aliases = aliases
         self._search = db.dialect.text_search
         self._allowances = Allowances(db.dialect.upsert)
+        self._evidence = EvidenceWrites(db.dialect, counters, self._allowances)
         self.word_counts = WordCounts(self._search, hybrid.word_cap)
         """Shared with the neighbours' searches (``sql.neighbours``)."""
 
@@ -270,9 +229,8 @@ class UnitRepository:
     async def confirm(
         self, unit_id: str, actor: str, at: datetime, allowance: Allowance | None = None
     ) -> KnowledgeUnit | None:
-        return await self._evidence(
-            unit_id, _CONFIRM, {"at": at}, "confirmed", actor, at, allowance
-        )
+        job = self._evidence.job(CONFIRMATION, unit_id, actor, at, allowance)
+        return _allowed(await self._db.write(job))
 
     async def flag(
         self,
@@ -282,61 +240,27 @@ class UnitRepository:
         at: datetime,
         allowance: Allowance | None = None,
     ) -> KnowledgeUnit | None:
-        row = flag_values(unit_id, flag, actor, at)
-        return await self._evidence(
-            unit_id, _FLAG, {}, "flagged", actor, at, allowance, row, flag.reason.value
-        )
+        job = self._evidence.job(FLAG, unit_id, actor, at, allowance, flag)
+        return _allowed(await self._db.write(job))
 
     async def _write_spending(
         self, allowance: Allowance | None, at: datetime, job: Callable[[Connection], T]
     ) -> T:
         """``job``'s answer, its allowance spent at ``at`` first in the same write job (the
-        lock order); ``AllowanceSpent`` when none is left. The refusal is returned by the job,
-        not raised in it: it writes nothing and must not fail a group commit."""
+        lock order); ``AllowanceSpent`` when none is left."""
 
-        def spending(conn: Connection) -> T | _Refused:
+        def spending(conn: Connection) -> T | Refused:
             if allowance is not None:
                 wait = self._allowances.take(conn, allowance, at)
                 if wait is not None:
-                    return _Refused(wait)
+                    return Refused(wait)
             return job(conn)
 
-        answer = await self._db.write(spending)
-        if isinstance(answer, _Refused):
-            raise AllowanceSpent(answer.wait)
-        return answer
+        return _allowed(await self._db.write(spending))
 
-    async def _evidence(
-        self,
-        unit_id: str,
-        change: Update,
-        values: dict[str, Any],
-        kind: str,
-        actor: str,
-        at: datetime,
-        allowance: Allowance | None,
-        flag_row: dict[str, Any] | None = None,
-        note: str | None = None,
-    ) -> KnowledgeUnit | None:
-        def job(conn: Connection) -> KnowledgeUnit | None:
-            # The old value, under the row lock, moves the unit between confidence counters.
-            before = conn.execute(_LOCK_CONFIDENCE, {"unit_id": unit_id}).scalar_one_or_none()
-            if before is None:
-                return None
-            updated = conn.execute(change, {"unit_id": unit_id, **values}).one()
-            # In the lock order: the unit (above), its unit_domains, flag and event, counters.
-            moved = updated.confidence != before
-            if moved:
-                sync_ranking(
-                    conn, unit_id, ReviewStatus.APPROVED, updated.confidence, updated.domain_count
-                )
-            if flag_row is not None:
-                conn.execute(_INSERT_FLAG, flag_row)
-            add_event(conn, unit_id, kind, actor, at, note)
-            if moved:
-                shift = {f"confidence:{before}": -1, f"confidence:{updated.confidence}": 1}
-                self._counters.add(conn, Tally(units=Counter(shift)))
-            (item,) = render(conn, [updated])
-            return item.unit
 
-        return await self._write_spending(allowance, at, job)
+def _allowed(answer: T | Refused) -> T:
+    """A write job's answer; ``AllowanceSpent`` when it was refused for its allowance."""
+    if isinstance(answer, Refused):
+        raise AllowanceSpent(answer.wait)
+    return answer
