@@ -49,6 +49,7 @@ from colloquy.store.sql.database import Database
 from colloquy.store.sql.driver_statements import fetch
 from colloquy.store.sql.ranking import DomainSizes, Planner
 from colloquy.store.sql.ranking.hybrid import AliasSource, HybridRanker
+from colloquy.store.sql.ranking.planner import Statement
 from colloquy.store.sql.ranking.word_counts import WordCounts
 from colloquy.store.sql.rows import flag_values, load, prepare_flags, render
 from colloquy.store.sql.throttle import Allowances
@@ -187,24 +188,27 @@ class UnitRepository:
         return await self._db.read(read)
 
     async def prepare_queries(self, ranking: Ranking) -> None:
-        """Compile and prepare the statements of the common query shapes of ``ranking`` on
-        every pooled read connection, and rendering's reads of flags.
+        """Compile and prepare the statements of the common query shapes of ``ranking``, one
+        shape at a time, on every pooled read connection, and rendering's reads of flags.
 
         Each shape costs tens of milliseconds the first time a process compiles it
         (``driver_statements``), and each connection prepares each statement once; done
-        ahead, the first agents to ask do not wait for either.
+        ahead, the first agents to ask do not wait for either. A shape at a time, as the
+        server is already answering: a query waits for one shape's hand-off at most.
         """
         # cq ranking renders the planner's rows; hybrid ranking takes only their ids.
-        shapes = list(self._planner.prepared(units=ranking is Ranking.CQ))
+        shapes = self._planner.prepared(units=ranking is Ranking.CQ)
+        for index, statements in enumerate(shapes):
 
-        def prepare(conn: Connection) -> None:
-            for statements in shapes:
+            def prepare(
+                conn: Connection, statements: list[Statement] = statements, flags: bool = not index
+            ) -> None:
                 for statement, params in statements:
                     fetch(conn, statement, params)
-            # Rendering reads flags one way for one flagged unit, another for several.
-            prepare_flags(conn)
+                if flags:  # with the first shape: one unit's flags, and several units'
+                    prepare_flags(conn)
 
-        await self._db.each_reader(prepare)
+            await self._db.each_reader(prepare)
 
     async def page_units(
         self, filters: UnitFilter, cursor: str | None, limit: int
