@@ -26,12 +26,13 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import SelectBase
 
 Processor = Callable[[Any], Any]
-# Compiled statements kept: every shape's, and then some (shapes are cached with bounds too,
-# and a statement rebuilt by its own cache is a new key here).
-KEPT = 4_096
+# Statements kept (each a few tens of kB): every shape's, and then some (shapes are cached with
+# bounds too, and a statement rebuilt by its own cache, or run on another engine, is a new key).
+KEPT = 2_048
 
 
 class Compiled:
@@ -42,9 +43,11 @@ class Compiled:
     __slots__ = ("_constants", "_decoders", "_items", "_names", "_processors", "_types", "row",
                  "sql")  # fmt: skip
 
-    def __init__(self, statement: "_Statement", params: Mapping[str, Any]) -> None:
+    def __init__(
+        self, compiled: SQLCompiler, statement: "_Statement", params: Mapping[str, Any]
+    ) -> None:
         # The text and the order of the parameters, with every list expanded for its length.
-        expanded = statement.compiled.construct_expanded_state(dict(params), escape_names=False)
+        expanded = compiled.construct_expanded_state(dict(params), escape_names=False)
         names = tuple(expanded.positiontup or ())
         self.sql = expanded.statement
         self._names = names
@@ -106,20 +109,34 @@ class Compiled:
 
 
 class _Statement:
-    """A statement compiled for a dialect, and its ``Compiled`` forms, one per length of each
-    of its lists (expanding parameters)."""
+    """A statement for a dialect, and its ``Compiled`` forms, one per length of each of its
+    lists (expanding parameters). SQLAlchemy's compiled statement is not kept: a form is a
+    tenth of its size, and a form for new lengths (rare) compiles it again."""
 
-    __slots__ = ("compiled", "forms", "lists", "row", "types")
+    __slots__ = ("dialect", "forms", "lists", "row", "statement", "types")
 
-    def __init__(self, statement: SelectBase, dialect: Dialect) -> None:
-        self.compiled = statement.compile(dialect=dialect)
-        self.lists = tuple(
-            name for bind, name in self.compiled.bind_names.items() if bind.expanding
-        )
+    def __init__(self, statement: SelectBase, dialect: Dialect, params: Mapping[str, Any]) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.statement = statement
+        self.dialect = dialect
+        self.lists = tuple(name for bind, name in compiled.bind_names.items() if bind.expanding)
         columns = list(statement.selected_columns)
         self.row = namedtuple("Row", [c.key for c in columns])
         self.types = [c.type.dialect_impl(dialect) for c in columns]
-        self.forms: dict[tuple[int, ...], Compiled] = {}
+        self.forms = {self._lengths(params): Compiled(compiled, self, params)}
+
+    def form(self, params: Mapping[str, Any]) -> Compiled:
+        """The form for the lengths of the lists in ``params``."""
+        lengths = self._lengths(params)
+        form = self.forms.get(lengths)
+        if form is None:
+            form = Compiled(self.statement.compile(dialect=self.dialect), self, params)
+            with _adding:
+                form = self.forms.setdefault(lengths, form)
+        return form
+
+    def _lengths(self, params: Mapping[str, Any]) -> tuple[int, ...]:
+        return tuple(len(params[name]) for name in self.lists)
 
 
 _statements: dict[Hashable, _Statement] = {}
@@ -134,18 +151,12 @@ def compiled(conn: Connection, statement: SelectBase, params: Mapping[str, Any])
     key = (statement, conn.dialect)
     found = _statements.get(key)
     if found is None:
-        found = _Statement(statement, conn.dialect)
+        found = _Statement(statement, conn.dialect, params)
         with _adding:
             if len(_statements) >= KEPT:
                 _statements.clear()
             found = _statements.setdefault(key, found)
-    lengths = tuple(len(params[name]) for name in found.lists)
-    form = found.forms.get(lengths)
-    if form is None:
-        form = Compiled(found, params)
-        with _adding:
-            form = found.forms.setdefault(lengths, form)
-    return form
+    return found.form(params)
 
 
 def fetch(conn: Connection, statement: SelectBase, params: Mapping[str, Any]) -> list[Any]:
