@@ -3,7 +3,18 @@
 and values seen by ``before_cursor_execute``, and driver errors handled as SQLAlchemy does."""
 
 import pytest
-from sqlalchemy import Integer, String, bindparam, case, column, event, literal, select, text
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    case,
+    column,
+    event,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.exc import DBAPIError
 
 from colloquy.domain.models import ReviewStatus
@@ -57,6 +68,10 @@ async def test_rows_are_those_of_connection_execute(store):
         assert first.id == units[1].id and first.seven == 7 and first.above in (0, 1)
         assert first.domains == ["web", "db"] and first.extensions == {"k": [1, "v"]}
         assert is_utc(first.created_at) and is_utc(first.reviewed_at)
+    # A column without a name is named by its position.
+    unnamed = select(func.count()).select_from(t.units)
+    (row,) = await store.database.read(lambda conn: driver_statements.fetch(conn, unnamed, {}))
+    assert row == (4,) and row._0 == 4
 
 
 async def test_listeners_see_the_sql_and_values_the_driver_gets(store):

@@ -121,7 +121,8 @@ class _Statement:
         self.dialect = dialect
         self.lists = tuple(name for bind, name in compiled.bind_names.items() if bind.expanding)
         columns = list(statement.selected_columns)
-        self.row = namedtuple("Row", [c.key for c in columns])
+        # Named by column; an unnamed or repeated column by its position (``_0``, ``_1``...).
+        self.row = namedtuple("Row", [c.key or "" for c in columns], rename=True)
         self.types = [c.type.dialect_impl(dialect) for c in columns]
         self.forms = {self._lengths(params): Compiled(compiled, self, params)}
 

@@ -69,7 +69,8 @@ class WordCounts:
         if entry is not None and now - entry[0] <= self._keep_seconds:
             return entry[1]
         if query == _TOTAL_KEY:
-            count = int(conn.execute(_TOTAL).scalar_one())
+            ((total,),) = fetch(conn, _TOTAL, {})
+            count = int(total)
         else:
             params = {"match": query, "cap": self.cap}
             ((count,),) = fetch(conn, self._count, params)
