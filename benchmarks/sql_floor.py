@@ -6,7 +6,9 @@ twice the floor), not against health's, because that SQL differs so much between
 For a sample of the workload's queries (the load generator's first requests: same factory,
 same seeds), the store answers each query in this process, once to warm its caches as a
 running server's are warm, then again with every statement it sends to the database recorded
-(SQLAlchemy's ``before_cursor_execute``: the final SQL text and parameters the driver gets).
+(SQLAlchemy's ``before_cursor_execute``: the final SQL text and parameters the driver gets;
+the ranking's statements, which run on the driver's cursor, fire it as well:
+``store/sql/driver_statements.py``).
 Those statements are then replayed, in order, on a connection of the bare driver (``sqlite3``;
 ``asyncpg`` with the store's session settings), executing each and fetching all its rows: once
 to warm the connection's statement cache, then ``PASSES`` times timed.

@@ -56,6 +56,10 @@ def test_the_replay_reads_what_the_store_read(
     assert all(q.statements for q in answered)
     assert all(sql.lstrip().upper().startswith(("SELECT", "WITH")) for q in captured
                for sql, _ in q.statements)  # fmt: skip
+    # The ranking's rounds run on the driver's cursor, and are recorded all the same.
+    with_domains = [q for q, args in zip(captured, queries, strict=True) if args["domains"]]
+    assert with_domains
+    assert all(any("FROM unit_domains" in sql for sql, _ in q.statements) for q in with_domains)
     pid = postmaster(corpus_url, request)
     if pid is None:
         rows, passes = sql_floor.replay_sqlite(corpus_url, captured, 1)

@@ -7,6 +7,7 @@ from colloquy.domain import scoring
 from colloquy.domain.models import ReviewStatus
 from colloquy.domain.normalize import normalize_pattern
 from colloquy.store.protocol import QuerySpec, Ranking
+from colloquy.store.sql import driver_statements
 from tests.store.factories import add_unit, at, expected_points, unit_id
 
 
@@ -161,9 +162,14 @@ async def test_prepared_shapes_compile_nothing_on_first_use(store):
     # Nothing observable changes: the placeholder domain holds no units.
     assert await store.stats([0]) == stats_before
 
-    # SQLAlchemy's cache of compiled statements
+    # The statements compiled for this store's read connections (``driver_statements``).
     engine = store.database.read_engine  # SQLite's is synchronous; PostgreSQL's wraps one
-    compiled = getattr(engine, "sync_engine", engine)._compiled_cache
+    dialect = getattr(engine, "sync_engine", engine).dialect
+
+    def compiled() -> int:
+        kept = driver_statements._statements.items()
+        return sum(len(statement.forms) for (_, d), statement in kept if d is dialect)
+
     prepared_shapes = [
         q
         for q in QUERIES
@@ -171,10 +177,10 @@ async def test_prepared_shapes_compile_nothing_on_first_use(store):
     ]
     # The first query also compiles what every query shares (rendering, dense domains).
     await store.query(prepared_shapes[0])
-    before = len(compiled)
+    before = compiled()
     for query in prepared_shapes:
         assert [u.id for u in await store.query(query)] == hand_ranking(query), query
-    assert len(compiled) == before
+    assert compiled() == before
     # A shape past the prepared ones is compiled on first use.
     await store.query(QuerySpec(domains=["a", "b", "c", "d"], limit=5))
-    assert len(compiled) > before
+    assert compiled() > before

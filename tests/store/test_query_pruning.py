@@ -4,12 +4,13 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from colloquy.domain import scoring
 from colloquy.domain.models import Context, Evidence, Insight, KnowledgeUnit, ReviewStatus
 from colloquy.store.protocol import QuerySpec, ReviewItem, UnitArchive
-from colloquy.store.sql import SqlStore
+from colloquy.store.sql import SqlStore, driver_statements
 from colloquy.store.sql.ranking import Planner
 
 VOCABULARY = ["python", "api", "db", "web", "async", "testing", "ci", "cache"]
@@ -143,15 +144,14 @@ async def test_query_fetches_only_the_rows_it_returns(store, monkeypatch):
     )
     assert matching > 500
     fetched: list[int] = []
-    execute = Connection.execute
+    rows = driver_statements.Compiled.rows
 
-    def counting_execute(self, *args, **kwargs):
-        frozen = execute(self, *args, **kwargs).freeze()
-        fetched.append(len(frozen.data))
-        return frozen()
+    def counting_rows(self, found, *args):
+        fetched.append(len(found))
+        return rows(self, found, *args)
 
     await store.query(QuerySpec(domains=["python"]))  # reads the domain sizes (every 30 s)
-    monkeypatch.setattr(Connection, "execute", counting_execute)
+    monkeypatch.setattr(driver_statements.Compiled, "rows", counting_rows)
     for spec in (
         QuerySpec(domains=["python"], languages=["go"], limit=5),
         QuerySpec(domains=["python", "api"], languages=["rust"], pattern="retry", limit=5),
@@ -164,20 +164,21 @@ async def test_query_fetches_only_the_rows_it_returns(store, monkeypatch):
 
 
 @pytest.mark.parametrize("seed_size", [1, 64])
-async def test_one_domain_without_context_is_one_statement(store, monkeypatch, seed_size):
+async def test_one_domain_without_context_is_one_statement(store, request, seed_size):
     """Ranked by the domain's seed alone: the seed's order is the score's order."""
     store = SqlStore(store.database, Planner(seed_per_domain=seed_size))
     archives = corpus(random.Random(13), 600)
     assert await store.import_units(archives) == len(archives)
     await store.query(QuerySpec(domains=["python"]))  # reads the domain sizes (every 30 s)
-    statements: list[int] = []
-    execute = Connection.execute
+    statements: list[str] = []
+    engine = store.database.read_engine
+    engine = getattr(engine, "sync_engine", engine)
 
-    def counting_execute(self, *args, **kwargs):
-        statements.append(1)
-        return execute(self, *args, **kwargs)
+    def counting(_conn, _cursor, statement, *_args):
+        statements.append(statement)
 
-    monkeypatch.setattr(Connection, "execute", counting_execute)
+    event.listen(engine, "before_cursor_execute", counting)
+    request.addfinalizer(lambda: event.remove(engine, "before_cursor_execute", counting))
     for domain in VOCABULARY:
         for limit in (1, 5, 50, 500):
             spec = QuerySpec(domains=[domain], limit=limit)

@@ -39,6 +39,7 @@ from colloquy.store.protocol import (
 from colloquy.store.sql.counters import Counters, stats_columns, stats_from
 from colloquy.store.sql.cursors import decode_cursor, encode_cursor
 from colloquy.store.sql.database import Database
+from colloquy.store.sql.driver_statements import fetch
 from colloquy.store.sql.evidence import CONFIRMATION, FLAG, EvidenceWrites
 from colloquy.store.sql.ranking import DomainSizes, Planner
 from colloquy.store.sql.ranking.hybrid import AliasSource, HybridRanker
@@ -146,23 +147,27 @@ class UnitRepository:
         return await self._db.read(read)
 
     async def prepare_queries(self, ranking: Ranking) -> None:
-        """Build, compile and prepare the statements of the common query shapes of
-        ``ranking``, one shape at a time, on every pooled read connection.
+        """Compile and prepare the statements of the common query shapes of ``ranking``, one
+        shape at a time, on every pooled read connection, and rendering's reads of flags.
 
-        Each shape costs tens of milliseconds the first time a process runs it, and each
-        connection prepares each statement once; done ahead, the first agents to ask do not
-        wait for either.
+        Each shape costs tens of milliseconds the first time a process compiles it
+        (``driver_statements``), and each connection prepares each statement once; done
+        ahead, the first agents to ask do not wait for either. A shape at a time, as the
+        server is already answering: a query waits for one shape's hand-off at most.
         """
         # cq ranking renders the planner's rows; hybrid ranking takes only their ids.
-        for statements in self._planner.prepared(units=ranking is Ranking.CQ):
+        shapes = self._planner.prepared(units=ranking is Ranking.CQ)
+        for index, statements in enumerate(shapes):
 
-            def prepare(conn: Connection, statements: list[Statement] = statements) -> None:
+            def prepare(
+                conn: Connection, statements: list[Statement] = statements, flags: bool = not index
+            ) -> None:
                 for statement, params in statements:
-                    conn.execute(statement, params)
+                    fetch(conn, statement, params)
+                if flags:  # with the first shape: one unit's flags, and several units'
+                    prepare_flags(conn)
 
             await self._db.each_reader(prepare)
-        # Rendering reads flags one way for one flagged unit, another for several.
-        await self._db.each_reader(prepare_flags)
 
     async def page_units(
         self, filters: UnitFilter, cursor: str | None, limit: int

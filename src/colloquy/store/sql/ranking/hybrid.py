@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import cq_schema
-from sqlalchemy import Float, Integer, Row, String, bindparam, column, text
+from sqlalchemy import Float, Integer, String, bindparam, column, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.selectable import TextualSelect
 
@@ -39,6 +39,7 @@ from colloquy.domain.tags import Aliases, singular
 from colloquy.domain.words import text_words
 from colloquy.store import tables as t
 from colloquy.store.protocol import QuerySpec
+from colloquy.store.sql.driver_statements import fetch
 from colloquy.store.sql.ranking.planner import Planner
 from colloquy.store.sql.ranking.text_candidates import (
     Terms,
@@ -132,9 +133,9 @@ class HybridRanker:
         sizes: Mapping[str, int],
         search: TextSearch,
         counts: WordCounts,
-    ) -> Sequence[Row[Any]]:
+    ) -> Sequence[Any]:
         """The best ``spec.limit`` rows of ``units`` with their score, best first (ties by id
-        descending)."""
+        descending), as named tuples (``driver_statements``)."""
         tag_words = query_tag_words(spec, aliases)
         terms = searchable_terms(
             conn, search, counts, word_groups(spec, aliases, tag_words), self.posting_budget
@@ -174,7 +175,7 @@ class HybridRanker:
             params["text_share"] = counts.idf(min(terms.counts), units) / counts.idf(1, units)
             params |= text_params(conn, search, counts, terms)
             params |= {"statuses": [ReviewStatus.APPROVED.value], "text_limit": self.text_limit}
-        return conn.execute(statement, params).all()
+        return fetch(conn, statement, params)
 
 
 # The statement's list parameters (``TextSearch.listed``), each a JSON list of strings.

@@ -8,7 +8,8 @@ answer is a floor that the threshold never has to go below. Each range's least c
 comes down from round to round, so each round reads only the band of each range that the rounds
 before it have not: no row is read twice. A round's answer is then the best of its own rows and
 the answers before it (``bounds.merged``). Each round is one statement (``statements``) that
-returns the rows to render; most queries need one.
+returns the rows to render; most queries need one. Statements run on the driver's cursor
+(``driver_statements``): they are few shapes, each run many times with plain values.
 """
 
 import itertools
@@ -17,10 +18,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select
+from sqlalchemy import Select
 from sqlalchemy.engine import Connection
 
 from colloquy.store.protocol import QuerySpec
+from colloquy.store.sql.driver_statements import fetch
 from colloquy.store.sql.ranking import bounds
 from colloquy.store.sql.ranking.statements import Shape, shape_of
 
@@ -70,19 +72,20 @@ class Planner:
 
     def rows(
         self, conn: Connection, spec: QuerySpec, sizes: Mapping[str, int], units: bool = True
-    ) -> Sequence[Row[Any]]:
+    ) -> Sequence[Any]:
         """The best ``spec.limit`` rows of ``units``, with their score, best first (ties by id
-        descending); without ``units``, only their ``id`` and ``score`` (nothing to decode
-        for a caller that needs only the ids). ``sizes``: approved units per domain
-        (``DomainSizes``); stale or missing sizes cost speed, never correctness."""
+        descending), as named tuples (``driver_statements``); without ``units``, only their
+        ``id`` and ``score`` (nothing to decode for a caller that needs only the ids).
+        ``sizes``: approved units per domain (``DomainSizes``); stale or missing sizes cost
+        speed, never correctness."""
         query = self._query(spec, sizes, units)
         if query.shape.later is None:  # the seed's answer is final: no threshold to meet
             statement, _ = self._first(query, 0.0)
-            return conn.execute(*statement).all()
+            return fetch(conn, *statement)
         dense = all(sizes.get(domain, 0) >= self.dense_domain_units for domain in spec.domains)
         threshold = bounds.max_score(spec) * (1.0 if dense else self.threshold_descent)
         statement, read = self._first(query, threshold)
-        best: Sequence[Row[Any]] = conn.execute(*statement).all()
+        best: Sequence[Any] = fetch(conn, *statement)
         # Fewer than ``limit`` means the seed held every unit of the query's domains.
         if len(best) < spec.limit or best[-1].score >= threshold:
             return best
@@ -97,7 +100,7 @@ class Planner:
             later = self._later(query, threshold, read)
             if later is not None:
                 statement, read = later
-                best = bounds.merged(best, conn.execute(*statement).all(), spec.limit)
+                best = bounds.merged(best, fetch(conn, *statement), spec.limit)
         return best
 
     def statements(self, spec: QuerySpec, units: bool = True) -> list[Statement]:

@@ -2,10 +2,10 @@
 
 A whole round (read the candidates, score them, keep the best ``limit``) is one statement over
 ``unit_domains`` alone (``unit_rows``), joined to ``units`` only for the rows it returns.
-Building a statement costs more than running it, and SQLite's statement cache and
-SQLAlchemy's compiled cache both need one fixed text per shape, so each shape (numbers of
-domains, languages, frameworks and feature lists, pattern or not) is built once and its
-values arrive as parameters. Every parameter name is made by ``bind_name``, for the
+Building a statement costs more than running it, and the driver's statement cache and the
+compiled forms (``driver_statements``) both need one fixed text per shape, so each shape
+(numbers of domains, languages, frameworks and feature lists, pattern or not) is built once
+and its values arrive as parameters. Every parameter name is made by ``bind_name``, for the
 statement and for its values alike.
 """
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.selectable import TextualSelect
 
 from colloquy.domain.models import ReviewStatus
+from colloquy.store.sql.driver_statements import fetch
 from colloquy.store.sql.ranking.word_counts import WordCounts
 from colloquy.store.sql.text_search import TextSearch
 
@@ -67,7 +68,7 @@ def text_candidates(
     statement = _candidates(search, search.slots(len(terms.queries)))
     params = text_params(conn, search, counts, terms)
     params |= {"statuses": [s.value for s in statuses], "text_limit": limit}
-    return [(row.cid, row.relevance) for row in conn.execute(statement, params)]
+    return [(row.cid, row.relevance) for row in fetch(conn, statement, params)]
 
 
 def text_params(

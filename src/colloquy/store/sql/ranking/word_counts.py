@@ -12,10 +12,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import Integer, bindparam, func, select, text
+from sqlalchemy import Integer, bindparam, column, func, select, text
 from sqlalchemy.engine import Connection
 
 from colloquy.store import tables as t
+from colloquy.store.sql.driver_statements import fetch
 from colloquy.store.sql.text_search import TextSearch
 
 _c = t.unit_counts.c
@@ -35,7 +36,11 @@ class WordCounts:
         keep_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._count = text(search.count).bindparams(bindparam("cap", type_=Integer()))
+        self._count = (
+            text(search.count)
+            .bindparams(bindparam("cap", type_=Integer()))
+            .columns(column("n", Integer()))
+        )
         self.cap = cap
         self._kept = kept
         self._keep_seconds = keep_seconds
@@ -64,10 +69,11 @@ class WordCounts:
         if entry is not None and now - entry[0] <= self._keep_seconds:
             return entry[1]
         if query == _TOTAL_KEY:
-            count = int(conn.execute(_TOTAL).scalar_one())
+            ((total,),) = fetch(conn, _TOTAL, {})
+            count = int(total)
         else:
             params = {"match": query, "cap": self.cap}
-            count = int(conn.execute(self._count, params).scalar_one())
+            ((count,),) = fetch(conn, self._count, params)
         with self._lock:
             self._entries[query] = (now, count)
             self._entries.move_to_end(query)

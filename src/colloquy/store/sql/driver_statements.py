@@ -1,0 +1,183 @@
+"""Reads run on the driver's own cursor: a statement compiled once per dialect, then executed
+with its values in order and its rows decoded where a column needs it.
+
+``Connection.execute`` costs about 45 µs of CPU per statement of a few values on SQLite,
+around the driver's own 8 µs (an execution context, the parameters built by name, the result
+wrapped), and 250-300 µs for a ranked round's 150 values, where the driver's cursor costs
+20-30 µs more than the bare driver. The ranked query runs a few statements of a few fixed
+shapes, each with plain values and a handful of rows, so for them that machinery was most of
+the Python cost. Here each statement is compiled by SQLAlchemy once per dialect
+(``Compiled``: the SQL text it sends, the names of its positional parameters in order and
+their bind processors) and executed on the DBAPI cursor of the connection: pysqlite's, or
+SQLAlchemy's adapted asyncpg cursor, which runs synchronously inside ``run_sync``'s greenlet.
+The SQL text is SQLAlchemy's own, so the plans and each connection's cache of prepared
+statements are those of ``Connection.execute``.
+
+What SQLAlchemy does besides, this keeps: each column's result processor (SQLAlchemy's, for
+the column's type and the driver's type code: text dates and JSON on SQLite; none for the
+ints, floats and text the ranking reads), listeners of ``before_cursor_execute`` (the SQL floor,
+benchmarks/sql_floor.py, records every statement there), and the handling of driver errors
+(wrapped as ``DBAPIError``, a lost connection invalidated).
+"""
+
+import threading
+from collections import namedtuple
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.selectable import SelectBase
+
+Processor = Callable[[Any], Any]
+# Statements kept (each a few tens of kB): every shape's, and then some (shapes are cached with
+# bounds too, and a statement rebuilt by its own cache, or run on another engine, is a new key).
+KEPT = 2_048
+
+
+class Compiled:
+    """One statement as its dialect runs it: ``sql``, the positional parameters it takes
+    (``values``), and the type of its rows, named as the statement's columns. The columns'
+    decoders are found at its first execution, from the driver's description of them."""
+
+    __slots__ = ("_constants", "_decoders", "_items", "_names", "_processors", "_types", "row",
+                 "sql")  # fmt: skip
+
+    def __init__(
+        self, compiled: SQLCompiler, statement: "_Statement", params: Mapping[str, Any]
+    ) -> None:
+        # The text and the order of the parameters, with every list expanded for its length.
+        expanded = compiled.construct_expanded_state(dict(params), escape_names=False)
+        names = tuple(expanded.positiontup or ())
+        self.sql = expanded.statement
+        self._names = names
+        # Each list's elements, by the names of the parameters it expands into.
+        self._items = tuple(
+            (name, listed, index)
+            for listed, expanded_names in expanded.parameter_expansion.items()
+            for index, name in enumerate(expanded_names)
+        )
+        # The statement's own values (literals such as ``case``'s results), by name.
+        given = {*params, *(name for name, _, _ in self._items)}
+        self._constants = {n: expanded.parameters[n] for n in names if n not in given}
+        self._processors = tuple(
+            (i, process)
+            for i, name in enumerate(names)
+            if (process := expanded.processors.get(name)) is not None
+        )
+        self.row = statement.row
+        self._types = statement.types
+        self._decoders: tuple[tuple[int, Processor], ...] | None = None
+
+    def values(self, params: Mapping[str, Any]) -> list[Any]:
+        """``params`` as the positional values the driver takes."""
+        named = params
+        if self._constants or self._items:
+            named = {**self._constants, **params}
+            for name, listed, index in self._items:
+                named[name] = params[listed][index]
+        values = [named[name] for name in self._names]
+        for i, process in self._processors:
+            values[i] = process(values[i])
+        return values
+
+    def rows(self, fetched: Sequence[Sequence[Any]], description: Any, dialect: Dialect) -> list:
+        """The driver's rows as ``row`` tuples, each column decoded where it needs to be."""
+        decoders = self._decoders
+        if decoders is None:  # whichever thread is first finds them (the same for every one)
+            decoders = self._decoders = self._decoders_for(description, dialect)
+        if not decoders:
+            return list(map(self.row._make, fetched))
+        rows = []
+        for fetched_row in fetched:
+            row = list(fetched_row)
+            for index, decode in decoders:
+                row[index] = decode(row[index])
+            rows.append(self.row._make(row))
+        return rows
+
+    def _decoders_for(
+        self, description: Any, dialect: Dialect
+    ) -> tuple[tuple[int, Processor], ...]:
+        """SQLAlchemy's result processors of the columns that have one (as its own result
+        finds them: by type, and the driver's type code of the column)."""
+        found = (
+            (index, type_.result_processor(dialect, column[1]))
+            for index, (type_, column) in enumerate(zip(self._types, description, strict=True))
+        )
+        return tuple((index, decode) for index, decode in found if decode is not None)
+
+
+class _Statement:
+    """A statement for a dialect, and its ``Compiled`` forms, one per length of each of its
+    lists (expanding parameters). SQLAlchemy's compiled statement is not kept: a form is a
+    tenth of its size, and a form for new lengths (rare) compiles it again."""
+
+    __slots__ = ("dialect", "forms", "lists", "row", "statement", "types")
+
+    def __init__(self, statement: SelectBase, dialect: Dialect, params: Mapping[str, Any]) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.statement = statement
+        self.dialect = dialect
+        self.lists = tuple(name for bind, name in compiled.bind_names.items() if bind.expanding)
+        columns = list(statement.selected_columns)
+        # Named by column; an unnamed or repeated column by its position (``_0``, ``_1``...).
+        self.row = namedtuple("Row", [c.key or "" for c in columns], rename=True)
+        self.types = [c.type.dialect_impl(dialect) for c in columns]
+        self.forms = {self._lengths(params): Compiled(compiled, self, params)}
+
+    def form(self, params: Mapping[str, Any]) -> Compiled:
+        """The form for the lengths of the lists in ``params``."""
+        lengths = self._lengths(params)
+        form = self.forms.get(lengths)
+        if form is None:
+            form = Compiled(self.statement.compile(dialect=self.dialect), self, params)
+            with _adding:
+                form = self.forms.setdefault(lengths, form)
+        return form
+
+    def _lengths(self, params: Mapping[str, Any]) -> tuple[int, ...]:
+        return tuple(len(params[name]) for name in self.lists)
+
+
+_statements: dict[Hashable, _Statement] = {}
+# Taken to add to ``_statements`` and to their forms; reader threads look entries up without
+# it (a dict's get is atomic, and an entry is complete before it is added).
+_adding = threading.Lock()
+
+
+def compiled(conn: Connection, statement: SelectBase, params: Mapping[str, Any]) -> Compiled:
+    """``statement`` compiled for ``conn``'s dialect and the lengths of the lists in
+    ``params``: once per process, then shared by every thread."""
+    key = (statement, conn.dialect)
+    found = _statements.get(key)
+    if found is None:
+        found = _Statement(statement, conn.dialect, params)
+        with _adding:
+            if len(_statements) >= KEPT:
+                _statements.clear()
+            found = _statements.setdefault(key, found)
+    return found.form(params)
+
+
+def fetch(conn: Connection, statement: SelectBase, params: Mapping[str, Any]) -> list[Any]:
+    """Every row of ``statement`` with ``params`` on ``conn``, as tuples named by its columns
+    (``Compiled.row``)."""
+    shape = compiled(conn, statement, params)
+    sql = shape.sql
+    values: Sequence[Any] = shape.values(params)
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        hooks = conn.dispatch.before_cursor_execute
+        if hooks:
+            for hook in hooks:
+                sql, values = hook(conn, cursor, sql, values, None, False)
+        cursor.execute(sql, values)
+        fetched = cursor.fetchall()
+        description = cursor.description
+    except Exception as error:
+        # SQLAlchemy's own handling: the error wrapped, a lost connection invalidated.
+        conn._handle_dbapi_exception(error, sql, values, cursor, None)
+    finally:
+        cursor.close()
+    return shape.rows(fetched, description, conn.dialect)
