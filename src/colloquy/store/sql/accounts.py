@@ -35,6 +35,7 @@ from colloquy.store.protocol import (
 )
 from colloquy.store.sql import audit
 from colloquy.store.sql.database import Database
+from colloquy.store.sql.driver_statements import fetch
 from colloquy.store.sql.rows import api_key_values, to_api_key, to_user, user_values
 
 # The most keys one listing returns (the active ones are capped far below this).
@@ -284,11 +285,13 @@ class AccountRepository:
         return await self._db.write(job)
 
     async def key_credential(self, key_id: str, at: datetime) -> ApiKeyCredential | None:
-        row = await self._db.glance(
-            lambda conn: conn.execute(_KEY_CREDENTIAL, {"key_id": key_id, "at": at}).first()
+        # On every agent's request: on the driver's cursor (``driver_statements``).
+        rows = await self._db.glance(
+            lambda conn: fetch(conn, _KEY_CREDENTIAL, {"key_id": key_id, "at": at})
         )
-        if row is None:
+        if not rows:
             return None
+        (row,) = rows
         return ApiKeyCredential(
             key_id=row.key_id,
             key_hash=row.key_hash,
