@@ -25,11 +25,15 @@ from colloquy.store.sql.database import ThreadedDatabase
 from colloquy.store.sql.dialects import SQLITE
 
 BUSY_TIMEOUT_MS = 10_000
-# Reader threads by default (each with its own pooled connection): one per core, at least
-# READERS_FLOOR and at most READERS_CAP. Measured (benchmarks/PROFILE.md, "What was cut"): each
-# reader beyond the cores costs CPU on every query (GIL hand-offs between threads that mostly
-# wait for one another, system time) and buys no throughput; at least two, so that one long
-# query (a hybrid one at 1M) does not hold every other read behind it.
+# Reader threads by default (each with its own pooled connection; ``CQ_DB_READERS``): one per
+# core, at least READERS_FLOOR and at most READERS_CAP. Readers beyond the cores cost CPU on
+# every query (threads handing the GIL to one another, more system time) and bought no
+# throughput: on 2 cores, 2 readers against 4 took 4-12% less server CPU per request at c=8
+# over HTTP, 13-25% less in process (benchmarks/PROFILE.md, "What was cut"). At least two, so that
+# one long query (a hybrid one at 1M) does not hold every other read behind it. The pool stays
+# FIFO and each connection keeps SQLite's default page cache: handing out the last-used
+# connection first (LIFO) or a 16 MiB cache per reader showed no steady gain over HTTP, and a
+# larger cache is memory per reader.
 READERS_FLOOR = 2
 READERS_CAP = 4
 # Prepared statements kept per connection. Every statement's text is fixed per shape (the ranked
