@@ -29,11 +29,13 @@ BUSY_TIMEOUT_MS = 10_000
 # core, at least READERS_FLOOR and at most READERS_CAP. Readers beyond the cores cost CPU on
 # every query (threads handing the GIL to one another, more system time) and bought no
 # throughput: on 2 cores, 2 readers against 4 took 4-12% less server CPU per request at c=8
-# over HTTP, 13-25% less in process (benchmarks/PROFILE.md, "What was cut"). At least two, so that
-# one long query (a hybrid one at 1M) does not hold every other read behind it. The pool stays
-# FIFO and each connection keeps SQLite's default page cache: handing out the last-used
-# connection first (LIFO) or a 16 MiB cache per reader showed no steady gain over HTTP, and a
-# larger cache is memory per reader.
+# over HTTP at 100k, 15-21% at 1M, 13-25% in process, and no steadily more or less at c=2
+# (benchmarks/PROFILE.md, "What was cut"). At least two, so that one long query (a hybrid one
+# at 1M) does not hold every other read behind it; at most the 4 there were before (more were
+# not measured: one thread at a time runs Python). The pool stays FIFO and each connection
+# keeps SQLite's default page cache: handing out the last-used connection first (LIFO) or a
+# 16 MiB cache per reader showed no steady gain over HTTP, and a larger cache is memory per
+# reader.
 READERS_FLOOR = 2
 READERS_CAP = 4
 # Prepared statements kept per connection. Every statement's text is fixed per shape (the ranked
