@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 SECRETS_FILE = "secrets.json"
 MIN_SECRET_LENGTH = 32
+# More SQLite reader threads than this only add GIL hand-offs and page caches.
+MAX_DB_READERS = 32
 
 
 def default_data_dir() -> Path:
@@ -40,6 +42,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_pool_timeout: float = Field(default=10.0, gt=0)
     db_connect_timeout: float = Field(default=10.0, gt=0)
+    # SQLite reader threads, each with its own connection; None: the store's default
+    # (``store.sqlite.default_readers``).
+    db_readers: int | None = Field(default=None, ge=1, le=MAX_DB_READERS)
     public_read: bool = False
     log_level: str = "info"
     # Sign-in throttling (services/throttle.py): failures allowed before waits begin.

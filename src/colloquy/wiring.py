@@ -109,6 +109,7 @@ def pool_settings(settings: Settings) -> PoolSettings:
         size=settings.db_pool_size,
         timeout=settings.db_pool_timeout,
         connect_timeout=settings.db_connect_timeout,
+        readers=settings.db_readers,
     )
 
 

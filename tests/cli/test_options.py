@@ -1,14 +1,18 @@
-"""The shared options (``--data-dir``, ``--database-url``): taken before the command or after it,
-a flag over the environment, the one after the command over the one before; and the flags
-reach the settings without being written into the environment."""
+"""The shared options (``--data-dir``, ``--database-url``, ``--db-readers``): taken before the
+command or after it, a flag over the environment, the one after the command over the one before;
+the flags reach the settings without being written into the environment, and values out of
+bounds are refused."""
 
 import os
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner, Result
 
 from colloquy.cli import app
+from colloquy.cli.options import App, flags, take_root_options
+from colloquy.config import MAX_DB_READERS
 
 PASSWORD = "a password long enough\n"
 
@@ -74,3 +78,48 @@ def test_the_help_lists_the_shared_options_everywhere(monkeypatch: pytest.Monkey
     serve = run("serve", "--help").stdout
     for option in ("--host", "--port", "--workers", "--no-migrate"):
         assert option in serve
+
+
+def readers_seen(*args: str) -> int | None:
+    """``db_readers`` in the settings a command gets, on an app with the real root options."""
+    seen: list[int | None] = []
+    probe = App()
+    probe.callback()(take_root_options)
+
+    @probe.command()
+    def show(ctx: typer.Context) -> None:
+        seen.append(flags(ctx).settings().db_readers)
+
+    @probe.command()
+    def other() -> None:  # two commands, so that typer keeps ``show``'s name
+        pass
+
+    result = CliRunner().invoke(probe, list(args))
+    assert result.exit_code == 0, result.output
+    return seen[0]
+
+
+def test_the_readers_flag_reaches_the_settings_before_or_after_the_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert readers_seen("show") is None  # the store's default
+    assert readers_seen("--db-readers", "3", "show") == 3
+    assert readers_seen("show", "--db-readers", "2") == 2
+    monkeypatch.setenv("CQ_DB_READERS", "5")
+    assert readers_seen("show") == 5
+    assert readers_seen("show", "--db-readers", "1") == 1
+
+
+@pytest.mark.parametrize("value", ["0", str(MAX_DB_READERS + 1), "many"])
+def test_a_readers_count_out_of_bounds_is_refused_naming_it(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for args in (["user", "list", "--db-readers", value], ["--db-readers", value, "user", "list"]):
+        result = CliRunner().invoke(app, [*args, "--data-dir", str(tmp_path)])
+        assert result.exit_code == 2
+        assert "Invalid value for '--db-readers'" in result.output
+    monkeypatch.setenv("CQ_DB_READERS", value)
+    result = CliRunner().invoke(app, ["user", "list", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "CQ_DB_READERS" in result.output
+    assert not (tmp_path / "colloquy.db").exists()  # refused before opening anything

@@ -24,7 +24,7 @@ def path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def writer(path: Path) -> AsyncIterator[Engine]:
-    engine, reader = create_engines(f"sqlite:///{path}")
+    engine, reader = create_engines(f"sqlite:///{path}", readers=1)
     reader.dispose()
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE notes (n INTEGER PRIMARY KEY)"))

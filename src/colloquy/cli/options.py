@@ -1,6 +1,6 @@
-"""The options every command takes (``--data-dir``, ``--database-url``), declared once: on the
-root (``colloquy --data-dir X user list``), and accepted after the command's name too
-(``colloquy user list --data-dir X``), where scripts have always given them."""
+"""The options every command takes (``--data-dir``, ``--database-url``, ``--db-readers``),
+declared once: on the root (``colloquy --data-dir X user list``), and accepted after the
+command's name too (``colloquy user list --data-dir X``), where scripts have always given them."""
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperCommand
 from typer.models import CommandFunctionType
 
-from colloquy.config import Settings
+from colloquy.config import MAX_DB_READERS, Settings
 
 DataDir = Annotated[
     Path | None,
@@ -28,6 +28,17 @@ DatabaseUrl = Annotated[
         envvar="CQ_DATABASE_URL",
         help="Database URL (wins over CQ_DB_PATH).",
         show_default="SQLite: CQ_DB_PATH, else colloquy.db in the data directory",
+    ),
+]
+DbReaders = Annotated[
+    int | None,
+    typer.Option(
+        "--db-readers",
+        envvar="CQ_DB_READERS",
+        min=1,
+        max=MAX_DB_READERS,
+        help="SQLite reader threads, each with its own connection.",
+        show_default="one per core, at least 2 and at most 4",
     ),
 ]
 
@@ -68,10 +79,15 @@ def flags(ctx: typer.Context) -> Flags:
 
 
 def take_root_options(
-    ctx: typer.Context, data_dir: DataDir = None, database_url: DatabaseUrl = None
+    ctx: typer.Context,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    db_readers: DbReaders = None,
 ) -> None:
     """The root callback: keep the options given before the command."""
-    flags(ctx).take(ctx, {"data_dir": data_dir, "database_url": database_url})
+    flags(ctx).take(
+        ctx, {"data_dir": data_dir, "database_url": database_url, "db_readers": db_readers}
+    )
 
 
 def _root_options(ctx: typer.Context) -> list[Any]:

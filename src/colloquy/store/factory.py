@@ -22,6 +22,8 @@ class PoolSettings:
     size: int = 10
     timeout: float = 10.0
     connect_timeout: float = 10.0
+    # SQLite's reader threads; None: ``SqliteStore``'s default.
+    readers: int | None = None
 
 
 def async_url(url: str, setting: str = "CQ_DATABASE_URL") -> str:
@@ -70,7 +72,7 @@ def safe_url(url: str) -> str:
 
 def open_store(url: str, pool: PoolSettings | None = None) -> Store:
     url = async_url(url)
+    pool = pool or PoolSettings()
     if is_postgres(url):
-        pool = pool or PoolSettings()
         return PostgresStore(url, pool.size, pool.timeout, pool.connect_timeout)
-    return SqliteStore(url)
+    return SqliteStore(url, pool.readers)

@@ -13,6 +13,7 @@ Other processes on the same file wait on ``busy_timeout``; past it, the write is
 committed state.
 """
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,28 @@ from colloquy.store.sql.database import ThreadedDatabase
 from colloquy.store.sql.dialects import SQLITE
 
 BUSY_TIMEOUT_MS = 10_000
-# Reader threads, each with its own pooled connection.
-READ_POOL_SIZE = 4
+# Reader threads by default (each with its own pooled connection; ``CQ_DB_READERS``): one per
+# core, at least READERS_FLOOR and at most READERS_CAP. Readers beyond the cores cost CPU on
+# every query (threads handing the GIL to one another, more system time) and bought no
+# throughput: on 2 cores, 2 readers against 4 took 4-12% less server CPU per request at c=8
+# over HTTP at 100k, 15-21% at 1M, 13-25% in process, and no steadily more or less at c=2
+# (benchmarks/PROFILE.md, "What was cut"). At least two, so that one long query (a hybrid one
+# at 1M) does not hold every other read behind it; at most the 4 there were before (more were
+# not measured: one thread at a time runs Python). The pool stays FIFO and each connection
+# keeps SQLite's default page cache: handing out the last-used connection first (LIFO) or a
+# 16 MiB cache per reader showed no steady gain over HTTP, and a larger cache is memory per
+# reader.
+READERS_FLOOR = 2
+READERS_CAP = 4
 # Prepared statements kept per connection. Every statement's text is fixed per shape (the ranked
 # query's candidates are ranges, not id lists), so the set stays small and re-used.
 STATEMENT_CACHE = 128
+
+
+def default_readers() -> int:
+    """One reader thread per core this process may run on, within the floor and the cap."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(max(cores or 1, READERS_FLOOR), READERS_CAP)
 
 
 def sqlite_url(path: Path) -> str:
@@ -87,12 +105,12 @@ def _sync_url(url: str | URL) -> URL:
     return url
 
 
-def create_engines(url: str | URL) -> tuple[Engine, Engine]:
-    """A single-connection writer and a pool of readers on one database file."""
+def create_engines(url: str | URL, readers: int) -> tuple[Engine, Engine]:
+    """A single-connection writer and a pool of ``readers`` connections on one database file."""
     url = _sync_url(url)
     return (
         _engine(url, "BEGIN IMMEDIATE", 1),
-        _engine(url, None, READ_POOL_SIZE),
+        _engine(url, None, readers),
     )
 
 
@@ -103,10 +121,10 @@ def create_glance_engine(url: str | URL) -> Engine:
 
 
 class SqliteStore(SqlStore):
-    """The embedded, zero-configuration backend."""
+    """The embedded, zero-configuration backend; ``readers``: reader threads (``CQ_DB_READERS``),
+    else ``default_readers()``."""
 
-    def __init__(self, url: str | URL) -> None:
-        write, read = create_engines(url)
-        super().__init__(
-            ThreadedDatabase(write, read, SQLITE, READ_POOL_SIZE, create_glance_engine(url))
-        )
+    def __init__(self, url: str | URL, readers: int | None = None) -> None:
+        readers = default_readers() if readers is None else readers
+        write, read = create_engines(url, readers)
+        super().__init__(ThreadedDatabase(write, read, SQLITE, readers, create_glance_engine(url)))

@@ -1,0 +1,106 @@
+"""SQLite's reader threads (``CQ_DB_READERS``): the setting reaches the store as that many
+threads, each with a connection of its own; out-of-range values are refused; and reads on any
+number of them see every commit before them."""
+
+import asyncio
+import shutil
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import Connection
+
+from colloquy.config import MAX_DB_READERS, Settings
+from colloquy.store.factory import open_store
+from colloquy.store.sql.database import ThreadedDatabase
+from colloquy.store.sqlite import READERS_CAP, READERS_FLOOR, SqliteStore, default_readers
+from colloquy.wiring import pool_settings
+from tests.store.factories import T0, add_user
+
+# Long enough for any number of threads to reach the barrier on a busy machine: only a reader
+# short of a thread waits this long, and then the test fails.
+BARRIER_SECONDS = 30
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "readers.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+async def opened(sqlite_url: str) -> AsyncIterator[list[SqliteStore]]:
+    """Stores a test opens, closed after it."""
+    stores: list[SqliteStore] = []
+    yield stores
+    for store in stores:
+        await store.close()
+
+
+async def meet_on_every_reader(database: ThreadedDatabase, readers: int) -> set[int]:
+    """``readers`` reads at once, each holding its thread until all of them run: only as many
+    threads as that let them all finish. The driver connection each one ran on."""
+    barrier = threading.Barrier(readers, timeout=BARRIER_SECONDS)
+
+    def meet(conn: Connection) -> int:
+        barrier.wait()
+        return id(conn.connection.dbapi_connection)
+
+    return set(await asyncio.gather(*(database.read(meet) for _ in range(readers))))
+
+
+@pytest.mark.parametrize("readers", [1, 3])
+async def test_the_setting_reaches_the_store_as_threads_with_their_own_connections(
+    sqlite_url: str, opened: list[SqliteStore], readers: int
+) -> None:
+    store = open_store(sqlite_url, pool_settings(Settings(db_readers=readers)))
+    assert isinstance(store, SqliteStore)
+    opened.append(store)
+    database = store.database
+    assert isinstance(database, ThreadedDatabase)
+    assert len(await meet_on_every_reader(database, readers)) == readers
+    assert database.read_engine.pool.size() == readers  # type: ignore[attr-defined]
+
+
+async def test_unset_it_is_one_reader_per_core_within_the_floor_and_the_cap(
+    sqlite_url: str, opened: list[SqliteStore]
+) -> None:
+    store = open_store(sqlite_url, pool_settings(Settings()))
+    assert isinstance(store, SqliteStore)
+    opened.append(store)
+    readers = default_readers()
+    assert READERS_FLOOR <= readers <= READERS_CAP
+    database = store.database
+    assert isinstance(database, ThreadedDatabase)
+    assert len(await meet_on_every_reader(database, readers)) == readers
+
+
+@pytest.mark.parametrize("readers", [0, -1, MAX_DB_READERS + 1])
+def test_a_count_out_of_bounds_is_refused(readers: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="db_readers"):
+        Settings(db_readers=readers)
+    monkeypatch.setenv("CQ_DB_READERS", str(readers))
+    with pytest.raises(ValidationError, match="db_readers"):
+        Settings()
+
+
+def test_the_variable_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CQ_DB_READERS", str(MAX_DB_READERS))
+    assert Settings().db_readers == MAX_DB_READERS
+
+
+@pytest.mark.parametrize("readers", [1, 2, 4])
+async def test_concurrent_reads_see_every_commit_before_them(
+    sqlite_url: str, opened: list[SqliteStore], readers: int
+) -> None:
+    """More reads at once than there are readers, after each commit: whichever pooled
+    connection answers, none answers from a state before it."""
+    store = SqliteStore(sqlite_url, readers)
+    opened.append(store)
+    for n in range(12):
+        await add_user(store, f"user{n}", when=T0)
+        seen = await asyncio.gather(*(store.get_user(f"user{n}") for _ in range(3 * readers)))
+        assert all(user is not None and user.username == f"user{n}" for user in seen)
