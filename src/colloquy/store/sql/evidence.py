@@ -194,6 +194,24 @@ class _Kind:
 CONFIRMATION = _Kind(_CONFIRMED, "confirmed", False, _CONFIRM)
 FLAG = _Kind(_FLAGGED, "flagged", True, _FLAG)
 
+
+@dataclass(frozen=True, slots=True)
+class NewEvidence:
+    """One piece of evidence on ``unit_id`` by ``actor``, spending ``allowance`` (if any)."""
+
+    kind: _Kind
+    unit_id: str
+    actor: str
+    at: datetime
+    allowance: Allowance | None
+    flag: FlagInput | None = None
+
+    @property
+    def note(self) -> str | None:
+        """The event's note: a flag's reason."""
+        return self.flag.reason.value if self.flag is not None else None
+
+
 # A write job's answer: the changed unit, None when there is no such approved unit, or a
 # refusal when the allowance is spent.
 EvidenceJob = Callable[[Connection], KnowledgeUnit | Refused | None]
@@ -219,25 +237,17 @@ class EvidenceWrites:
                 for spends in (False, True)
             }
 
-    def job(
-        self,
-        kind: _Kind,
-        unit_id: str,
-        actor: str,
-        at: datetime,
-        allowance: Allowance | None,
-        flag: FlagInput | None = None,
-    ) -> EvidenceJob:
-        """The write of one piece of evidence on ``unit_id``, spending ``allowance`` first."""
-        note = flag.reason.value if flag is not None else None
+    def job(self, evidence: NewEvidence) -> EvidenceJob:
+        """The write of ``evidence``, spending its allowance first."""
         if self._one_statement is None:
-            return self._stepwise(kind, unit_id, actor, at, allowance, flag, note)
+            return self._stepwise(evidence)
+        kind, allowance, flag, at = evidence.kind, evidence.allowance, evidence.flag, evidence.at
         statement = self._one_statement[(kind.event, allowance is not None)]
         params: dict[str, Any] = {
-            "evidence_unit": unit_id,
-            "actor": actor,
+            "evidence_unit": evidence.unit_id,
+            "actor": evidence.actor,
             "at": at,
-            "note": note,
+            "note": evidence.note,
             "shard": self._counters.shard(),
         }
         if flag is not None:
@@ -260,16 +270,9 @@ class EvidenceWrites:
 
         return one_statement
 
-    def _stepwise(
-        self,
-        kind: _Kind,
-        unit_id: str,
-        actor: str,
-        at: datetime,
-        allowance: Allowance | None,
-        flag: FlagInput | None,
-        note: str | None,
-    ) -> EvidenceJob:
+    def _stepwise(self, evidence: NewEvidence) -> EvidenceJob:
+        kind, unit_id, actor, at = evidence.kind, evidence.unit_id, evidence.actor, evidence.at
+        allowance, flag = evidence.allowance, evidence.flag
         values = {"unit_id": unit_id, "at": at} if kind is CONFIRMATION else {"unit_id": unit_id}
 
         def stepwise(conn: Connection) -> KnowledgeUnit | Refused | None:
@@ -285,7 +288,7 @@ class EvidenceWrites:
                 sync_ranking(conn, unit_id, ReviewStatus.APPROVED, row.confidence, row.domain_count)
             if flag is not None:
                 conn.execute(_INSERT_FLAG, flag_values(unit_id, flag, actor, at))
-            add_event(conn, unit_id, kind.event, actor, at, note)
+            add_event(conn, unit_id, kind.event, actor, at, evidence.note)
             if row.confidence != before:
                 shift = {f"confidence:{before}": -1, f"confidence:{row.confidence}": 1}
                 self._counters.add(conn, Tally(units=Counter(shift)))

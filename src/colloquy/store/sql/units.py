@@ -40,7 +40,7 @@ from colloquy.store.sql.counters import Counters, stats_columns, stats_from
 from colloquy.store.sql.cursors import decode_cursor, encode_cursor
 from colloquy.store.sql.database import Database
 from colloquy.store.sql.driver_statements import fetch
-from colloquy.store.sql.evidence import CONFIRMATION, FLAG, EvidenceWrites
+from colloquy.store.sql.evidence import CONFIRMATION, FLAG, EvidenceWrites, NewEvidence
 from colloquy.store.sql.ranking import DomainSizes, Planner
 from colloquy.store.sql.ranking.hybrid import AliasSource, HybridRanker
 from colloquy.store.sql.ranking.planner import Statement
@@ -234,7 +234,7 @@ class UnitRepository:
     async def confirm(
         self, unit_id: str, actor: str, at: datetime, allowance: Allowance | None = None
     ) -> KnowledgeUnit | None:
-        job = self._evidence.job(CONFIRMATION, unit_id, actor, at, allowance)
+        job = self._evidence.job(NewEvidence(CONFIRMATION, unit_id, actor, at, allowance))
         return _allowed(await self._db.write(job))
 
     async def flag(
@@ -245,7 +245,7 @@ class UnitRepository:
         at: datetime,
         allowance: Allowance | None = None,
     ) -> KnowledgeUnit | None:
-        job = self._evidence.job(FLAG, unit_id, actor, at, allowance, flag)
+        job = self._evidence.job(NewEvidence(FLAG, unit_id, actor, at, allowance, flag))
         return _allowed(await self._db.write(job))
 
     async def _write_spending(
