@@ -1,21 +1,23 @@
 """``/api/v1/knowledge``: the agents' routes."""
 
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 import cq_schema
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import StringConstraints
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
-from colloquy.api.deps import KeyWriter, Reader, key_writer
+from colloquy.api.deps import KeyWriter, Reader, key_writer, reader
 from colloquy.api.schemas import FlagRequest, ProposeRequest
 from colloquy.domain.bounds import MAX_INT_PARAM
 from colloquy.domain.models import Context, Insight
 from colloquy.services.knowledge import MAX_QUERY_TEXT, Proposal
 from colloquy.services.throttle import WriteAction
 from colloquy.services.views import KnowledgeStatsView
-from colloquy.wiring import ServicesDep
+from colloquy.wiring import ServicesDep, services
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
 
@@ -66,24 +68,76 @@ def missing_domains() -> RequestValidationError:
     )
 
 
-@router.get("", summary="Ranked query over approved units")
-async def query(
-    svc: ServicesDep,
-    _reader: Reader,
-    domains: Annotated[
-        list[QueryTag] | None, Query(max_length=MAX_QUERY_TAGS, description=DOMAINS_HELP)
-    ] = None,
-    languages: Annotated[list[QueryTag], Query(max_length=MAX_QUERY_TAGS)] = [],  # noqa: B006
-    frameworks: Annotated[list[QueryTag], Query(max_length=MAX_QUERY_TAGS)] = [],  # noqa: B006
-    pattern: Annotated[str, Query(max_length=cq_schema.PATTERN_MAX_LENGTH)] = "",
-    limit: Annotated[int, Query(gt=0, le=MAX_INT_PARAM, description="Capped at 50.")] = 5,
-    q: Annotated[str, Query(max_length=MAX_QUERY_TEXT, description=Q_HELP)] = "",
-) -> Response:
-    if domains is None and not (q.strip() and svc.knowledge.takes_text()):
+class QueryArgs(BaseModel):
+    """The query's parameters: validated in one step (``QueryRoute``), documented by FastAPI
+    from the same fields."""
+
+    domains: list[QueryTag] | None = Field(
+        None, max_length=MAX_QUERY_TAGS, description=DOMAINS_HELP
+    )
+    languages: list[QueryTag] = Field([], max_length=MAX_QUERY_TAGS)
+    frameworks: list[QueryTag] = Field([], max_length=MAX_QUERY_TAGS)
+    pattern: str = Field("", max_length=cq_schema.PATTERN_MAX_LENGTH)
+    limit: int = Field(5, gt=0, le=MAX_INT_PARAM, description="Capped at 50.")
+    q: str = Field("", max_length=MAX_QUERY_TEXT, description=Q_HELP)
+
+
+# How FastAPI reads a query model's fields: each list from all of its values (none: the
+# default), any other field from its last value.
+QUERY_LISTS = frozenset({"domains", "languages", "frameworks"})
+QUERY_SCALARS = frozenset(QueryArgs.model_fields) - QUERY_LISTS
+
+
+def query_args(request: Request) -> QueryArgs:
+    """``request``'s query parameters, read and validated as FastAPI would (the same 422)."""
+    given: dict[str, Any] = {}
+    for name, value in request.query_params.multi_items():
+        if name in QUERY_LISTS:
+            given.setdefault(name, []).append(value)
+        elif name in QUERY_SCALARS:
+            given[name] = value
+    try:
+        return QueryArgs.model_validate(given)
+    except ValidationError as invalid:
+        errors = invalid.errors(include_url=False)
+        raise RequestValidationError(
+            [{**error, "loc": ("query", *error["loc"])} for error in errors]
+        ) from None
+
+
+async def query(svc: ServicesDep, _reader: Reader, args: Annotated[QueryArgs, Query()]) -> Response:
+    if args.domains is None and not (args.q.strip() and svc.knowledge.takes_text()):
         raise missing_domains()
-    units = await svc.knowledge.query(domains or [], languages, frameworks, pattern, limit, q)
+    units = await svc.knowledge.query(
+        args.domains or [], args.languages, args.frameworks, args.pattern, args.limit, args.q
+    )
     # Each unit straight to JSON: no dict per unit to build and then encode again.
     return json_response(b'{"data":[' + b",".join(unit.agents_json() for unit in units) + b"]}")
+
+
+class QueryRoute(APIRoute):
+    """The agents' query route, its arguments resolved here rather than by FastAPI's
+    dependency solving: that cost ~0.4 ms of the event loop's CPU on every query (each
+    dependency and parameter analysed and validated apart). The same steps in the same order:
+    the services, the caller (a 401 before any 422), then the parameters in one validation.
+    ``query``'s signature still declares them all, for the OpenAPI document."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        async def handle(request: Request) -> Response:
+            svc = services(request)
+            caller = await reader(request, svc)
+            return await query(svc, caller, query_args(request))
+
+        return handle
+
+
+router.add_api_route(
+    "",
+    query,
+    methods=["GET"],
+    summary="Ranked query over approved units",
+    route_class_override=QueryRoute,
+)
 
 
 @router.post("", status_code=201, summary="Propose a unit (it waits for review)")
