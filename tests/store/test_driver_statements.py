@@ -74,6 +74,34 @@ async def test_rows_are_those_of_connection_execute(store):
     assert row == (4,) and row._0 == 4
 
 
+async def test_rows_decoded_later_are_those_decoded_at_once(store, backend):
+    """Rows fetched without ``decode`` keep the driver's values (SQLite's JSON and dates as
+    text) until ``decoded``, which gives the rows a decoding fetch gives, named as they are."""
+    fields = {"domains": ["web", "db"], "extensions": {"k": [1, "v"]}}
+    for n, status in enumerate((ReviewStatus.APPROVED, ReviewStatus.APPROVED), start=1):
+        await add_unit(store, status, id=unit_id(n), **fields)
+    params = {"statuses": ["approved"], "not_id": "", "least": 5000}
+
+    def both(conn):
+        return (
+            driver_statements.fetch(conn, UNITS, params),
+            driver_statements.fetch(conn, UNITS, params, decode=False),
+        )
+
+    at_once, raw = await store.database.read(both)
+    later = driver_statements.decoded(raw)
+    assert [tuple(r) for r in later] == [tuple(r) for r in at_once]
+    assert [r._fields for r in later] == [r._fields for r in at_once]
+    assert later[0].domains == ["web", "db"] and is_utc(later[0].created_at)
+    if backend == "sqlite":
+        assert isinstance(raw[0].domains, str) and isinstance(raw[0].created_at, str)
+    # Rows without a column to decode come back as they are.
+    (row,) = await store.database.read(
+        lambda conn: driver_statements.fetch(conn, COUNT, params, decode=False)
+    )
+    assert driver_statements.decoded([row]) == [row]
+
+
 async def test_listeners_see_the_sql_and_values_the_driver_gets(store):
     await add_unit(store, ReviewStatus.APPROVED)
     engine = sync_engine(store)

@@ -40,8 +40,7 @@ class Compiled:
     (``values``), and the type of its rows, named as the statement's columns. The columns'
     decoders are found at its first execution, from the driver's description of them."""
 
-    __slots__ = ("_constants", "_decoders", "_items", "_names", "_processors", "_types", "row",
-                 "sql")  # fmt: skip
+    __slots__ = ("_constants", "_items", "_names", "_processors", "_types", "row", "sql")
 
     def __init__(
         self, compiled: SQLCompiler, statement: "_Statement", params: Mapping[str, Any]
@@ -67,7 +66,6 @@ class Compiled:
         )
         self.row = statement.row
         self._types = statement.types
-        self._decoders: tuple[tuple[int, Processor], ...] | None = None
 
     def values(self, params: Mapping[str, Any]) -> list[Any]:
         """``params`` as the positional values the driver takes."""
@@ -81,20 +79,17 @@ class Compiled:
             values[i] = process(values[i])
         return values
 
-    def rows(self, fetched: Sequence[Sequence[Any]], description: Any, dialect: Dialect) -> list:
-        """The driver's rows as ``row`` tuples, each column decoded where it needs to be."""
-        decoders = self._decoders
+    def rows(
+        self, fetched: Sequence[Sequence[Any]], description: Any, dialect: Dialect, decode: bool
+    ) -> list:
+        """The driver's rows as ``row`` tuples; with ``decode``, each column decoded where it
+        needs to be (else by ``decoded``, later)."""
+        decoders = self.row._decoders
         if decoders is None:  # whichever thread is first finds them (the same for every one)
-            decoders = self._decoders = self._decoders_for(description, dialect)
-        if not decoders:
+            decoders = self.row._decoders = self._decoders_for(description, dialect)
+        if not (decode and decoders):
             return list(map(self.row._make, fetched))
-        rows = []
-        for fetched_row in fetched:
-            row = list(fetched_row)
-            for index, decode in decoders:
-                row[index] = decode(row[index])
-            rows.append(self.row._make(row))
-        return rows
+        return [_decoded(row, decoders) for row in map(self.row._make, fetched)]
 
     def _decoders_for(
         self, description: Any, dialect: Dialect
@@ -122,7 +117,10 @@ class _Statement:
         self.lists = tuple(name for bind, name in compiled.bind_names.items() if bind.expanding)
         columns = list(statement.selected_columns)
         # Named by column; an unnamed or repeated column by its position (``_0``, ``_1``...).
+        # Its columns' decoders (``_decoders``) are found at its first execution: the rows
+        # carry them, for ``decoded``.
         self.row = namedtuple("Row", [c.key or "" for c in columns], rename=True)
+        self.row._decoders = None
         self.types = [c.type.dialect_impl(dialect) for c in columns]
         self.forms = {self._lengths(params): Compiled(compiled, self, params)}
 
@@ -160,9 +158,12 @@ def compiled(conn: Connection, statement: SelectBase, params: Mapping[str, Any])
     return found.form(params)
 
 
-def fetch(conn: Connection, statement: SelectBase, params: Mapping[str, Any]) -> list[Any]:
+def fetch(
+    conn: Connection, statement: SelectBase, params: Mapping[str, Any], decode: bool = True
+) -> list[Any]:
     """Every row of ``statement`` with ``params`` on ``conn``, as tuples named by its columns
-    (``Compiled.row``)."""
+    (``Compiled.row``); without ``decode``, their columns as the driver gave them, until
+    ``decoded``: for rows most of which will be dropped unseen."""
     shape = compiled(conn, statement, params)
     sql = shape.sql
     values: Sequence[Any] = shape.values(params)
@@ -180,4 +181,16 @@ def fetch(conn: Connection, statement: SelectBase, params: Mapping[str, Any]) ->
         conn._handle_dbapi_exception(error, sql, values, cursor, None)
     finally:
         cursor.close()
-    return shape.rows(fetched, description, conn.dialect)
+    return shape.rows(fetched, description, conn.dialect, decode)
+
+
+def decoded(rows: Sequence[Any]) -> list[Any]:
+    """Rows of ``fetch`` without ``decode``, decoded as ``fetch`` would have decoded them."""
+    return [_decoded(row, row._decoders) if row._decoders else row for row in rows]
+
+
+def _decoded(row: Any, decoders: Sequence[tuple[int, Processor]]) -> Any:
+    values = list(row)
+    for index, decode in decoders:
+        values[index] = decode(values[index])
+    return row._make(values)

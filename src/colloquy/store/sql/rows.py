@@ -10,15 +10,11 @@ from sqlalchemy.engine import Connection
 
 from colloquy.domain import scoring
 from colloquy.domain.models import (
-    Context,
-    Evidence,
     Flag,
     FlagReason,
-    Insight,
     KnowledgeUnit,
     ReviewStatus,
     Role,
-    Tier,
 )
 from colloquy.domain.normalize import normalize_pattern
 from colloquy.domain.tag_text import unit_tag_text
@@ -79,27 +75,34 @@ def unit_values(item: ReviewItem) -> dict[str, Any]:
 
 def render(conn: Connection, rows: Sequence[Row[Any]]) -> list[ReviewItem]:
     """The units of ``units`` rows with their flags, which only flagged units read (one
-    statement for all of them)."""
+    statement for all of them). Each unit is validated whole, its parts as plain dicts: one
+    validation, where building each part's model first is one per part."""
     flags_by_unit = _flags_of(conn, [r.id for r in rows if r.flag_count])
     return [
         ReviewItem(
-            unit=KnowledgeUnit(
-                id=r.id,
-                version=r.version,
-                domains=r.domains,
-                insight=Insight(summary=r.summary, detail=r.detail, action=r.action),
-                context=Context(languages=r.languages, frameworks=r.frameworks, pattern=r.pattern),
-                evidence=Evidence(
-                    confidence=scoring.from_points(r.confidence),
-                    confirmations=r.confirmations,
-                    first_observed=r.created_at,
-                    last_confirmed=r.last_confirmed,
-                ),
-                tier=Tier(r.tier),
-                created_by=r.created_by,
-                superseded_by=r.superseded_by,
-                extensions=r.extensions,
-                flags=flags_by_unit.get(r.id, []),
+            unit=KnowledgeUnit.model_validate(
+                {
+                    "id": r.id,
+                    "version": r.version,
+                    "domains": r.domains,
+                    "insight": {"summary": r.summary, "detail": r.detail, "action": r.action},
+                    "context": {
+                        "languages": r.languages,
+                        "frameworks": r.frameworks,
+                        "pattern": r.pattern,
+                    },
+                    "evidence": {
+                        "confidence": scoring.from_points(r.confidence),
+                        "confirmations": r.confirmations,
+                        "first_observed": r.created_at,
+                        "last_confirmed": r.last_confirmed,
+                    },
+                    "tier": r.tier,
+                    "created_by": r.created_by,
+                    "superseded_by": r.superseded_by,
+                    "extensions": r.extensions,
+                    "flags": flags_by_unit.get(r.id, []),
+                }
             ),
             status=ReviewStatus(r.status),
             reviewed_by=r.reviewed_by,

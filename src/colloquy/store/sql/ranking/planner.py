@@ -22,7 +22,7 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Connection
 
 from colloquy.store.protocol import QuerySpec
-from colloquy.store.sql.driver_statements import fetch
+from colloquy.store.sql.driver_statements import decoded, fetch
 from colloquy.store.sql.ranking import bounds
 from colloquy.store.sql.ranking.statements import Shape, shape_of
 
@@ -78,14 +78,20 @@ class Planner:
         ``id`` and ``score`` (nothing to decode for a caller that needs only the ids).
         ``sizes``: approved units per domain (``DomainSizes``); stale or missing sizes cost
         speed, never correctness."""
-        query = self._query(spec, sizes, units)
+        # Rounds' rows are decoded once they make the answer: many are outranked unseen.
+        return decoded(self._best(conn, self._query(spec, sizes, units), spec, sizes))
+
+    def _best(
+        self, conn: Connection, query: _Query, spec: QuerySpec, sizes: Mapping[str, int]
+    ) -> Sequence[Any]:
+        """``rows``, as the driver gave them (``fetch`` without ``decode``)."""
         if query.shape.later is None:  # the seed's answer is final: no threshold to meet
             statement, _ = self._first(query, 0.0)
-            return fetch(conn, *statement)
+            return fetch(conn, *statement, decode=False)
         dense = all(sizes.get(domain, 0) >= self.dense_domain_units for domain in spec.domains)
         threshold = bounds.max_score(spec) * (1.0 if dense else self.threshold_descent)
         statement, read = self._first(query, threshold)
-        best: Sequence[Any] = fetch(conn, *statement)
+        best: Sequence[Any] = fetch(conn, *statement, decode=False)
         # Fewer than ``limit`` means the seed held every unit of the query's domains.
         if len(best) < spec.limit or best[-1].score >= threshold:
             return best
@@ -100,7 +106,7 @@ class Planner:
             later = self._later(query, threshold, read)
             if later is not None:
                 statement, read = later
-                best = bounds.merged(best, fetch(conn, *statement), spec.limit)
+                best = bounds.merged(best, fetch(conn, *statement, decode=False), spec.limit)
         return best
 
     def statements(self, spec: QuerySpec, units: bool = True) -> list[Statement]:
