@@ -193,8 +193,8 @@ async def test_text_candidates_of_given_statuses(store):
 
 async def test_text_relevance_adds_up_over_word_groups(store):
     """A match's text relevance is the sum of its word groups' (BM25 on SQLite; IDF times
-    ``ts_rank`` on PostgreSQL, where a long unit's vector is stored compressed out of line and
-    read once for all groups): the same whether the groups are matched together or apart."""
+    ``ts_rank`` on PostgreSQL, where a long unit's vector is stored compressed, or out of line,
+    and read once for all groups): the same whether the groups are matched together or apart."""
     filler = " ".join(f"filler{n} token{n * 7919 % 10007}" for n in range(600))
     long = await add_unit(
         store, APPROVED, summary="Kafka consumer offset reset", detail=f"{filler} rebalance"

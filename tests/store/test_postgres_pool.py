@@ -102,3 +102,17 @@ async def test_connections_plan_without_parallel_workers(pg_database: str) -> No
             assert (await conn.exec_driver_sql("SHOW timezone")).scalar_one() == "UTC"
     finally:
         await engine.dispose()
+
+
+async def test_plans_for_values_leave_out_contradicting_ranges(pg_database: str) -> None:
+    """A ranked round's empty ranges (``confidence >= c AND confidence < c``) are left out of
+    a plan made for its values (``constraint_exclusion``, ``SERVER_SETTINGS``)."""
+    engine = postgres.create_engine(pg_database)
+    empty = "SELECT 1 FROM pg_class WHERE relpages >= 7 AND relpages < 7"
+    try:
+        async with engine.connect() as conn:
+            plan = await conn.exec_driver_sql(f"EXPLAIN {empty} UNION ALL {empty}")
+            lines = plan.scalars().all()
+            assert not any("pg_class" in line for line in lines), lines
+    finally:
+        await engine.dispose()

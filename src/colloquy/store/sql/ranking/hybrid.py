@@ -117,10 +117,10 @@ class HybridRanker:
     planned: int = 5
     # Word groups held by this many units or more are not matched (see the module docstring).
     # Matching costs about 2 µs per index entry on SQLite, and on PostgreSQL about 2.5 µs to
-    # visit the row plus 5 µs to decompress its text vector, once for all groups (CPU,
-    # measured at 100k units): these keep a query's text part to a few (SQLite) or about 20
-    # (PostgreSQL) milliseconds at any size. The retrieval evaluation's distractors
-    # (benchmarks/retrieval, ``--distractors``) reach both bounds.
+    # visit the row and read its text vector (kept in the row: migration 0012) plus 0.7 µs
+    # per group ranked (wall time at 100k units): these keep a query's text part to a few
+    # (SQLite) or about 10-20 (PostgreSQL) milliseconds at any size. The retrieval
+    # evaluation's distractors (benchmarks/retrieval, ``--distractors``) reach both bounds.
     word_cap: int = 1_000
     posting_budget: int = 2_500
 
