@@ -89,7 +89,7 @@ class Compiled:
             decoders = self.row._decoders = self._decoders_for(description, dialect)
         if not (decode and decoders):
             return list(map(self.row._make, fetched))
-        return [_decoded(row, decoders) for row in map(self.row._make, fetched)]
+        return [_decoded(row, decoders, self.row._make) for row in fetched]
 
     def _decoders_for(
         self, description: Any, dialect: Dialect
@@ -186,11 +186,14 @@ def fetch(
 
 def decoded(rows: Sequence[Any]) -> list[Any]:
     """Rows of ``fetch`` without ``decode``, decoded as ``fetch`` would have decoded them."""
-    return [_decoded(row, row._decoders) if row._decoders else row for row in rows]
+    return [_decoded(row, row._decoders, row._make) if row._decoders else row for row in rows]
 
 
-def _decoded(row: Any, decoders: Sequence[tuple[int, Processor]]) -> Any:
+def _decoded(
+    row: Sequence[Any], decoders: Sequence[tuple[int, Processor]], make: Callable[..., Any]
+) -> Any:
+    """``row``'s values decoded, made into a row by ``make`` once (not made, then made again)."""
     values = list(row)
     for index, decode in decoders:
         values[index] = decode(values[index])
-    return row._make(values)
+    return make(values)
