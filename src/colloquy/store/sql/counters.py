@@ -16,7 +16,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Executable, Label, Row, Select, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Insert,
+    Label,
+    Row,
+    Select,
+    SmallInteger,
+    bindparam,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 
 from colloquy.domain.models import ReviewStatus, Tier
@@ -70,10 +83,30 @@ class Counters:
         self._days = _adding(dialect, t.daily_counts, ("day", "shard"), DAY_COLUMNS)
         self._domains = _adding(dialect, t.domain_counts, ("domain",), ("approved",))
 
-    def unit_counts_from(self, rows: Select[Any]) -> Executable:
-        """The ``unit_counts`` upsert of ``rows`` (key, shard, n), added in their order: for a
-        statement that adds to the counters itself rather than through ``add``."""
-        return _adding(self._dialect, t.unit_counts, ("key", "shard"), ("n",), rows)
+    def unit_counts_adding(
+        self,
+        shifts: Sequence[tuple[ColumnElement[str], int]],
+        where: ColumnElement[bool] | None = None,
+    ) -> Insert:
+        """The ``unit_counts`` upsert adding each ``(key, n)`` of ``shifts`` (where ``where``
+        holds), into the shard of the ``shard`` parameter (``shard()``): for a statement that
+        adds to the counters itself rather than through ``add``. The keys are taken in the
+        order ``_write`` takes them (code points: collation "C"), the lock order."""
+        shard = bindparam("shard", type_=SmallInteger)
+        parts = [
+            select(key.label("key"), shard.label("shard"), literal(n, BigInteger).label("n"))
+            for key, n in shifts
+        ]
+        if where is not None:
+            parts = [part.where(where) for part in parts]
+        rows = union_all(*parts).subquery("shifts")
+        ordered = select(rows.c.key, rows.c.shard, rows.c.n).order_by(rows.c.key.collate("C"))
+        return _adding(self._dialect, t.unit_counts, ("key", "shard"), ("n",), ordered)
+
+    def daily_counts_from(self, rows: Select[Any]) -> Insert:
+        """The ``daily_counts`` upsert of ``rows`` (day, shard, and ``DAY_COLUMNS``), as
+        ``unit_counts_adding`` is for ``unit_counts``."""
+        return _adding(self._dialect, t.daily_counts, ("day", "shard"), DAY_COLUMNS, rows)
 
     def shard(self) -> int:
         """The shard a transaction adds to, picked at random."""
@@ -124,7 +157,7 @@ def _adding(
     keys: Sequence[str],
     columns: Sequence[str],
     rows: Select[Any] | None = None,
-) -> Executable:
+) -> Insert:
     """The upsert that inserts a row, or adds its ``columns`` to the row already there; run
     with several rows (or from ``rows``), it takes them in their order (the lock order)."""
     stmt = dialect.upsert(table)

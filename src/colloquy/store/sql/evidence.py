@@ -34,11 +34,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Float,
     Insert,
     Select,
-    SmallInteger,
     String,
     Text,
     Update,
@@ -51,7 +49,6 @@ from sqlalchemy import (
     null,
     select,
     true,
-    union_all,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -142,22 +139,13 @@ def _one_statement(
         )
         .cte("event")
     )
-    # The confidence counters it moves the unit between, in key order as ``Counters`` sorts
-    # them (code points: collation "C"), into the shard the job picked.
-    moved = updated.c.confidence != updated.c.confidence_before
-    shard = bindparam("shard", type_=SmallInteger)
-    shifts = union_all(
-        *(
-            select(
-                (literal("confidence:", String) + cast(points, String)).label("key"),
-                shard.label("shard"),
-                literal(n, BigInteger).label("n"),
-            ).where(moved)
+    # The confidence counters it moves the unit between, into the shard the job picked.
+    counted = counters.unit_counts_adding(
+        [
+            (literal("confidence:", String) + cast(points, String), n)
             for points, n in ((updated.c.confidence_before, -1), (updated.c.confidence, 1))
-        )
-    ).subquery("shifts")
-    counted = counters.unit_counts_from(
-        select(shifts.c.key, shifts.c.shard, shifts.c.n).order_by(shifts.c.key.collate("C"))
+        ],
+        updated.c.confidence != updated.c.confidence_before,
     ).cte("counted")
     writes = [ranked, event, counted]
     if flagged:

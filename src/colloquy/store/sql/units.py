@@ -1,6 +1,6 @@
 """Units: insert, fetch, ranked query, browsing, statistics, confirmations and flags."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -32,8 +32,6 @@ from colloquy.store.protocol import (
     RankedUnit,
     Ranking,
     ReviewItem,
-    UnitArchive,
-    UnitEvent,
     UnitFilter,
 )
 from colloquy.store.sql.counters import Counters, stats_columns, stats_from
@@ -41,13 +39,13 @@ from colloquy.store.sql.cursors import decode_cursor, encode_cursor
 from colloquy.store.sql.database import Database
 from colloquy.store.sql.driver_statements import fetch
 from colloquy.store.sql.evidence import CONFIRMATION, FLAG, EvidenceWrites, NewEvidence
+from colloquy.store.sql.proposals import ProposalWrites
 from colloquy.store.sql.ranking import DomainSizes, Planner
 from colloquy.store.sql.ranking.hybrid import AliasSource, HybridRanker
 from colloquy.store.sql.ranking.planner import Statement
 from colloquy.store.sql.ranking.word_counts import WordCounts
 from colloquy.store.sql.rows import load, prepare_flags, render
 from colloquy.store.sql.throttle import Allowances, Refused
-from colloquy.store.sql.unit_writes import insert_units
 
 _STATS = select(*stats_columns())
 
@@ -77,6 +75,7 @@ class UnitRepository:
         self._search = db.dialect.text_search
         self._allowances = Allowances(db.dialect.upsert)
         self._evidence = EvidenceWrites(db.dialect, counters, self._allowances)
+        self._proposals = ProposalWrites(db.dialect, counters, self._allowances)
         self.word_counts = WordCounts(self._search, hybrid.word_cap)
         """Shared with the neighbours' searches (``sql.neighbours``)."""
 
@@ -101,12 +100,7 @@ class UnitRepository:
             reviewed_by=None,
             reviewed_at=None,
         )
-        proposed = UnitEvent(kind="proposed", actor=unit.created_by, at=created_at)
-        archive = UnitArchive(item=item, events=[proposed])
-
-        await self._write_spending(
-            allowance, created_at, lambda conn: insert_units(conn, self._counters, [archive])
-        )
+        _allowed(await self._db.write(self._proposals.job(item, allowance)))
         # Stored exactly as built (the conformance suite reads it back to prove it).
         return item.unit
 
@@ -247,21 +241,6 @@ class UnitRepository:
     ) -> KnowledgeUnit | None:
         job = self._evidence.job(NewEvidence(FLAG, unit_id, actor, at, allowance, flag))
         return _allowed(await self._db.write(job))
-
-    async def _write_spending(
-        self, allowance: Allowance | None, at: datetime, job: Callable[[Connection], T]
-    ) -> T:
-        """``job``'s answer, its allowance spent at ``at`` first in the same write job (the
-        lock order); ``AllowanceSpent`` when none is left."""
-
-        def spending(conn: Connection) -> T | Refused:
-            if allowance is not None:
-                wait = self._allowances.take(conn, allowance, at)
-                if wait is not None:
-                    return Refused(wait)
-            return job(conn)
-
-        return _allowed(await self._db.write(spending))
 
 
 def _allowed(answer: T | Refused) -> T:

@@ -14,6 +14,6 @@ ranking (exactly the reference's order) and hybrid ranking over it.
 
 from colloquy.store.sql.ranking.domain_sizes import DomainSizes
 from colloquy.store.sql.ranking.planner import Planner
-from colloquy.store.sql.ranking.unit_rows import ranking_rows
+from colloquy.store.sql.ranking.unit_rows import ranking_keys, ranking_payload, ranking_rows
 
-__all__ = ["DomainSizes", "Planner", "ranking_rows"]
+__all__ = ["DomainSizes", "Planner", "ranking_keys", "ranking_payload", "ranking_rows"]

@@ -37,17 +37,35 @@ def unit_features(
     return keys + ([feature_key("pattern", pattern_key)] if pattern_key else [])
 
 
-def ranking_rows(
+def ranking_payload(
     domains: Sequence[str], languages: Sequence[str], frameworks: Sequence[str], pattern_key: str
-) -> list[dict[str, Any]]:
-    """A unit's ``unit_domains`` rows, but for its id and ranking columns: one per domain and
-    feature, each carrying what scoring needs of the unit."""
-    payload = {
+) -> dict[str, Any]:
+    """What each of a unit's ``unit_domains`` rows carries of it: what scoring needs."""
+    return {
         "domain_count": len(domains),
         "domain_set": tag_set(domains),
         "language_set": tag_set(dict.fromkeys(languages)),
         "framework_set": tag_set(dict.fromkeys(frameworks)),
         "pattern_key": pattern_key,
     }
+
+
+def ranking_keys(
+    domains: Sequence[str], languages: Sequence[str], frameworks: Sequence[str], pattern_key: str
+) -> list[tuple[str, str]]:
+    """The (domain, feature) of each of a unit's ``unit_domains`` rows, in the order they are
+    written: one per domain and feature."""
     features = ["", *unit_features(languages, frameworks, pattern_key)]
-    return [{"domain": d, "feature": f, **payload} for d in domains for f in features]
+    return [(d, f) for d in domains for f in features]
+
+
+def ranking_rows(
+    domains: Sequence[str], languages: Sequence[str], frameworks: Sequence[str], pattern_key: str
+) -> list[dict[str, Any]]:
+    """A unit's ``unit_domains`` rows, but for its id and ranking columns: one per domain and
+    feature, each carrying what scoring needs of the unit."""
+    payload = ranking_payload(domains, languages, frameworks, pattern_key)
+    return [
+        {"domain": d, "feature": f, **payload}
+        for d, f in ranking_keys(domains, languages, frameworks, pattern_key)
+    ]
