@@ -2,9 +2,10 @@
 must write exactly the rows the step-by-step job writes, and on both backends a spent
 allowance or a taken id that writes nothing."""
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import event, text
@@ -14,11 +15,18 @@ from sqlalchemy.exc import IntegrityError
 from colloquy.domain.models import ReviewStatus
 from colloquy.store.factory import async_url
 from colloquy.store.postgres import create_engine
-from colloquy.store.protocol import Allowance, AllowanceSpent, NewUnit, RateLimit, ThrottleKey
+from colloquy.store.protocol import (
+    Allowance,
+    AllowanceSpent,
+    DailyCount,
+    NewUnit,
+    RateLimit,
+    ThrottleKey,
+)
 from colloquy.store.sql import SqlStore
 from colloquy.store.sql.database import AsyncDatabase
 from colloquy.store.sql.dialects import POSTGRESQL
-from tests.store.factories import new_unit, unit_id
+from tests.store.factories import T0, new_unit, unit_id
 
 LIMIT = RateLimit(3, timedelta(minutes=1))
 ONE_A_MINUTE = RateLimit(1, timedelta(minutes=1))
@@ -145,3 +153,26 @@ def _counts(conn: Connection) -> list[tuple[str, int]]:
     ]
     total = conn.execute(text("SELECT sum(n) FROM unit_counts")).scalar_one()
     return [*counts, ("status counts", total)]
+
+
+async def test_concurrent_proposals_count_once_each_within_the_allowance(store):
+    """Proposals racing on one key's allowance and on the counters' rows (one shard of
+    ``unit_counts`` and ``daily_counts`` each, on PostgreSQL picked at random)."""
+    limit = RateLimit(20, timedelta(minutes=1))
+    units = [new_unit(domains=["web", "api"], languages=["python"]) for _ in range(30)]
+
+    async def propose(unit: NewUnit) -> bool:
+        try:
+            await store.insert_unit(unit, Allowance(KEY, limit))
+        except AllowanceSpent:
+            return False
+        return True
+
+    stored = await asyncio.gather(*(propose(unit) for unit in units))
+    assert stored.count(True) == 20
+    overview = await store.review_overview([0], 0, date.min)
+    assert overview.stats.status_counts[ReviewStatus.PENDING] == 20
+    assert overview.daily == [DailyCount(day=T0.date(), proposed=20, approved=0, rejected=0)]
+    for unit, kept in zip(units, stored, strict=True):
+        assert (await store.get_unit(unit.id) is not None) is kept
+        assert len(await store.history(unit.id, 10)) == kept

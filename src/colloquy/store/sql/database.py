@@ -37,9 +37,9 @@ ever wait for each other in a cycle (a deadlock):
    transaction writes as it ends (once for a whole group): ``unit_counts`` by (key, shard),
    then ``daily_counts`` by (day, shard), then ``domain_counts`` by domain, each sorted.
 
-On PostgreSQL a confirmation or a flag takes steps 1 to 5 in one statement of data-modifying
-CTEs (``evidence``), each step fed the rows of the one before, so the order holds there too
-(that module's docstring says why).
+On PostgreSQL a confirmation, a flag or a proposal takes steps 1 to 5 in one statement of
+data-modifying CTEs (``evidence``, ``proposals``), each step fed the rows of the one before, so
+the order holds there too (``evidence``'s docstring says why).
 
 The counters come last because many writers add to the same few of them: a lock taken just
 before the commit is held the shortest. Each write adds to one shard of ``unit_counts`` and

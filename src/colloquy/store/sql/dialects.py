@@ -51,8 +51,8 @@ class Dialect:
     """The rows each hot counter is spread over (``counters``)."""
     one_statement_writes: bool
     """Whether a write whose steps feed each other runs them as one statement (data-modifying
-    CTEs, ``evidence``): where each statement is a round trip to a server. SQLite has no such
-    CTEs, and a statement there is a call into the library."""
+    CTEs, ``evidence`` and ``proposals``): where each statement is a round trip to a server.
+    SQLite has no such CTEs, and a statement there is a call into the library."""
     lost_lock_race: Callable[[BaseException], bool]
     """Whether an error is a lost lock race (a deadlock, a serialisation failure, a busy
     database) that the same transaction, run again, is expected to get past (``retry``)."""
