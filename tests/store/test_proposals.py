@@ -73,9 +73,9 @@ async def dump(store: SqlStore) -> dict[str, list[str]]:
     return await store.database.read(read)
 
 
-async def propose_all(store: SqlStore) -> None:
-    """Every proposal, each spending the allowance (the last is refused)."""
-    store.database.counters.shard = lambda: 5  # type: ignore[method-assign]
+async def propose_all(store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every proposal, each spending the allowance (the last is refused), into shard 5."""
+    monkeypatch.setattr(store.database.counters, "shard", lambda: 5)
     *allowed, refused = proposals()
     for unit in allowed:
         stored = await store.insert_unit(unit, Allowance(KEY, ONE_A_MINUTE))
@@ -97,8 +97,8 @@ async def stepwise(database_url: str) -> AsyncIterator[SqlStore]:
 
 
 @pytest.mark.parametrize("backend", ["postgres"])
-async def test_one_statement_writes_the_rows_of_the_steps(store, stepwise, pg_server):
-    await propose_all(stepwise)
+async def test_one_statement_writes_the_rows_of_the_steps(store, stepwise, pg_server, monkeypatch):
+    await propose_all(stepwise, monkeypatch)
     expected = await dump(stepwise)
     assert [len(expected[name]) for name in WRITTEN] == [3, 19, 3, 1, 2, 1]
     names = ", ".join(WRITTEN)
@@ -107,7 +107,7 @@ async def test_one_statement_writes_the_rows_of_the_steps(store, stepwise, pg_se
     statements: list[str] = []
     engine = store.database.write_engine.sync_engine
     event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
-    await propose_all(store)
+    await propose_all(store, monkeypatch)
     # One statement each, and the refused one's read of its wait.
     assert len(statements) == 5, statements
     assert await dump(store) == expected
