@@ -12,12 +12,13 @@ statements, the counters; the driver's commit as ``COMMIT``), and the writer thr
 timed around each group (``thread_time`` in ``GroupCommit._commit``).
 
 The statements are then replayed in order on a bare ``sqlite3`` connection (the store's
-pragmas: WAL, ``synchronous=NORMAL``, foreign keys) to a second copy of the same corpus, so
-that each finds the rows it found when it was recorded. The first ``--warmup`` writes of the
-recording warm the store's caches and the replay's page cache alike and are left out of both
-figures. Reported per workload: the floor (the replaying thread's CPU per write: SQLite runs
-in it, the WAL's writes included), the store's writer thread per write in this process and
-its ratio to the floor, statements per write, and the sizes of the groups.
+pragmas: WAL, ``synchronous=NORMAL``, foreign keys, the writer's checkpoint interval) to a
+second copy of the same corpus, so that each finds the rows it found when it was recorded.
+The first ``--warmup`` writes of the recording warm the store's caches and the replay's page
+cache alike and are left out of both figures. Reported per workload: the floor (the replaying
+thread's CPU per write: SQLite runs in it, the WAL's writes and checkpoints included), the
+store's writer thread per write in this process and its ratio to the floor, statements per
+write, and the sizes of the groups.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from colloquy.api.schemas import FlagRequest, ProposeRequest
 from colloquy.domain.models import Context, Insight
 from colloquy.services.knowledge import KnowledgeService, Proposal
 from colloquy.services.throttle import RATE_WINDOW
+from colloquy.store import sqlite
 from colloquy.store.factory import open_store
 from colloquy.store.protocol import Allowance, RateLimit, ThrottleKey
 
@@ -161,7 +163,8 @@ def connect(path: Path) -> sqlite3.Connection:
     """A bare connection with the store's pragmas (``store/sqlite.py``), in autocommit so the
     recorded ``BEGIN IMMEDIATE`` and ``COMMIT`` open and end each transaction."""
     conn = sqlite3.connect(path, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+    checkpoint = f"wal_autocheckpoint={sqlite.WAL_CHECKPOINT_PAGES}"
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", checkpoint):
         conn.execute(f"PRAGMA {pragma}")
     return conn
 
