@@ -16,9 +16,11 @@ pragmas: WAL, ``synchronous=NORMAL``, foreign keys, the writer's checkpoint inte
 second copy of the same corpus, so that each finds the rows it found when it was recorded.
 The first ``--warmup`` writes of the recording warm the store's caches and the replay's page
 cache alike and are left out of both figures. Reported per workload: the floor (the replaying
-thread's CPU per write: SQLite runs in it, the WAL's writes and checkpoints included), the
-store's writer thread per write in this process and its ratio to the floor, statements per
-write, and the sizes of the groups.
+thread's CPU per write: SQLite runs in it, the WAL's writes and checkpoints included, and a
+last checkpoint of what the log still holds, the timed writes' own), the store's writer
+thread per write in this process and its ratio to the floor, statements per write, and the
+sizes of the groups. ``--wal-pages`` replays with another checkpoint interval than the
+store's, to see what the interval is worth.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ ACTOR = "floor"
 # As the benchmark's server runs: every write spends an allowance it never runs out of.
 LIMIT = RateLimit(1_000_000, RATE_WINDOW)
 COMMIT = ("COMMIT", (), False)
+# What the writes leave the log to fold into the database file, done at the end of a replay.
+CHECKPOINT = ("PRAGMA wal_checkpoint(TRUNCATE)", (), False)
 
 Statement = tuple[str, Any, bool]
 """SQL text, its parameters, and whether it ran with many rows (``executemany``)."""
@@ -159,11 +163,12 @@ def replay(conn: sqlite3.Connection, statements: Sequence[Statement]) -> float:
     return time.thread_time() - started
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A bare connection with the store's pragmas (``store/sqlite.py``), in autocommit so the
-    recorded ``BEGIN IMMEDIATE`` and ``COMMIT`` open and end each transaction."""
+def connect(path: Path, wal_pages: int = sqlite.WAL_CHECKPOINT_PAGES) -> sqlite3.Connection:
+    """A bare connection with the store's pragmas (``store/sqlite.py``; the log checkpointed
+    at ``wal_pages``), in autocommit so the recorded ``BEGIN IMMEDIATE`` and ``COMMIT`` open
+    and end each transaction."""
     conn = sqlite3.connect(path, isolation_level=None)
-    checkpoint = f"wal_autocheckpoint={sqlite.WAL_CHECKPOINT_PAGES}"
+    checkpoint = f"wal_autocheckpoint={wal_pages}"
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", checkpoint):
         conn.execute(f"PRAGMA {pragma}")
     return conn
@@ -171,16 +176,16 @@ def connect(path: Path) -> sqlite3.Connection:
 
 def measure(
     workload: str, ids: list[str], seed: int, writes: int, warmup: int, concurrency: int,
-    recorded: Path, replayed: Path,
+    recorded: Path, replayed: Path, wal_pages: int = sqlite.WAL_CHECKPOINT_PAGES,
 ) -> dict[str, Any]:  # fmt: skip
     """The floor of ``workload``'s writes, recorded on ``recorded`` and replayed on
     ``replayed`` (copies of one corpus, in the same state)."""
     drawn = requests(workload, ids, seed, warmup + writes, concurrency)
     batches = [drawn[i : i + concurrency] for i in range(0, len(drawn), concurrency)]
     warm, timed = asyncio.run(record(f"sqlite:///{recorded}", workload, batches, warmup))
-    with closing(connect(replayed)) as conn:
-        replay(conn, warm.statements)
-        floor = replay(conn, timed.statements)
+    with closing(connect(replayed, wal_pages)) as conn:
+        replay(conn, [*warm.statements, CHECKPOINT])
+        floor = replay(conn, [*timed.statements, CHECKPOINT])
     count = sum(timed.groups)
     sizes = Counter(timed.groups)
     return {
@@ -202,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--writes", type=int, default=480)
     parser.add_argument("--warmup", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--wal-pages", type=int, default=sqlite.WAL_CHECKPOINT_PAGES)
     args = parser.parse_args(argv)
     pristine, _, ids = run.cached_sqlite(args.size, args.seed, load.DEFAULT_BATCH)
     work = run.WORK / "runs" / f"write-floor-{args.size}"
@@ -213,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         for workload in args.workloads.split(","):
             figures = measure(workload, ids, args.seed, args.writes, args.warmup,
-                              args.concurrency, *copies)  # fmt: skip
+                              args.concurrency, *copies, args.wal_pages)  # fmt: skip
             print(workload, json.dumps(figures), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
