@@ -12,15 +12,15 @@ statements, the counters; the driver's commit as ``COMMIT``), and the writer thr
 timed around each group (``thread_time`` in ``GroupCommit._commit``).
 
 The statements are then replayed in order on a bare ``sqlite3`` connection (the store's
-pragmas: WAL, ``synchronous=NORMAL``, foreign keys, the writer's checkpoint interval) to a
+pragmas: WAL, ``synchronous=NORMAL``, foreign keys, SQLite's checkpoint interval) to a
 second copy of the same corpus, so that each finds the rows it found when it was recorded.
 The first ``--warmup`` writes of the recording warm the store's caches and the replay's page
 cache alike and are left out of both figures. Reported per workload: the floor (the replaying
 thread's CPU per write: SQLite runs in it, the WAL's writes and checkpoints included, and a
 last checkpoint of what the log still holds, the timed writes' own), the store's writer
 thread per write in this process and its ratio to the floor, statements per write, and the
-sizes of the groups. ``--wal-pages`` replays with another checkpoint interval than the
-store's, to see what the interval is worth.
+sizes of the groups. ``--wal-pages`` replays with another checkpoint interval, to see
+what it is worth (benchmarks/PROFILE.md, item 10).
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ from colloquy.api.schemas import FlagRequest, ProposeRequest
 from colloquy.domain.models import Context, Insight
 from colloquy.services.knowledge import KnowledgeService, Proposal
 from colloquy.services.throttle import RATE_WINDOW
-from colloquy.store import sqlite
 from colloquy.store.factory import open_store
 from colloquy.store.protocol import Allowance, RateLimit, ThrottleKey
 
@@ -57,6 +56,8 @@ ACTOR = "floor"
 # As the benchmark's server runs: every write spends an allowance it never runs out of.
 LIMIT = RateLimit(1_000_000, RATE_WINDOW)
 COMMIT = ("COMMIT", (), False)
+# SQLite's default checkpoint interval, the store's writer's (``--wal-pages`` to try others).
+WAL_PAGES = 1_000
 # What the writes leave the log to fold into the database file, done at the end of a replay.
 CHECKPOINT = ("PRAGMA wal_checkpoint(TRUNCATE)", (), False)
 
@@ -163,7 +164,7 @@ def replay(conn: sqlite3.Connection, statements: Sequence[Statement]) -> float:
     return time.thread_time() - started
 
 
-def connect(path: Path, wal_pages: int = sqlite.WAL_CHECKPOINT_PAGES) -> sqlite3.Connection:
+def connect(path: Path, wal_pages: int = WAL_PAGES) -> sqlite3.Connection:
     """A bare connection with the store's pragmas (``store/sqlite.py``; the log checkpointed
     at ``wal_pages``), in autocommit so the recorded ``BEGIN IMMEDIATE`` and ``COMMIT`` open
     and end each transaction."""
@@ -176,7 +177,7 @@ def connect(path: Path, wal_pages: int = sqlite.WAL_CHECKPOINT_PAGES) -> sqlite3
 
 def measure(
     workload: str, ids: list[str], seed: int, writes: int, warmup: int, concurrency: int,
-    recorded: Path, replayed: Path, wal_pages: int = sqlite.WAL_CHECKPOINT_PAGES,
+    recorded: Path, replayed: Path, wal_pages: int = WAL_PAGES,
 ) -> dict[str, Any]:  # fmt: skip
     """The floor of ``workload``'s writes, recorded on ``recorded`` and replayed on
     ``replayed`` (copies of one corpus, in the same state)."""
@@ -207,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--writes", type=int, default=480)
     parser.add_argument("--warmup", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--wal-pages", type=int, default=sqlite.WAL_CHECKPOINT_PAGES)
+    parser.add_argument("--wal-pages", type=int, default=WAL_PAGES)
     args = parser.parse_args(argv)
     pristine, _, ids = run.cached_sqlite(args.size, args.seed, load.DEFAULT_BATCH)
     work = run.WORK / "runs" / f"write-floor-{args.size}"

@@ -13,7 +13,7 @@ from sqlalchemy import event
 
 from colloquy.domain.models import Role
 from colloquy.store.protocol import UsernameTaken
-from colloquy.store.sqlite import WAL_CHECKPOINT_PAGES, SqliteStore
+from colloquy.store.sqlite import SqliteStore
 from tests.store.factories import T0, add_key, add_user, at
 
 
@@ -122,23 +122,3 @@ async def test_a_key_lookup_on_a_locked_database_waits_on_a_reader(
     finally:
         holder.close()
         await store.close()
-
-
-async def test_the_writer_checkpoints_rarely_and_commits_as_durably(
-    sqlite_store: SqliteStore,
-) -> None:
-    """Only the writer commits, so only its checkpoint interval is raised; WAL with
-    ``synchronous=NORMAL`` stays every connection's setting (the documented durability)."""
-
-    def pragmas(conn) -> tuple:  # type: ignore[no-untyped-def]
-        return tuple(
-            conn.exec_driver_sql(f"PRAGMA {name}").scalar_one()
-            for name in ("wal_autocheckpoint", "journal_mode", "synchronous")
-        )
-
-    database = sqlite_store.database
-    written = await database.write(pragmas)
-    read = await database.read(pragmas)
-    assert written == (WAL_CHECKPOINT_PAGES, "wal", 1)
-    assert read == (1000, "wal", 1)
-    assert WAL_CHECKPOINT_PAGES > 1000

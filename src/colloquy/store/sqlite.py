@@ -41,14 +41,6 @@ READERS_CAP = 4
 # Prepared statements kept per connection. Every statement's text is fixed per shape (the ranked
 # query's candidates are ranges, not id lists), so the set stays small and re-used.
 STATEMENT_CACHE = 128
-# The writer folds the write-ahead log into the database file once it holds this many pages
-# (64 MiB at SQLite's 4 KiB pages; SQLite's default is 1,000). A checkpoint costs two fsyncs
-# and a write of every distinct page the log holds, and runs on the writer's thread inside a
-# commit: a write dirties ~33 pages at 100k units (its ``unit_domains`` rows in two covering
-# indexes), so at the default one checkpoint came every 3-4 groups of 8 writes. Rarer, fewer
-# fsyncs and fewer copies of the pages written again meanwhile (benchmarks/PROFILE.md).
-# Durability is unchanged: every commit is in the log, as before.
-WAL_CHECKPOINT_PAGES = 16_000
 
 
 def default_readers() -> int:
@@ -67,13 +59,11 @@ def database_path(url: str | URL) -> Path | None:
     return Path(database) if database and database != ":memory:" else None
 
 
-def _engine(
-    url: URL, begin: str | None, pool_size: int, busy_ms: int | None = None, *pragmas: str
-) -> Engine:
+def _engine(url: URL, begin: str | None, pool_size: int, busy_ms: int | None = None) -> Engine:
     """``begin`` opens each transaction; None leaves every statement to commit on its own,
     which spares read-only connections a ``BEGIN`` and a ``ROLLBACK`` per call. ``busy_ms``:
     how long a statement waits for a lock another connection holds (``BUSY_TIMEOUT_MS``, as
-    it is when the engine is made, unless given); ``pragmas``: more, for each connection."""
+    it is when the engine is made, unless given)."""
     engine = create_engine(
         url,
         pool_size=pool_size,
@@ -94,7 +84,6 @@ def _engine(
             "synchronous=NORMAL",
             "foreign_keys=ON",
             f"busy_timeout={BUSY_TIMEOUT_MS if busy_ms is None else busy_ms}",
-            *pragmas,
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
@@ -120,7 +109,7 @@ def create_engines(url: str | URL, readers: int) -> tuple[Engine, Engine]:
     """A single-connection writer and a pool of ``readers`` connections on one database file."""
     url = _sync_url(url)
     return (
-        _engine(url, "BEGIN IMMEDIATE", 1, None, f"wal_autocheckpoint={WAL_CHECKPOINT_PAGES}"),
+        _engine(url, "BEGIN IMMEDIATE", 1),
         _engine(url, None, readers),
     )
 
