@@ -122,3 +122,27 @@ async def test_a_key_lookup_on_a_locked_database_waits_on_a_reader(
     finally:
         holder.close()
         await store.close()
+
+
+async def test_the_writer_keeps_its_connection_until_a_write_fails(
+    sqlite_store: SqliteStore,
+) -> None:
+    """One checkout for any number of transactions; a failed one gives its connection back, and
+    the next transaction takes a fresh one; closing the store gives the last one back."""
+    engine = sqlite_store.database.write_engine  # type: ignore[attr-defined]
+    checkouts: list[int] = []
+    event.listen(engine, "checkout", lambda *_: checkouts.append(1))
+    for name in ("alice", "bob", "carol"):
+        await sqlite_store.create_user(name, "hash", None, T0)
+    assert len(checkouts) == 1
+    assert engine.pool.checkedout() == 1
+
+    with pytest.raises(UsernameTaken):
+        await sqlite_store.create_user("alice", "other-hash", Role.ADMIN, T0)
+    assert engine.pool.checkedout() == 0
+    await sqlite_store.create_user("dave", "hash", None, T0)
+    assert len(checkouts) == 2
+    assert (await sqlite_store.get_user("dave")) is not None
+
+    await sqlite_store.close()
+    assert engine.pool.checkedout() == 0

@@ -134,6 +134,8 @@ class ThreadedDatabase(Database):
         self._group = GroupCommit(self._transaction, self._lost_race)
         self._glancing = threading.Lock()
         self._glance_conn: Connection | None = None
+        # The writer's one connection, kept between transactions (used on its thread only).
+        self._write_conn: Connection | None = None
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -174,6 +176,9 @@ class ThreadedDatabase(Database):
 
     async def close(self) -> None:
         await self._group.close()
+        if self._write_conn is not None:
+            self._write_conn.close()
+            self._write_conn = None
         self._readers.shutdown()
         with self._glancing:
             if self._glance_conn is not None:
@@ -199,12 +204,22 @@ class ThreadedDatabase(Database):
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        with (
-            translated(),
-            self.write_engine.begin() as conn,
-            self.counters.pending(conn),
-        ):
-            yield conn
+        """A transaction on the writer's connection, which stays checked out between
+        transactions: taking it from the pool and handing it back (with the pool's reset)
+        for each group cost about a tenth of the writer thread's time (benchmarks/PROFILE.md,
+        item 10). After a failed transaction it is closed, and the next one takes a fresh
+        one, as every transaction did before."""
+        with translated():
+            conn = self._write_conn
+            if conn is None:
+                conn = self._write_conn = self.write_engine.connect()
+            try:
+                with conn.begin(), self.counters.pending(conn):
+                    yield conn
+            except BaseException:
+                self._write_conn = None
+                conn.close()
+                raise
 
 
 class AsyncDatabase(Database):
