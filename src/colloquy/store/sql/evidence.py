@@ -46,7 +46,6 @@ from sqlalchemy import (
     cast,
     insert,
     literal,
-    null,
     select,
     true,
     update,
@@ -61,7 +60,7 @@ from colloquy.store.sql.counters import Counters, Tally
 from colloquy.store.sql.dialects import Dialect
 from colloquy.store.sql.rows import flag_values, render
 from colloquy.store.sql.throttle import Allowances, Refused
-from colloquy.store.sql.unit_writes import add_event, sync_ranking
+from colloquy.store.sql.unit_writes import add_event, event_from, sync_ranking
 
 _u = t.units.c
 _APPROVED_BY_ID = and_(_u.id == bindparam("unit_id"), _u.status == ReviewStatus.APPROVED)
@@ -124,21 +123,13 @@ def _one_statement(
     )
     e, f = t.events.c, t.flags.c
     at = _typed("at", e.at)
-    event = (
-        insert(t.events)
-        .from_select(
-            ["unit_id", "kind", "actor", "at", "note", "duplicate_of"],
-            select(
-                updated.c.id,
-                bindparam("kind", kind, type_=String),
-                _typed("actor", e.actor),
-                at,
-                bindparam("note", type_=Text),
-                null(),
-            ),
-        )
-        .cte("event")
-    )
+    event = event_from(
+        updated.c.id,
+        bindparam("kind", kind, type_=String),
+        _typed("actor", e.actor),
+        at,
+        bindparam("note", type_=Text),
+    ).cte("event")
     # The confidence counters it moves the unit between, into the shard the job picked.
     counted = counters.unit_counts_adding(
         [

@@ -45,7 +45,7 @@ from colloquy.store.sql.dialects import Dialect
 from colloquy.store.sql.ranking import ranking_keys, ranking_payload
 from colloquy.store.sql.rows import unit_values
 from colloquy.store.sql.throttle import Allowances, Refused
-from colloquy.store.sql.unit_writes import insert_units, ranking_columns
+from colloquy.store.sql.unit_writes import event_from, insert_units, ranking_columns
 
 # The ``unit_domains`` columns that are the same on every ranking row of a unit.
 _RANKING_PAYLOAD = [c for c in t.unit_domains.c if c.name not in {"unit_id", "domain", "feature"}]
@@ -91,21 +91,13 @@ def _one_statement(spend: Insert | None, counters: Counters) -> Select[Any]:
         )
         .cte("ranked")
     )
-    event = (
-        insert(t.events)
-        .from_select(
-            ["unit_id", "kind", "actor", "at", "note", "duplicate_of"],
-            select(
-                inserted.c.id,
-                literal("proposed", String),
-                inserted.c.created_by,
-                inserted.c.created_at,
-                null(),
-                null(),
-            ),
-        )
-        .cte("event")
-    )
+    event = event_from(
+        inserted.c.id,
+        literal("proposed", String),
+        inserted.c.created_by,
+        inserted.c.created_at,
+        null(),
+    ).cte("event")
     counted = (
         counters.unit_counts_adding([(literal("status:", String) + inserted.c.status, 1)])
         .returning(t.unit_counts.c.shard)

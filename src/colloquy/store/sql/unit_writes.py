@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import ColumnElement, Insert, bindparam, insert, null, select, update
 from sqlalchemy.engine import Connection
 
 from colloquy.domain import scoring
@@ -54,6 +54,21 @@ def add_event(
     duplicate_of: str | None = None,
 ) -> None:
     conn.execute(_INSERT_EVENT, event_values(unit_id, kind, actor, at, note, duplicate_of))
+
+
+def event_from(
+    unit_id: ColumnElement[Any],
+    kind: ColumnElement[Any],
+    actor: ColumnElement[Any],
+    at: ColumnElement[Any],
+    note: ColumnElement[Any],
+) -> Insert:
+    """An event inserted from the columns of another step of the same statement (a write in
+    one statement: ``evidence``, ``proposals``), as ``add_event`` inserts one from values."""
+    return insert(t.events).from_select(
+        ["unit_id", "kind", "actor", "at", "note", "duplicate_of"],
+        select(unit_id, kind, actor, at, note, null()),
+    )
 
 
 def insert_units(conn: Connection, counters: Counters, archives: Sequence[UnitArchive]) -> None:
