@@ -9,7 +9,7 @@ benchmarks/PROFILE.md, items 10 and 11); but made rarer on the writer's thread, 
 writes queued behind it for its whole length (write p99 2-4×).
 
 So the ``Checkpointer`` runs them on its own connection and thread: the writer tells it after
-each commit (an event, no system call), and it checkpoints ``PASSIVE`` at most every
+each commit (it sets an ``Event``), and it checkpoints ``PASSIVE`` at most every
 ``INTERVAL`` seconds while writes go on: a page rewritten within that window is copied once.
 ``PASSIVE`` takes no lock the writer or a reader waits for; it copies what no open read
 snapshot still needs, and leaves the rest for the next pass.
