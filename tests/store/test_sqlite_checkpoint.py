@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from colloquy.store import checkpoint
 from colloquy.store.checkpoint import BACKSTOP_PAGES, Checkpointer
 from colloquy.store.sql.database import ThreadedDatabase
 from colloquy.store.sql.dialects import SQLITE
@@ -106,4 +107,26 @@ async def test_close_runs_a_last_pass_and_stops_the_thread(path: Path):
         busy, frames, copied = checkpointer.last
         assert busy == 0 and frames >= 20 and copied == frames
     finally:
+        writer.close()
+
+
+async def test_past_the_catch_up_mark_passes_follow_until_the_log_stops_growing(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(checkpoint, "CATCH_UP_PAGES", 20)
+    monkeypatch.setattr(checkpoint, "CATCH_UP_PAUSE", 0.001)
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE blobs (b BLOB)")
+    for _ in range(20):
+        writer.execute("INSERT INTO blobs (b) VALUES (?)", (ROW,))
+    checkpointer = Checkpointer(path, interval=0.01)
+    try:
+        checkpointer.committed()
+        await asyncio.sleep(0.3)
+        # One pass found the log past the mark; the next found it no longer (no writes since).
+        assert checkpointer.passes == 2
+    finally:
+        checkpointer.close()
         writer.close()
