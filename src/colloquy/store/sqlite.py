@@ -11,6 +11,9 @@ thread, which WAL lets run beside it.
 Other processes on the same file wait on ``busy_timeout``; past it, the write is run again
 (store/sql/retry.py). Reads run without an explicit transaction: each statement sees the latest
 committed state.
+
+WAL checkpoints run on a thread of their own (``store.checkpoint``), not inside the writer's
+commits; the writer's own automatic checkpoint is raised to a backstop (``BACKSTOP_PAGES``).
 """
 
 import os
@@ -20,6 +23,7 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 
+from colloquy.store.checkpoint import BACKSTOP_PAGES, Checkpointer
 from colloquy.store.sql import SqlStore
 from colloquy.store.sql.database import ThreadedDatabase
 from colloquy.store.sql.dialects import SQLITE
@@ -59,11 +63,18 @@ def database_path(url: str | URL) -> Path | None:
     return Path(database) if database and database != ":memory:" else None
 
 
-def _engine(url: URL, begin: str | None, pool_size: int, busy_ms: int | None = None) -> Engine:
+def _engine(
+    url: URL,
+    begin: str | None,
+    pool_size: int,
+    busy_ms: int | None = None,
+    autocheckpoint: int | None = None,
+) -> Engine:
     """``begin`` opens each transaction; None leaves every statement to commit on its own,
     which spares read-only connections a ``BEGIN`` and a ``ROLLBACK`` per call. ``busy_ms``:
     how long a statement waits for a lock another connection holds (``BUSY_TIMEOUT_MS``, as
-    it is when the engine is made, unless given)."""
+    it is when the engine is made, unless given). ``autocheckpoint``: the WAL pages after which
+    a commit on this connection checkpoints (SQLite's 1,000 unless given)."""
     engine = create_engine(
         url,
         pool_size=pool_size,
@@ -74,17 +85,21 @@ def _engine(url: URL, begin: str | None, pool_size: int, busy_ms: int | None = N
         connect_args={"cached_statements": STATEMENT_CACHE, "check_same_thread": False},
     )
 
+    pragmas = [
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+        f"busy_timeout={BUSY_TIMEOUT_MS if busy_ms is None else busy_ms}",
+    ]
+    if autocheckpoint is not None:
+        pragmas.append(f"wal_autocheckpoint={autocheckpoint}")
+
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event open transactions, instead of the driver's own guess.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=NORMAL",
-            "foreign_keys=ON",
-            f"busy_timeout={BUSY_TIMEOUT_MS if busy_ms is None else busy_ms}",
-        ):
+        for pragma in pragmas:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -106,10 +121,11 @@ def _sync_url(url: str | URL) -> URL:
 
 
 def create_engines(url: str | URL, readers: int) -> tuple[Engine, Engine]:
-    """A single-connection writer and a pool of ``readers`` connections on one database file."""
+    """A single-connection writer, whose own checkpoints are only the backstop
+    (``store.checkpoint``), and a pool of ``readers`` connections on one database file."""
     url = _sync_url(url)
     return (
-        _engine(url, "BEGIN IMMEDIATE", 1),
+        _engine(url, "BEGIN IMMEDIATE", 1, autocheckpoint=BACKSTOP_PAGES),
         _engine(url, None, readers),
     )
 
@@ -127,4 +143,8 @@ class SqliteStore(SqlStore):
     def __init__(self, url: str | URL, readers: int | None = None) -> None:
         readers = default_readers() if readers is None else readers
         write, read = create_engines(url, readers)
-        super().__init__(ThreadedDatabase(write, read, SQLITE, readers, create_glance_engine(url)))
+        path = database_path(url)
+        checkpointer = None if path is None else Checkpointer(path)
+        super().__init__(
+            ThreadedDatabase(write, read, SQLITE, readers, create_glance_engine(url), checkpointer)
+        )

@@ -60,6 +60,7 @@ from sqlalchemy import literal, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from colloquy.store.checkpoint import Checkpointer
 from colloquy.store.protocol import DatabaseUnavailable
 from colloquy.store.sql.counters import Counters
 from colloquy.store.sql.dialects import Dialect
@@ -116,7 +117,8 @@ def _ping(conn: Connection) -> None:
 class ThreadedDatabase(Database):
     """Synchronous engines on threads of their own: reads on ``readers`` threads, each with a
     pooled connection; writes on one writer's thread, grouped (``group_commit``); glances on
-    the caller's own thread, on ``glance_engine``'s one connection (see ``glance``)."""
+    the caller's own thread, on ``glance_engine``'s one connection (see ``glance``); WAL
+    checkpoints on ``checkpointer``'s thread, told of each commit (``store.checkpoint``)."""
 
     def __init__(
         self,
@@ -125,11 +127,13 @@ class ThreadedDatabase(Database):
         dialect: Dialect,
         readers: int,
         glance_engine: Engine,
+        checkpointer: Checkpointer | None = None,
     ) -> None:
         super().__init__(dialect)
         self.write_engine = write_engine
         self.read_engine = read_engine
         self.glance_engine = glance_engine
+        self.checkpointer = checkpointer
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="colloquy-reader")
         self._group = GroupCommit(self._transaction, self._lost_race)
         self._glancing = threading.Lock()
@@ -186,6 +190,8 @@ class ThreadedDatabase(Database):
                 self._glance_conn = None
         for engine in (self.write_engine, self.read_engine, self.glance_engine):
             engine.dispose()
+        if self.checkpointer is not None:
+            self.checkpointer.close()
 
     def _read(self, fn: Callable[[Connection], T]) -> T:
         with translated(), self.read_engine.connect() as conn:
@@ -220,6 +226,8 @@ class ThreadedDatabase(Database):
                 self._write_conn = None
                 conn.close()
                 raise
+            if self.checkpointer is not None:
+                self.checkpointer.committed()
 
 
 class AsyncDatabase(Database):
