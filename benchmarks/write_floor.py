@@ -20,7 +20,7 @@ thread's CPU per write: SQLite runs in it, the WAL's writes and checkpoints incl
 last checkpoint of what the log still holds, the timed writes' own), the store's writer
 thread per write in this process and its ratio to the floor, statements per write, and the
 sizes of the groups. ``--wal-pages`` replays with another checkpoint interval, to see
-what it is worth (benchmarks/PROFILE.md, item 10).
+what it is worth (benchmarks/PROFILE.md, item 11).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ default SQLite runs one after any commit that leaves 1,000 pages in the WAL, on 
 connection: here the one writer's thread, so every write queued behind it waits. A page
 written many times between two checkpoints is copied once per checkpoint, so rarer checkpoints
 cost less CPU per write (a confirm's write floor: 0.88 ms at 1,000 pages, 0.63 at 16,000;
-benchmarks/PROFILE.md, items 10 and 11); but made rarer on the writer's thread, each one held the
+benchmarks/PROFILE.md, items 11 and 12); but made rarer on the writer's thread, each one held the
 writes queued behind it for its whole length (write p99 2-4×).
 
 So the ``Checkpointer`` runs them on its own connection and thread: the writer tells it after
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 # Seconds between passes while writes go on (a confirm adds 10-20k WAL frames a second at c=8
 # on our 2-core host): 0.25 s cut more CPU per write but doubled write p99 under load, each
-# larger pass taking a core from the writer (benchmarks/PROFILE.md, item 11).
+# larger pass taking a core from the writer (benchmarks/PROFILE.md, item 12).
 INTERVAL = 0.1
 # The writer's own ``wal_autocheckpoint``: a bound on the WAL (64 MiB with 4 KiB pages).
 BACKSTOP_PAGES = 16_000
