@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy.engine import Connection
 
 from colloquy.app import create_app
 from colloquy.config import Settings
@@ -161,18 +162,19 @@ async def full_disk(backend: str, api: Api, request: pytest.FixtureRequest) -> A
     on every unit write.
     """
     if backend == "sqlite":
-        engine = api.store.database.write_engine  # type: ignore[attr-defined]  # the one writer
 
-        def cap(pages: int | None) -> None:
-            with engine.connect() as conn:  # synchronous; the writer's thread is idle now
+        async def cap(pages: int | None) -> None:
+            def limit(conn: Connection) -> None:  # on the one writer's own connection
                 size = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
                 conn.exec_driver_sql(f"PRAGMA max_page_count = {pages or size}")
 
-        cap(None)
+            await api.store.database.write(limit)  # type: ignore[attr-defined]
+
+        await cap(None)
         try:
             yield
         finally:
-            cap(MAX_PAGES)
+            await cap(MAX_PAGES)
         return
     server: PostgresServer = request.getfixturevalue("pg_server")
     server.execute_sql(TRIGGER, database="colloquy_tests")

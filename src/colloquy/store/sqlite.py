@@ -73,7 +73,7 @@ def _engine(
     """``begin`` opens each transaction; None leaves every statement to commit on its own,
     which spares read-only connections a ``BEGIN`` and a ``ROLLBACK`` per call. ``busy_ms``:
     how long a statement waits for a lock another connection holds (``BUSY_TIMEOUT_MS``, as
-    it is when the engine is made, unless given). ``autocheckpoint``: the WAL pages after which
+    it is when a connection is made, unless given). ``autocheckpoint``: the WAL pages after which
     a commit on this connection checkpoints (SQLite's 1,000 unless given)."""
     engine = create_engine(
         url,
@@ -85,21 +85,20 @@ def _engine(
         connect_args={"cached_statements": STATEMENT_CACHE, "check_same_thread": False},
     )
 
-    pragmas = [
-        "journal_mode=WAL",
-        "synchronous=NORMAL",
-        "foreign_keys=ON",
-        f"busy_timeout={BUSY_TIMEOUT_MS if busy_ms is None else busy_ms}",
-    ]
-    if autocheckpoint is not None:
-        pragmas.append(f"wal_autocheckpoint={autocheckpoint}")
+    checkpoints = () if autocheckpoint is None else (f"wal_autocheckpoint={autocheckpoint}",)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event open transactions, instead of the driver's own guess.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in pragmas:
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            f"busy_timeout={BUSY_TIMEOUT_MS if busy_ms is None else busy_ms}",
+            *checkpoints,
+        ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
