@@ -213,8 +213,8 @@ class ThreadedDatabase(Database):
         """A transaction on the writer's connection, which stays checked out between
         transactions: taking it from the pool and handing it back (with the pool's reset)
         for each group cost about a tenth of the writer thread's time (benchmarks/PROFILE.md,
-        item 11). After a failed transaction it is closed, and the next one takes a fresh
-        one, as every transaction did before."""
+        item 11). After a failed transaction it goes back to the pool (rolled back), and the
+        next transaction checks one out again, as every transaction did before."""
         with translated():
             conn = self._write_conn
             if conn is None:
