@@ -168,6 +168,19 @@ async def test_rate_limit_allows_a_burst_then_one_per_interval(store):
     assert await units(store) == 6 + 1 + 6 + 2
 
 
+async def test_requests_reaching_the_allowance_out_of_order_get_the_whole_burst(store):
+    """Writes are timed before they queue for the row: four timed a moment apart may reach it
+    latest first. All four of a limit of four are allowed, and the fifth waits for the
+    interval the first of them (by the row's count) opened."""
+    limit = RateLimit(limit=4, window=timedelta(minutes=1))  # one per 15 s
+    key = ThrottleKey("propose", "k1")
+    for seconds in (0.003, 0.002, 0.001, 0):
+        assert await take(store, key, limit, sec(seconds)) is None
+    assert await take(store, key, limit, sec(0.004)) == sec(15.003) - sec(0.004)
+    assert await take(store, key, limit, sec(15.003)) is None
+    assert await units(store) == 5
+
+
 async def test_concurrent_takes_allow_exactly_the_limit(store):
     limit = RateLimit(limit=10, window=timedelta(minutes=1))
     key = ThrottleKey("flag", "k1")

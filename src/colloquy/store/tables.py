@@ -305,7 +305,8 @@ tag_aliases = Table(
 # password in a username field is never kept). Times are epoch microseconds, so that waits are
 # plain integer arithmetic in both dialects. A sign-in row counts failures (``count``) and
 # refuses attempts until ``until_us``; a write-allowance row keeps the time its allowance is
-# spent up to (``until_us``, the theoretical arrival time of a generic cell rate algorithm).
+# spent up to (``until_us``, the theoretical arrival time of a generic cell rate algorithm) and
+# the latest request it counted, plus the window (``expires_us``).
 # Rows past ``expires_us`` mean nothing any more and are deleted in small batches.
 throttles = Table(
     "throttles",

@@ -36,6 +36,7 @@ def _us_param(name: str) -> Any:
 _now = _us_param("now")
 _KEY = and_(_th.scope == bindparam("k_scope"), _th.subject == bindparam("k_subject"))
 _UNTIL = select(_th.until_us).where(_KEY)
+_SPENT = select(_th.until_us, _th.expires_us).where(_KEY)
 _SET_WAIT = (
     update(t.throttles)
     .where(_KEY)
@@ -88,20 +89,28 @@ def _count_statement(upsert: InsertFactory) -> Any:
 
 
 def _take_statement(upsert: InsertFactory) -> Any:
-    """Spend one interval of the allowance unless it is spent up to ``latest`` (then no
-    row); the row means nothing once the time it is spent up to has passed."""
-    spent = case((_th.until_us > _now, _th.until_us), else_=_now) + _us_param("interval")
+    """Spend one interval of the allowance unless it is already spent more than the window
+    less one interval ahead of the request's time (then no row).
+
+    Requests take their time before they queue for the row, so they may reach it out of
+    order. Each is timed no earlier than the latest request the row has counted (kept as
+    ``expires_us`` less the window, which is never before the time it is spent up to), so that
+    one timed a moment before the others is not refused for the moment between them."""
+    window = _us_param("window")
+    seen = _th.expires_us - window
+    at = case((seen > _now, seen), else_=_now)
+    spent = case((_th.until_us > at, _th.until_us), else_=at) + _us_param("interval")
     stmt = upsert(t.throttles).values(
         scope=bindparam("k_scope"),
         subject=bindparam("k_subject"),
         count=0,
         until_us=_now + _us_param("interval"),
-        expires_us=_now + _us_param("interval"),
+        expires_us=_now + window,
     )
     return stmt.on_conflict_do_update(
         index_elements=["scope", "subject"],
-        set_={"until_us": spent, "expires_us": spent},
-        where=_th.until_us <= _us_param("latest"),
+        set_={"until_us": spent, "expires_us": at + window},
+        where=_th.until_us <= at + window - _us_param("interval"),
     ).returning(_th.until_us)
 
 
@@ -193,15 +202,12 @@ class Allowances:
         # Each request spends one interval of the window; requests may run ahead of time by
         # up to the window less one interval (a burst of ``limit`` at once).
         interval = max(window // limit.limit, 1)
-        return _key(allowance.key) | {
-            "now": now,
-            "interval": interval,
-            "latest": now + window - interval,
-        }
+        return _key(allowance.key) | {"now": now, "interval": interval, "window": window}
 
     @staticmethod
     def wait(conn: Connection, values: dict[str, Any]) -> timedelta:
         """How long until the allowance that ``statement`` with ``values`` refused has one."""
         key = {"k_scope": values["k_scope"], "k_subject": values["k_subject"]}
-        until = conn.execute(_UNTIL, key).scalar_one()
-        return timedelta(microseconds=max(until - values["latest"], 1))
+        until, expires = conn.execute(_SPENT, key).one()
+        at = max(values["now"], expires - values["window"])
+        return timedelta(microseconds=max(until - (at + values["window"] - values["interval"]), 1))
