@@ -130,3 +130,30 @@ async def test_past_the_catch_up_mark_passes_follow_until_the_log_stops_growing(
     finally:
         checkpointer.close()
         writer.close()
+
+
+async def test_close_stops_the_thread_when_it_comes_as_a_pass_is_about_to_begin(path: Path):
+    """``close`` between the interval's end and the pass's clearing of ``_written``: that clear
+    undoes close's signal, and the thread must still see that it is closing."""
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    checkpointer = Checkpointer(path, interval=0.01)
+    written = checkpointer._written
+    real_clear = written.clear
+
+    def close_then_clear() -> None:
+        written.clear = real_clear  # type: ignore[method-assign]
+        checkpointer._closing.set()  # what close() does, just before this clear
+        written.set()
+        real_clear()
+
+    written.clear = close_then_clear  # type: ignore[method-assign]
+    try:
+        checkpointer.committed()
+        checkpointer._thread.join(timeout=2)
+        assert not checkpointer._thread.is_alive()
+    finally:
+        checkpointer._closing.set()
+        written.set()
+        checkpointer.close()
+        writer.close()

@@ -78,7 +78,9 @@ class Checkpointer:
         self._conn.close()
 
     def _run(self) -> None:
-        while True:
+        # Checked before each wait: ``close`` sets ``_closing`` before ``_written``, so a
+        # ``clear`` below that undid its ``_written`` leaves ``_closing`` set here.
+        while not self._closing.is_set():
             self._written.wait()
             # The window in which rewritten pages are copied once; cut short by close().
             if self._closing.wait(self.interval):
