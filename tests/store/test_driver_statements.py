@@ -11,16 +11,17 @@ from sqlalchemy import (
     column,
     event,
     func,
+    insert,
     literal,
     select,
     text,
 )
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from colloquy.domain.models import ReviewStatus
 from colloquy.store import tables as t
 from colloquy.store.sql import driver_statements
-from tests.store.factories import add_unit, is_utc, unit_id
+from tests.store.factories import add_unit, at, is_utc, unit_id
 
 # Every kind of value the ranking's statements hold: a list expanded per element, a literal of
 # the statement's own, a typed parameter, and whole ``units`` rows (JSON lists, dates).
@@ -130,3 +131,114 @@ async def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(store):
     assert await store.database.read(
         lambda conn: driver_statements.fetch(conn, COUNT, {"statuses": ["x"], "not_id": ""})
     ) == [(0,)]
+
+
+def sync_write_engine(store):
+    engine = store.database.write_engine
+    return getattr(engine, "sync_engine", engine)
+
+
+def _events(unit: str, kind: str, n: int) -> list[dict]:
+    return [
+        {"unit_id": unit, "kind": kind, "actor": f"a{i}", "at": at(i), "note": None,
+         "duplicate_of": None}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+_EVENTS_OF = (
+    select(t.events.c.kind, t.events.c.actor, t.events.c.at)
+    .where(t.events.c.kind.in_(bindparam("kinds", expanding=True)))
+    .order_by(t.events.c.kind, t.events.c.actor)
+)
+
+
+async def test_writes_send_and_write_what_connection_execute_does(store):
+    """One row and several (``executemany``), and an upsert's ``RETURNING``: the same SQL and
+    values reach the driver (values processed: aware dates, JSON) and the same rows are written."""
+    unit = (await add_unit(store, ReviewStatus.APPROVED)).id
+    engine = sync_write_engine(store)
+    seen: list[tuple[str, object, bool]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, executemany):
+        seen.append((statement, parameters, executemany))
+
+    c = t.unit_counts.c
+    upsert = store.database.dialect.upsert(t.unit_counts).values(
+        key=bindparam("k"), shard=0, n=bindparam("n")
+    )
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["key", "shard"], set_={"n": c.n + upsert.excluded.n}
+    ).returning(c.n)
+
+    def both(conn):
+        answers = []
+        for n in (1, 3):
+            driver_statements.execute(conn, insert(t.events), _events(unit, "same", n))
+            conn.execute(insert(t.events), _events(unit, "same", n))
+        driver_statements.execute(conn, insert(t.events), _events(unit, "one", 1)[0])
+        for _ in range(2):
+            answers.append(
+                [tuple(r) for r in driver_statements.fetch(conn, upsert, {"k": "x", "n": 2})]
+            )
+            answers.append([tuple(r) for r in conn.execute(upsert, {"k": "y", "n": 2})])
+        return answers
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        answers = await store.database.write(both)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert answers == [[(2,)], [(2,)], [(4,)], [(4,)]]
+    ours = [s for s in seen if "events" in s[0] or "unit_counts" in s[0]]
+    assert len(ours) == 9
+    # Every pair (ours, then Connection.execute's) the same: SQL, values, executemany or not.
+    for mine, theirs in (ours[0:2], ours[2:4]):
+        assert mine[0] == theirs[0] and mine[2] == theirs[2]
+        assert [tuple(v) for v in (mine[1] if mine[2] else [mine[1]])] == [
+            tuple(v) for v in (theirs[1] if theirs[2] else [theirs[1]])
+        ]
+    assert [s[2] for s in ours[:5]] == [False, False, True, True, False]
+    assert ours[5][0] == ours[6][0] and list(ours[5][1])[1:] == list(ours[6][1])[1:]
+    written = await store.database.read(
+        lambda conn: driver_statements.fetch(conn, _EVENTS_OF, {"kinds": ["same", "one"]})
+    )
+    assert [tuple(r) for r in written] == sorted(
+        [(e["kind"], e["actor"], e["at"]) for e in _events(unit, "one", 1)]
+        + [(e["kind"], e["actor"], e["at"]) for n in (1, 1, 3, 3) for e in _events(unit, "same", n)]
+    )
+
+
+async def test_a_date_value_is_bound_as_connection_execute_binds_it(store):
+    """A value of a column's type is processed for the driver as SQLAlchemy processes it: an
+    aware date compared with stored ones finds the row (SQLite keeps naive UTC text)."""
+    unit = (await add_unit(store, ReviewStatus.APPROVED)).id
+    await store.database.write(
+        lambda conn: driver_statements.execute(conn, insert(t.events), _events(unit, "dated", 3))
+    )
+    e = t.events.c
+    on = select(e.actor).where(e.kind == "dated", e.at == bindparam("when", type_=e.at.type))
+    found = await store.database.read(
+        lambda conn: driver_statements.fetch(conn, on, {"when": at(1)})
+    )
+    assert [r.actor for r in found] == ["a1"]
+
+
+async def test_a_taken_key_raises_the_integrity_error_connection_execute_raises(store):
+    unit = await add_unit(store, ReviewStatus.APPROVED)
+    taken = {"key": "k", "shard": 0, "n": 1}
+
+    def twice(conn):
+        driver_statements.execute(conn, insert(t.unit_counts), taken)
+        driver_statements.execute(conn, insert(t.unit_counts), taken)
+
+    with pytest.raises(IntegrityError):
+        await store.database.write(twice)
+    # Nothing of the failed write was kept, and the writer writes again.
+    await store.database.write(
+        lambda conn: driver_statements.execute(conn, insert(t.events), _events(unit.id, "z", 1))
+    )
+    kept = await store.database.read(
+        lambda conn: conn.execute(select(t.unit_counts.c.n).where(t.unit_counts.c.key == "k")).all()
+    )
+    assert kept == []

@@ -37,6 +37,7 @@ from colloquy.store import tables as t
 from colloquy.store.dialect import JsonObjectAgg
 from colloquy.store.protocol import KnowledgeStats
 from colloquy.store.sql.dialects import Dialect
+from colloquy.store.sql.driver_statements import execute
 
 # Domains listed by the statistics, most used first.
 STATS_DOMAIN_LIMIT = 500
@@ -136,7 +137,7 @@ class Counters:
         shard = self.shard()
         units = [{"key": k, "shard": shard, "n": n} for k, n in sorted(tally.units.items()) if n]
         if units:
-            conn.execute(self._units, units)
+            execute(conn, self._units, units)
         per_day: dict[date, dict[str, Any]] = {}
         for (day, column), n in sorted(tally.days.items()):
             if n:
@@ -145,10 +146,10 @@ class Counters:
                 )
                 row[column] += n
         if per_day:
-            conn.execute(self._days, list(per_day.values()))
+            execute(conn, self._days, list(per_day.values()))
         domains = [{"domain": k, "approved": n} for k, n in sorted(tally.domains.items()) if n]
         if domains:
-            conn.execute(self._domains, domains)
+            execute(conn, self._domains, domains)
 
 
 def _adding(

@@ -1,5 +1,6 @@
-"""Reads run on the driver's own cursor: a statement compiled once per dialect, then executed
-with its values in order and its rows decoded where a column needs it.
+"""Reads, and the writes that run most, run on the driver's own cursor: a statement compiled
+once per dialect, then executed with its values in order and its rows decoded where a column
+needs it.
 
 ``Connection.execute`` costs about 45 µs of CPU per statement of a few values on SQLite,
 around the driver's own 8 µs (an execution context, the parameters built by name, the result
@@ -18,6 +19,14 @@ the column's type and the driver's type code: text dates and JSON on SQLite; non
 ints, floats and text the ranking reads), listeners of ``before_cursor_execute`` (the SQL floor,
 benchmarks/sql_floor.py, records every statement there), and the handling of driver errors
 (wrapped as ``DBAPIError``, a lost connection invalidated).
+
+Writes (``execute``, and ``fetch`` for one with ``RETURNING``) are compiled as
+``Connection.execute`` compiles them: for the names of their parameters (an ``INSERT`` sets
+the columns it is given values for), and for ``executemany`` when given more than one row. A
+write that SQLAlchemy would run otherwise than as compiled (several rows inserted in one
+statement, ``insertmanyvalues``; a column's Python-side default computed first) is handed to
+``Connection.execute``. On SQLite's writer thread a statement's ``Connection.execute`` cost
+about as much as the driver's execution of it (benchmarks/PROFILE.md, items 11 and 13).
 """
 
 import threading
@@ -27,9 +36,11 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import SelectBase
 
 Processor = Callable[[Any], Any]
+Statement = SelectBase | UpdateBase
 # Statements kept (each a few tens of kB): every shape's, and then some (shapes are cached with
 # bounds too, and a statement rebuilt by its own cache, or run on another engine, is a new key).
 KEPT = 2_048
@@ -40,7 +51,16 @@ class Compiled:
     (``values``), and the type of its rows, named as the statement's columns. The columns'
     decoders are found at its first execution, from the driver's description of them."""
 
-    __slots__ = ("_constants", "_items", "_names", "_processors", "_types", "row", "sql")
+    __slots__ = (
+        "_constants",
+        "_items",
+        "_names",
+        "_processors",
+        "_types",
+        "direct",
+        "row",
+        "sql",
+    )
 
     def __init__(
         self, compiled: SQLCompiler, statement: "_Statement", params: Mapping[str, Any]
@@ -59,13 +79,21 @@ class Compiled:
         # The statement's own values (literals such as ``case``'s results), by name.
         given = {*params, *(name for name, _, _ in self._items)}
         self._constants = {n: expanded.parameters[n] for n in names if n not in given}
+        # Each value's bind processor, as SQLAlchemy's execution merges them: the statement's
+        # (``_bind_processors``: a list's is a tuple per element type when it is of tuples),
+        # and the expanded elements'.
+        processors = {**compiled._bind_processors, **expanded.processors}
         self._processors = tuple(
             (i, process)
             for i, name in enumerate(names)
-            if (process := expanded.processors.get(name)) is not None
+            if callable(process := processors.get(name))
         )
         self.row = statement.row
         self._types = statement.types
+        self.direct = not (
+            compiled._insertmanyvalues or compiled.insert_prefetch or compiled.update_prefetch
+        )
+        """Whether the driver runs it as compiled (see the module docstring)."""
 
     def values(self, params: Mapping[str, Any]) -> list[Any]:
         """``params`` as the positional values the driver takes."""
@@ -108,14 +136,22 @@ class _Statement:
     lists (expanding parameters). SQLAlchemy's compiled statement is not kept: a form is a
     tenth of its size, and a form for new lengths (rare) compiles it again."""
 
-    __slots__ = ("dialect", "forms", "lists", "row", "statement", "types")
+    __slots__ = ("compile_options", "dialect", "forms", "lists", "row", "statement", "types")
 
-    def __init__(self, statement: SelectBase, dialect: Dialect, params: Mapping[str, Any]) -> None:
-        compiled = statement.compile(dialect=dialect)
+    def __init__(
+        self,
+        statement: Statement,
+        dialect: Dialect,
+        params: Mapping[str, Any],
+        compile_options: Mapping[str, Any],
+    ) -> None:
         self.statement = statement
         self.dialect = dialect
+        self.compile_options = compile_options
+        compiled = self._compiled()
         self.lists = tuple(name for bind, name in compiled.bind_names.items() if bind.expanding)
-        columns = list(statement.selected_columns)
+        # A query's columns, or those a write returns.
+        columns = list(statement.exported_columns)
         # Named by column; an unnamed or repeated column by its position (``_0``, ``_1``...).
         # Its columns' decoders (``_decoders``) are found at its first execution: the rows
         # carry them, for ``decoded``.
@@ -129,13 +165,18 @@ class _Statement:
         lengths = self._lengths(params)
         form = self.forms.get(lengths)
         if form is None:
-            form = Compiled(self.statement.compile(dialect=self.dialect), self, params)
+            form = Compiled(self._compiled(), self, params)
             with _adding:
                 form = self.forms.setdefault(lengths, form)
         return form
 
     def _lengths(self, params: Mapping[str, Any]) -> tuple[int, ...]:
         return tuple(len(params[name]) for name in self.lists)
+
+    def _compiled(self) -> SQLCompiler:
+        compiled = self.statement.compile(dialect=self.dialect, **self.compile_options)
+        assert isinstance(compiled, SQLCompiler)
+        return compiled
 
 
 _statements: dict[Hashable, _Statement] = {}
@@ -144,13 +185,21 @@ _statements: dict[Hashable, _Statement] = {}
 _adding = threading.Lock()
 
 
-def compiled(conn: Connection, statement: SelectBase, params: Mapping[str, Any]) -> Compiled:
+def compiled(
+    conn: Connection, statement: Statement, params: Mapping[str, Any], many: bool = False
+) -> Compiled:
     """``statement`` compiled for ``conn``'s dialect and the lengths of the lists in
-    ``params``: once per process, then shared by every thread."""
-    key = (statement, conn.dialect)
+    ``params`` (a write: for their names, and for ``executemany`` if ``many``): once per
+    process, then shared by every thread."""
+    key: Hashable = (statement, conn.dialect)
+    options: dict[str, Any] = {}
+    if statement.is_dml:
+        names = sorted(params)
+        key = (statement, conn.dialect, *names, many)
+        options = {"column_keys": names, "for_executemany": many}
     found = _statements.get(key)
     if found is None:
-        found = _Statement(statement, conn.dialect, params)
+        found = _Statement(statement, conn.dialect, params, options)
         with _adding:
             if len(_statements) >= KEPT:
                 _statements.clear()
@@ -159,29 +208,60 @@ def compiled(conn: Connection, statement: SelectBase, params: Mapping[str, Any])
 
 
 def fetch(
-    conn: Connection, statement: SelectBase, params: Mapping[str, Any], decode: bool = True
+    conn: Connection, statement: Statement, params: Mapping[str, Any], decode: bool = True
 ) -> list[Any]:
-    """Every row of ``statement`` with ``params`` on ``conn``, as tuples named by its columns
-    (``Compiled.row``); without ``decode``, their columns as the driver gave them, until
-    ``decoded``: for rows most of which will be dropped unseen."""
+    """Every row of ``statement`` with ``params`` on ``conn`` (a query's, or those a write
+    returns), as tuples named by its columns (``Compiled.row``); without ``decode``, their
+    columns as the driver gave them, until ``decoded``: for rows most of which will be dropped
+    unseen."""
     shape = compiled(conn, statement, params)
-    sql = shape.sql
-    values: Sequence[Any] = shape.values(params)
+    fetched, description = _run(conn, shape.sql, shape.values(params), False, True)
+    return shape.rows(fetched, description, conn.dialect, decode)
+
+
+def execute(
+    conn: Connection, statement: UpdateBase, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+) -> None:
+    """``statement``, a write that returns no rows, with ``params`` on ``conn``; given a list,
+    once for each of its elements (every element with the same names), as
+    ``Connection.execute`` runs it: the driver's ``executemany`` for more than one."""
+    rows = [params] if isinstance(params, Mapping) else params
+    many = len(rows) > 1
+    shape = compiled(conn, statement, rows[0], many)
+    if not shape.direct:
+        conn.execute(statement, params)
+    elif many:
+        _run(conn, shape.sql, [shape.values(row) for row in rows], True, False)
+    else:
+        _run(conn, shape.sql, shape.values(rows[0]), False, False)
+
+
+def _run(
+    conn: Connection, sql: str, values: Sequence[Any], many: bool, returns: bool
+) -> tuple[list[Any], Any]:
+    """``sql`` with ``values`` (a list of them if ``many``) on a cursor of ``conn``'s driver
+    connection, as SQLAlchemy runs it; the rows and their description if it ``returns`` any."""
+    fetched: list[Any] = []
+    description = None
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         hooks = conn.dispatch.before_cursor_execute
         if hooks:
             for hook in hooks:
-                sql, values = hook(conn, cursor, sql, values, None, False)
-        cursor.execute(sql, values)
-        fetched = cursor.fetchall()
-        description = cursor.description
+                sql, values = hook(conn, cursor, sql, values, None, many)
+        if many:
+            cursor.executemany(sql, values)
+        else:
+            cursor.execute(sql, values)
+        if returns:
+            fetched = cursor.fetchall()
+            description = cursor.description
     except Exception as error:
         # SQLAlchemy's own handling: the error wrapped, a lost connection invalidated.
         conn._handle_dbapi_exception(error, sql, values, cursor, None)
     finally:
         cursor.close()
-    return shape.rows(fetched, description, conn.dialect, decode)
+    return fetched, description
 
 
 def decoded(rows: Sequence[Any]) -> list[Any]:

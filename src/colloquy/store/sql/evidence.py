@@ -6,8 +6,9 @@ moved; the flag, if any, and the event; the confidence counters it moves the uni
 last; then the answer rendered (which reads the unit's flags after the lock, so it holds
 every flag that ``flag_count`` counts: a flagged unit's answer costs one more statement).
 
-SQLite runs the steps one statement each: a statement is a call into the library, no round
-trip, and the counters are added by ``Counters`` once for a whole group commit. PostgreSQL
+SQLite runs the steps one statement each, on the driver's cursor (``driver_statements``): a
+statement is a call into the library, no round trip, and the counters are added by
+``Counters`` once for a whole group commit. PostgreSQL
 runs them as one statement (``Dialect.one_statement_writes``), each step a data-modifying CTE
 fed by the one before it: a confirmation costs three round trips (``BEGIN``, this statement,
 ``COMMIT``) instead of eight, and each statement saved spares the client its execution in
@@ -58,6 +59,7 @@ from colloquy.store import tables as t
 from colloquy.store.protocol import Allowance, FlagInput
 from colloquy.store.sql.counters import Counters, Tally
 from colloquy.store.sql.dialects import Dialect
+from colloquy.store.sql.driver_statements import execute, fetch
 from colloquy.store.sql.rows import flag_values, render
 from colloquy.store.sql.throttle import Allowances, Refused
 from colloquy.store.sql.unit_writes import add_event, event_from, sync_ranking
@@ -259,14 +261,15 @@ class EvidenceWrites:
                 wait = self._allowances.take(conn, allowance, at)
                 if wait is not None:
                     return Refused(wait)
-            before = conn.execute(_LOCK_CONFIDENCE, {"unit_id": unit_id}).scalar_one_or_none()
-            if before is None:
+            locked = fetch(conn, _LOCK_CONFIDENCE, {"unit_id": unit_id})
+            if not locked:
                 return None
-            row = conn.execute(kind.stepwise, values).one()
+            before = locked[0].confidence
+            (row,) = fetch(conn, kind.stepwise, values)
             if row.confidence != before:
                 sync_ranking(conn, unit_id, ReviewStatus.APPROVED, row.confidence, row.domain_count)
             if flag is not None:
-                conn.execute(_INSERT_FLAG, flag_values(unit_id, flag, actor, at))
+                execute(conn, _INSERT_FLAG, flag_values(unit_id, flag, actor, at))
             add_event(conn, unit_id, kind.event, actor, at, evidence.note)
             if row.confidence != before:
                 shift = {f"confidence:{before}": -1, f"confidence:{row.confidence}": 1}

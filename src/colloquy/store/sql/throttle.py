@@ -19,6 +19,7 @@ from colloquy.store import tables as t
 from colloquy.store.protocol import Allowance, Backoff, ThrottleKey
 from colloquy.store.sql.database import Database
 from colloquy.store.sql.dialects import InsertFactory
+from colloquy.store.sql.driver_statements import fetch
 
 # Expired rows deleted per sign-in attempt: a bounded amount of work that still outpaces the
 # rate at which any attacker can create rows.
@@ -189,7 +190,8 @@ class Allowances:
         (nothing is taken then). Run it first in the job: the throttle row comes first in the
         lock order (``database``)."""
         values = self.values(allowance, at)
-        if conn.execute(self.statement, values).first() is not None:
+        # On the driver's cursor (``driver_statements``): every allowed write runs it.
+        if fetch(conn, self.statement, values):
             return None
         return self.wait(conn, values)
 

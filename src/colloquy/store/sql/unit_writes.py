@@ -1,6 +1,6 @@
 """What a change to units writes besides the ``units`` row: the unit's ranking rows, its event,
 and whole units inserted with everything of theirs. Each runs inside the caller's write job,
-in the lock order (``database``)."""
+in the lock order (``database``), its statements on the driver's cursor (``driver_statements``)."""
 
 from collections.abc import Sequence
 from datetime import datetime
@@ -15,6 +15,7 @@ from colloquy.domain.normalize import normalize_pattern
 from colloquy.store import tables as t
 from colloquy.store.protocol import UnitArchive
 from colloquy.store.sql.counters import Counters, Tally, approved_keys, utc_day
+from colloquy.store.sql.driver_statements import execute
 from colloquy.store.sql.ranking import ranking_rows
 from colloquy.store.sql.rows import event_values, flag_values, unit_values
 
@@ -41,7 +42,7 @@ def sync_ranking(
     """The unit's ranking rows, after a change of its status or confidence."""
     columns = ranking_columns(status, points, domain_count)
     values = {"ranked_unit": unit_id, "points": columns["confidence"], "new_rank": columns["rank"]}
-    conn.execute(_SYNC_RANKING, values)
+    execute(conn, _SYNC_RANKING, values)
 
 
 def add_event(
@@ -53,7 +54,7 @@ def add_event(
     note: str | None = None,
     duplicate_of: str | None = None,
 ) -> None:
-    conn.execute(_INSERT_EVENT, event_values(unit_id, kind, actor, at, note, duplicate_of))
+    execute(conn, _INSERT_EVENT, event_values(unit_id, kind, actor, at, note, duplicate_of))
 
 
 def event_from(
@@ -105,5 +106,5 @@ def insert_units(conn: Connection, counters: Counters, archives: Sequence[UnitAr
     # In the lock order: units, unit_domains, flags, events, then the counters.
     for table, table_values in values.items():
         if table_values:
-            conn.execute(_INSERT[table], table_values)
+            execute(conn, _INSERT[table], table_values)
     counters.add(conn, tally)
