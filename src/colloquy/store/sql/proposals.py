@@ -5,7 +5,8 @@ row inserted; its ``unit_domains`` rows and its ``proposed`` event; the counters
 (``status:pending``, then the day's proposals), last. The answer is the unit as built: nothing
 is read back.
 
-SQLite runs the steps one statement each (``unit_writes.insert_units``; no round trips there).
+SQLite runs the steps one statement each on the driver's cursor (``unit_writes.insert_units``,
+``driver_statements``; no round trips there).
 PostgreSQL runs them as one statement of data-modifying CTEs (``Dialect.one_statement_writes``),
 as ``evidence`` does and for the reasons its docstring gives: a proposal costs three round trips
 (``BEGIN``, the statement, ``COMMIT``) instead of eight. Each step reads the rows of the one
