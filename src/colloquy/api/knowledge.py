@@ -2,6 +2,7 @@
 ``resolved_by`` (``api.resolved``): each resolves its endpoint's arguments itself, in the order
 FastAPI did, and the endpoint's signature declares them for the OpenAPI document."""
 
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import cq_schema
@@ -11,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, StringConstraints
 
 from colloquy.api.deps import KeyWriter, Reader, key_writer, reader, write_key
-from colloquy.api.resolved import json_body, resolved_by, valid_body, validated
+from colloquy.api.resolved import Handler, json_body, resolved_by, valid_body, validated
 from colloquy.api.schemas import FlagRequest, ProposeRequest
 from colloquy.domain.bounds import MAX_INT_PARAM
 from colloquy.domain.models import Context, Insight
@@ -118,14 +119,6 @@ async def answer_query(request: Request) -> Response:
     return await query(svc, caller, query_args(request))
 
 
-router.add_api_route(
-    "",
-    query,
-    methods=["GET"],
-    summary="Ranked query over approved units",
-    route_class_override=resolved_by(answer_query),
-)
-
 Body = TypeVar("Body", bound=BaseModel)
 
 
@@ -155,16 +148,6 @@ async def answer_propose(request: Request) -> Response:
     return await propose(*await body_and_key(request, ProposeRequest, WriteAction.PROPOSE))
 
 
-router.add_api_route(
-    "",
-    propose,
-    methods=["POST"],
-    status_code=201,
-    summary="Propose a unit (it waits for review)",
-    route_class_override=resolved_by(answer_propose),
-)
-
-
 async def confirm(unit_id: str, key: Confirmer, svc: ServicesDep) -> Response:
     unit = await svc.knowledge.confirm(unit_id, key.owner.username, key.allowance)
     return json_response(unit.agents_json(), 201)
@@ -175,16 +158,6 @@ async def answer_confirm(request: Request) -> Response:
     svc = services(request)
     key = await write_key(request, svc, WriteAction.CONFIRM)
     return await confirm(request.path_params["unit_id"], key, svc)
-
-
-router.add_api_route(
-    "/{unit_id}/confirmations",
-    confirm,
-    methods=["POST"],
-    status_code=201,
-    summary="Confirm an approved unit",
-    route_class_override=resolved_by(answer_confirm),
-)
 
 
 async def flag(unit_id: str, body: FlagRequest, key: Flagger, svc: ServicesDep) -> Response:
@@ -200,14 +173,32 @@ async def answer_flag(request: Request) -> Response:
     return await flag(request.path_params["unit_id"], body, key, svc)
 
 
-router.add_api_route(
-    "/{unit_id}/flags",
-    flag,
-    methods=["POST"],
-    status_code=201,
-    summary="Flag an approved unit",
-    route_class_override=resolved_by(answer_flag),
+def add_route(
+    method: str,
+    path: str,
+    endpoint: Callable[..., Any],
+    answer: Handler,
+    summary: str,
+    status_code: int | None = None,
+) -> None:
+    """``endpoint`` documented at ``path``, answered by ``answer`` (see ``resolved_by``)."""
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=[method],
+        status_code=status_code,
+        summary=summary,
+        route_class_override=resolved_by(answer),
+    )
+
+
+# Matched and documented in this order, ahead of ``/stats``.
+add_route("GET", "", query, answer_query, "Ranked query over approved units")
+add_route("POST", "", propose, answer_propose, "Propose a unit (it waits for review)", 201)
+add_route(
+    "POST", "/{unit_id}/confirmations", confirm, answer_confirm, "Confirm an approved unit", 201
 )
+add_route("POST", "/{unit_id}/flags", flag, answer_flag, "Flag an approved unit", 201)
 
 
 @router.get("/stats", summary="Counts over the commons")
