@@ -11,7 +11,7 @@ from colloquy.services.accounts import REVIEW_ROLES, AccountService, Session
 from colloquy.services.errors import InvalidApiKey, MissingAuthorization
 from colloquy.services.throttle import WriteAction
 from colloquy.store.protocol import Allowance, UserRecord
-from colloquy.wiring import ServicesDep
+from colloquy.wiring import Services, ServicesDep
 
 BEARER = "Bearer "
 
@@ -56,20 +56,25 @@ class KeyWriter:
     allowance: Allowance | None
 
 
-def key_writer(action: WriteAction) -> Any:
+async def write_key(request: Request, svc: Services, action: WriteAction) -> KeyWriter:
     """The request's API key, authenticated, with its allowance for writes of ``action``: the
     write spends it (429 with ``Retry-After`` when it is spent), once the request is valid."""
+    token = bearer_token(request)
+    if token is None:
+        raise InvalidApiKey()
+    owner = await svc.accounts.authenticate_key(token)
+    presented = api_keys.parse(token)
+    assert presented is not None  # the key has just been authenticated
+    return KeyWriter(owner, svc.limits.allowance(action, presented.key_id))
 
-    # One dependency (not one on top of another for the key's owner): FastAPI resolves each
-    # dependency on every request, and these routes take most of the writes.
+
+def key_writer(action: WriteAction) -> Any:
+    """``write_key`` as one dependency (not one on top of another for the key's owner: FastAPI
+    resolves each dependency on every request). The agents' write routes call ``write_key``
+    themselves and declare this for the OpenAPI document."""
+
     async def writer(request: Request, svc: ServicesDep) -> KeyWriter:
-        token = bearer_token(request)
-        if token is None:
-            raise InvalidApiKey()
-        owner = await svc.accounts.authenticate_key(token)
-        presented = api_keys.parse(token)
-        assert presented is not None  # the key has just been authenticated
-        return KeyWriter(owner, svc.limits.allowance(action, presented.key_id))
+        return await write_key(request, svc, action)
 
     return Depends(writer)
 

@@ -1,23 +1,25 @@
-"""``/api/v1/knowledge``: the agents' routes."""
+"""``/api/v1/knowledge``: the agents' routes. The query and the three writes answer through
+``resolved_by`` (``api.resolved``): each resolves its endpoint's arguments itself, in the order
+FastAPI did, and the endpoint's signature declares them for the OpenAPI document."""
 
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import cq_schema
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, Field, StringConstraints
 
-from colloquy.api.deps import KeyWriter, Reader, key_writer, reader
+from colloquy.api.deps import KeyWriter, Reader, key_writer, reader, write_key
+from colloquy.api.resolved import Handler, json_body, resolved_by, valid_body, validated
 from colloquy.api.schemas import FlagRequest, ProposeRequest
 from colloquy.domain.bounds import MAX_INT_PARAM
 from colloquy.domain.models import Context, Insight
 from colloquy.services.knowledge import MAX_QUERY_TEXT, Proposal
 from colloquy.services.throttle import WriteAction
 from colloquy.services.views import KnowledgeStatsView
-from colloquy.wiring import ServicesDep, services
+from colloquy.wiring import Services, ServicesDep, services
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
 
@@ -69,7 +71,7 @@ def missing_domains() -> RequestValidationError:
 
 
 class QueryArgs(BaseModel):
-    """The query's parameters: validated in one step (``QueryRoute``), documented by FastAPI
+    """The query's parameters: validated in one step (``answer_query``), documented by FastAPI
     from the same fields."""
 
     domains: list[QueryTag] | None = Field(
@@ -96,13 +98,7 @@ def query_args(request: Request) -> QueryArgs:
             given.setdefault(name, []).append(value)
         elif name in QUERY_SCALARS:
             given[name] = value
-    try:
-        return QueryArgs.model_validate(given)
-    except ValidationError as invalid:
-        errors = invalid.errors(include_url=False)
-        raise RequestValidationError(
-            [{**error, "loc": ("query", *error["loc"])} for error in errors]
-        ) from None
+    return validated(QueryArgs, given, "query")
 
 
 async def query(svc: ServicesDep, _reader: Reader, args: Annotated[QueryArgs, Query()]) -> Response:
@@ -115,33 +111,28 @@ async def query(svc: ServicesDep, _reader: Reader, args: Annotated[QueryArgs, Qu
     return json_response(b'{"data":[' + b",".join(unit.agents_json() for unit in units) + b"]}")
 
 
-class QueryRoute(APIRoute):
-    """The agents' query route, its arguments resolved here rather than by FastAPI's
-    dependency solving: that cost ~0.25 ms of the event loop's CPU on every query (each
-    dependency and parameter analysed and validated apart). The same steps in the same order:
-    the services, the caller (a 401 before any 422), then the parameters in one validation.
-    ``query``'s signature still declares them all, for the OpenAPI document; FastAPI's
-    ``dependency_overrides`` do not reach this route."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        async def handle(request: Request) -> Response:
-            svc = services(request)
-            caller = await reader(request, svc)
-            return await query(svc, caller, query_args(request))
-
-        return handle
+async def answer_query(request: Request) -> Response:
+    """``query``'s arguments in FastAPI's order: the services, the caller (a 401 before any
+    422), then the parameters in one validation."""
+    svc = services(request)
+    caller = await reader(request, svc)
+    return await query(svc, caller, query_args(request))
 
 
-router.add_api_route(
-    "",
-    query,
-    methods=["GET"],
-    summary="Ranked query over approved units",
-    route_class_override=QueryRoute,
-)
+Body = TypeVar("Body", bound=BaseModel)
 
 
-@router.post("", status_code=201, summary="Propose a unit (it waits for review)")
+async def body_and_key(
+    request: Request, model: type[Body], action: WriteAction
+) -> tuple[Body, KeyWriter, Services]:
+    """A write's arguments in FastAPI's order: the body read (its JSON's 422 or 400 even
+    without credentials), the key (401), then the body validated (422)."""
+    body = await json_body(request)
+    svc = services(request)
+    key = await write_key(request, svc, action)
+    return valid_body(model, body), key, svc
+
+
 async def propose(body: ProposeRequest, key: Proposer, svc: ServicesDep) -> Response:
     proposal = Proposal(
         domains=body.domains,
@@ -153,18 +144,61 @@ async def propose(body: ProposeRequest, key: Proposer, svc: ServicesDep) -> Resp
     return json_response(unit.reviewers_json(), 201)
 
 
-@router.post("/{unit_id}/confirmations", status_code=201, summary="Confirm an approved unit")
+async def answer_propose(request: Request) -> Response:
+    return await propose(*await body_and_key(request, ProposeRequest, WriteAction.PROPOSE))
+
+
 async def confirm(unit_id: str, key: Confirmer, svc: ServicesDep) -> Response:
     unit = await svc.knowledge.confirm(unit_id, key.owner.username, key.allowance)
     return json_response(unit.agents_json(), 201)
 
 
-@router.post("/{unit_id}/flags", status_code=201, summary="Flag an approved unit")
+async def answer_confirm(request: Request) -> Response:
+    """No body read: a confirmation ignores it, whatever it holds."""
+    svc = services(request)
+    key = await write_key(request, svc, WriteAction.CONFIRM)
+    return await confirm(request.path_params["unit_id"], key, svc)
+
+
 async def flag(unit_id: str, body: FlagRequest, key: Flagger, svc: ServicesDep) -> Response:
     unit = await svc.knowledge.flag(
         unit_id, body.reason, key.owner.username, body.detail, body.duplicate_of, key.allowance
     )
     return json_response(unit.agents_json(), 201)
+
+
+async def answer_flag(request: Request) -> Response:
+    """The body is checked before the unit is looked up (a 422 for a bad one, not a 404)."""
+    body, key, svc = await body_and_key(request, FlagRequest, WriteAction.FLAG)
+    return await flag(request.path_params["unit_id"], body, key, svc)
+
+
+def add_route(
+    method: str,
+    path: str,
+    endpoint: Callable[..., Any],
+    answer: Handler,
+    summary: str,
+    status_code: int | None = None,
+) -> None:
+    """``endpoint`` documented at ``path``, answered by ``answer`` (see ``resolved_by``)."""
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=[method],
+        status_code=status_code,
+        summary=summary,
+        route_class_override=resolved_by(answer),
+    )
+
+
+# Matched and documented in this order, ahead of ``/stats``.
+add_route("GET", "", query, answer_query, "Ranked query over approved units")
+add_route("POST", "", propose, answer_propose, "Propose a unit (it waits for review)", 201)
+add_route(
+    "POST", "/{unit_id}/confirmations", confirm, answer_confirm, "Confirm an approved unit", 201
+)
+add_route("POST", "/{unit_id}/flags", flag, answer_flag, "Flag an approved unit", 201)
 
 
 @router.get("/stats", summary="Counts over the commons")
