@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from colloquy.store.sql.faults import translated
-from colloquy.store.sql.group_commit import T
+from colloquy.store.sql.group_commit import T, settle
 
 _Read = tuple[Callable[[Connection], Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
 
@@ -111,13 +111,4 @@ def _settle_soon(
 ) -> None:
     # A closed loop (RuntimeError) has no one waiting for the answer.
     with contextlib.suppress(RuntimeError):
-        loop.call_soon_threadsafe(_settle, future, result, error)
-
-
-def _settle(future: "asyncio.Future[Any]", result: Any, error: BaseException | None) -> None:
-    if future.cancelled():
-        return
-    if error is None:
-        future.set_result(result)
-    else:
-        future.set_exception(error)
+        loop.call_soon_threadsafe(settle, future, result, error)
