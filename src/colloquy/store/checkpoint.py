@@ -84,6 +84,10 @@ class Checkpointer:
             if self._closing.wait(self.interval):
                 return
             self._written.clear()
+            # ``close()`` may have set both events after the wait above and before the clear,
+            # which then took its wake-up away: the loop would wait for a write forever.
+            if self._closing.is_set():
+                return
             _busy, frames, _copied = self._pass()
             # Near the backstop, passes follow one another a few milliseconds apart (each
             # copies what came since the last), so that what the writer's own checkpoint has
