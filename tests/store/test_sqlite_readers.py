@@ -130,3 +130,25 @@ async def test_each_reader_keeps_its_connection_and_gives_it_back_when_a_read_fa
         await database.read(fails)
     assert await store.get_user("nobody") is None
     assert len(checkouts) == 3
+
+
+async def test_preparing_on_every_reader_given_up_holds_no_thread(
+    sqlite_url: str, opened: list[SqliteStore]
+) -> None:
+    """A caller of ``each_reader`` that gives up while one reader is busy leaves no thread
+    waiting for the skipped turn: every reader serves reads again (and the store closes)."""
+    store = SqliteStore(sqlite_url, 2)
+    opened.append(store)
+    database = store.database
+    assert isinstance(database, ThreadedDatabase)
+    release = threading.Event()
+    busy = asyncio.ensure_future(database.read(lambda conn: release.wait(BARRIER_SECONDS)))
+    await asyncio.sleep(0.2)  # one reader now holds the busy read
+    preparing = asyncio.ensure_future(database.each_reader(lambda conn: None))
+    await asyncio.sleep(0.2)  # the other waits for its partner in the preparation
+    preparing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await preparing
+    release.set()
+    assert await busy
+    assert len(await meet_on_every_reader(database, 2)) == 2

@@ -51,14 +51,20 @@ class Readers:
 
     async def each(self, fn: Callable[[Connection], Any]) -> None:
         """``fn`` on every thread's connection: each thread holds a read of it until every
-        thread has taken one, so no thread takes two."""
+        thread has taken one, so no thread takes two. A caller that gives up (a server shutting
+        down while it prepares) breaks the barrier, so that no thread waits at it for a read
+        that is skipped."""
         barrier = threading.Barrier(self._count)
 
         def on_this_thread(conn: Connection) -> None:
             barrier.wait()
             fn(conn)
 
-        await asyncio.gather(*(self.read(on_this_thread) for _ in range(self._count)))
+        try:
+            await asyncio.gather(*(self.read(on_this_thread) for _ in range(self._count)))
+        except BaseException:
+            barrier.abort()
+            raise
 
     def close(self) -> None:
         """Let the reads already queued run, then stop the threads and close their connections."""
