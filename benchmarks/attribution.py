@@ -46,6 +46,13 @@ RULES: tuple[Rule, ...] = (
         within="sqlalchemy/engine/default.py",
     ),
     Rule(
+        # The same on the driver's cursor (``driver_statements.fetch``: the ranking's reads and
+        # a key's lookup), where py-spy charges SQLite's C execution to ``fetch`` itself.
+        "SQL execution (SQLite, in the driver's thread)",
+        functions=frozenset({"fetch"}),
+        within="colloquy/store/sql/driver_statements.py",
+    ),
+    Rule(
         "authentication (key lookup, HMAC, sessions)",
         paths=("colloquy/security/", "hmac.py", "hashlib.py", "argon2/"),
         functions=frozenset(

@@ -18,6 +18,17 @@ def test_a_sample_goes_to_its_innermost_matching_frame():
     assert "event and counter writes" in seen and "SQLAlchemy: execution, pool, other" in seen
 
 
+def test_a_statement_on_the_driver_cursor_is_sql_execution():
+    """SQLite runs in C under ``driver_statements.fetch``: py-spy charges it to that frame,
+    also under a key's lookup; the reader thread's plumbing above it is not execution."""
+    fetch = "fetch (colloquy/store/sql/driver_statements.py:172)"
+    reader = "ThreadedDatabase._read (colloquy/store/sql/database.py:198)"
+    sql = "SQL execution (SQLite, in the driver's thread)"
+    assert attribution.categorise([reader, fetch])[0] == sql
+    assert attribution.categorise([LOOP, AUTH, fetch])[0] == sql
+    assert attribution.categorise([reader])[0] != sql
+
+
 def test_qualified_method_names_match_function_rules():
     own, _ = attribution.categorise([LOOP, ROUTE, AUTH])
     assert own == "authentication (key lookup, HMAC, sessions)"

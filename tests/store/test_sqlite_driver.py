@@ -13,6 +13,7 @@ from sqlalchemy import event
 
 from colloquy.domain.models import Role
 from colloquy.store.protocol import UsernameTaken
+from colloquy.store.sql.readers import Readers
 from colloquy.store.sqlite import SqliteStore
 from tests.store.factories import T0, add_key, add_user, at
 
@@ -33,21 +34,28 @@ async def sqlite_store(sqlite_path: Path) -> AsyncIterator[SqliteStore]:
 
 @pytest.fixture
 def handoffs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The name of every function handed to a thread."""
+    """Every hand-off to a thread: the name of each function handed to an executor (the
+    writer's), and ``read`` for each read handed to the reader threads."""
     seen: list[str] = []
     original = ThreadPoolExecutor.submit
+    original_read = Readers.read
 
     def counted(self: ThreadPoolExecutor, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
         seen.append(getattr(fn, "__name__", repr(fn)))
         return original(self, fn, *args, **kwargs)
 
+    async def read(self: Readers, fn):  # type: ignore[no-untyped-def]
+        seen.append("read")
+        return await original_read(self, fn)
+
     monkeypatch.setattr(ThreadPoolExecutor, "submit", counted)
+    monkeypatch.setattr(Readers, "read", read)
     yield seen
 
 
 async def test_a_read_is_one_handoff(sqlite_store: SqliteStore, handoffs: list[str]) -> None:
     assert await sqlite_store.session_user("nobody", "token") is None
-    assert handoffs == ["_read"]
+    assert handoffs == ["read"]
 
 
 async def test_a_write_is_one_handoff(sqlite_store: SqliteStore, handoffs: list[str]) -> None:
@@ -111,14 +119,14 @@ async def test_a_key_lookup_on_a_locked_database_waits_on_a_reader(
     holder.execute("BEGIN EXCLUSIVE")
     try:
         lookup = asyncio.create_task(store.key_credential(key.id, at(1)))
-        while "_read" not in handoffs:
+        while "read" not in handoffs:
             assert not lookup.done(), lookup.exception()
             await asyncio.sleep(0.01)
         holder.execute("COMMIT")
         holder.close()
         credential = await lookup
         assert credential is not None and credential.key_id == key.id
-        assert handoffs == ["_read"]
+        assert handoffs == ["read"]
     finally:
         holder.close()
         await store.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import Connection
+from sqlalchemy import Connection, event
 
 from colloquy.config import MAX_DB_READERS, Settings
 from colloquy.store.factory import open_store
@@ -104,3 +104,51 @@ async def test_concurrent_reads_see_every_commit_before_them(
         await add_user(store, f"user{n}", when=T0)
         seen = await asyncio.gather(*(store.get_user(f"user{n}") for _ in range(3 * readers)))
         assert all(user is not None and user.username == f"user{n}" for user in seen)
+
+
+async def test_each_reader_keeps_its_connection_and_gives_it_back_when_a_read_fails(
+    sqlite_url: str, opened: list[SqliteStore]
+) -> None:
+    """Reads after the first take no connection from the pool; a read that raises hands its
+    connection back (the error reaches its caller), and the next read checks one out again."""
+    store = SqliteStore(sqlite_url, 2)
+    opened.append(store)
+    database = store.database
+    assert isinstance(database, ThreadedDatabase)
+    checkouts: list[int] = []
+    event.listen(database.read_engine, "checkout", lambda *_: checkouts.append(1))
+    first = await meet_on_every_reader(database, 2)
+    assert len(checkouts) == 2
+    for _ in range(3):
+        assert await meet_on_every_reader(database, 2) == first
+    assert len(checkouts) == 2
+
+    def fails(conn: Connection) -> None:
+        raise LookupError("from the read")
+
+    with pytest.raises(LookupError, match="from the read"):
+        await database.read(fails)
+    assert await store.get_user("nobody") is None
+    assert len(checkouts) == 3
+
+
+async def test_preparing_on_every_reader_given_up_holds_no_thread(
+    sqlite_url: str, opened: list[SqliteStore]
+) -> None:
+    """A caller of ``each_reader`` that gives up while one reader is busy leaves no thread
+    waiting for the skipped turn: every reader serves reads again (and the store closes)."""
+    store = SqliteStore(sqlite_url, 2)
+    opened.append(store)
+    database = store.database
+    assert isinstance(database, ThreadedDatabase)
+    release = threading.Event()
+    busy = asyncio.ensure_future(database.read(lambda conn: release.wait(BARRIER_SECONDS)))
+    await asyncio.sleep(0.2)  # one reader now holds the busy read
+    preparing = asyncio.ensure_future(database.each_reader(lambda conn: None))
+    await asyncio.sleep(0.2)  # the other waits for its partner in the preparation
+    preparing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await preparing
+    release.set()
+    assert await busy
+    assert len(await meet_on_every_reader(database, 2)) == 2

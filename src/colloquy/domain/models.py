@@ -91,8 +91,11 @@ class KnowledgeUnit(BaseModel):
         """``for_agents`` as compact JSON, serialised in one step (no dict in between): what a
         query, a confirm and a flag answer with, for each unit. Every unit answer is written by
         pydantic's serialiser, so a unit is the same bytes in each (``json.dumps`` writes some
-        floats otherwise: ``1e-05`` for ``0.00001``)."""
-        return self.model_dump_json(exclude_none=True, exclude=_HIDDEN_FROM_AGENTS).encode()
+        floats otherwise: ``1e-05`` for ``0.00001``). The serialiser's own bytes, which
+        ``model_dump_json`` would decode to a string (and we encode again)."""
+        return self.__pydantic_serializer__.to_json(
+            self, exclude_none=True, exclude=_HIDDEN_FROM_AGENTS
+        )
 
     def for_reviewers(self) -> dict[str, Any]:
         """The full view, proposer and flag details included."""
@@ -101,4 +104,4 @@ class KnowledgeUnit(BaseModel):
     def reviewers_json(self) -> bytes:
         """``for_reviewers`` as compact JSON, by the writer of ``agents_json``: what a proposal
         answers with."""
-        return self.model_dump_json(exclude_none=True).encode()
+        return self.__pydantic_serializer__.to_json(self, exclude_none=True)

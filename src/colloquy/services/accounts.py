@@ -233,8 +233,9 @@ class AccountService:
     async def authenticate_reader(self, token: str) -> UserRecord:
         """Who may read: an API key's owner (agents) or a signed-in user (the dashboard's
         people). Either failure is the key routes' 401, the answer agents expect."""
-        if api_keys.parse(token) is not None:
-            return await self.authenticate_key(token)
+        presented = api_keys.parse(token)
+        if presented is not None:
+            return await self._key_owner(presented)
         try:
             return (await self.session(token)).user
         except InvalidToken:
@@ -245,6 +246,10 @@ class AccountService:
         presented = api_keys.parse(token)
         if presented is None:
             raise InvalidApiKey()
+        return await self._key_owner(presented)
+
+    async def _key_owner(self, presented: api_keys.PresentedKey) -> UserRecord:
+        """``authenticate_key`` of a token already parsed (a reader's is parsed once)."""
         at = now()
         credential = await self._store.key_credential(presented.key_id, at)
         if credential is None or not api_keys.matches(

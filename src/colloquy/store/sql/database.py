@@ -48,12 +48,10 @@ before the commit is held the shortest. Each write adds to one shard of ``unit_c
 approval in a popular domain still waits for the one before it: it comes last of all.
 """
 
-import asyncio
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import AsyncExitStack, ExitStack, contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from typing import Any
 
 from sqlalchemy import literal, select
@@ -66,6 +64,7 @@ from colloquy.store.sql.counters import Counters
 from colloquy.store.sql.dialects import Dialect
 from colloquy.store.sql.faults import translated
 from colloquy.store.sql.group_commit import GroupCommit, Job, T
+from colloquy.store.sql.readers import Readers
 from colloquy.store.sql.retry import retried
 
 _PING = select(literal(1))
@@ -115,10 +114,11 @@ def _ping(conn: Connection) -> None:
 
 
 class ThreadedDatabase(Database):
-    """Synchronous engines on threads of their own: reads on ``readers`` threads, each with a
-    pooled connection; writes on one writer's thread, grouped (``group_commit``); glances on
-    the caller's own thread, on ``glance_engine``'s one connection (see ``glance``); WAL
-    checkpoints on ``checkpointer``'s thread, told of each commit (``store.checkpoint``)."""
+    """Synchronous engines on threads of their own: reads on ``readers`` threads, each keeping
+    a pooled connection (``readers``); writes on one writer's thread, grouped
+    (``group_commit``); glances on the caller's own thread, on ``glance_engine``'s one
+    connection (see ``glance``); WAL checkpoints on ``checkpointer``'s thread, told of each
+    commit (``store.checkpoint``)."""
 
     def __init__(
         self,
@@ -134,7 +134,7 @@ class ThreadedDatabase(Database):
         self.read_engine = read_engine
         self.glance_engine = glance_engine
         self.checkpointer = checkpointer
-        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="colloquy-reader")
+        self._readers = Readers(read_engine, readers)
         self._group = GroupCommit(self._transaction, self._lost_race)
         self._glancing = threading.Lock()
         self._glance_conn: Connection | None = None
@@ -142,8 +142,7 @@ class ThreadedDatabase(Database):
         self._write_conn: Connection | None = None
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._readers, self._read, fn)
+        return await self._readers.read(fn)
 
     async def glance(self, fn: Callable[[Connection], T]) -> T:
         """``fn`` on the event loop's thread, blocking it for the one statement: a hand-off to a
@@ -170,20 +169,14 @@ class ThreadedDatabase(Database):
         return await retried(lambda: self._group.run(job), self._lost_race)
 
     async def each_reader(self, fn: Callable[[Connection], Any]) -> None:
-        def on_each() -> None:
-            with translated(), ExitStack() as stack:
-                pool_size: int = self.read_engine.pool.size()  # type: ignore[attr-defined]
-                for _ in range(pool_size):
-                    fn(stack.enter_context(self.read_engine.connect()))
-
-        await asyncio.get_running_loop().run_in_executor(self._readers, on_each)
+        await self._readers.each(fn)
 
     async def close(self) -> None:
         await self._group.close()
         if self._write_conn is not None:
             self._write_conn.close()
             self._write_conn = None
-        self._readers.shutdown()
+        self._readers.close()
         with self._glancing:
             if self._glance_conn is not None:
                 self._glance_conn.close()
@@ -192,10 +185,6 @@ class ThreadedDatabase(Database):
             engine.dispose()
         if self.checkpointer is not None:
             self.checkpointer.close()
-
-    def _read(self, fn: Callable[[Connection], T]) -> T:
-        with translated(), self.read_engine.connect() as conn:
-            return fn(conn)
 
     def _glance(self, fn: Callable[[Connection], T]) -> T:
         with translated():

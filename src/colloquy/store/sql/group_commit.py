@@ -42,6 +42,16 @@ def _never(_error: BaseException) -> bool:
     return False
 
 
+def settle(future: "asyncio.Future[Any]", result: Any, error: BaseException | None) -> None:
+    """``future``'s answer from a thread's outcome, unless its caller has given up on it."""
+    if future.done():
+        return
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
+
+
 class GroupCommit:
     """Runs jobs in transactions from ``begin`` on one thread of its own, grouping the ones
     that queue up."""
@@ -79,12 +89,7 @@ class GroupCommit:
                     continue
                 outcomes = await loop.run_in_executor(self._thread, self._commit, group)
                 for (_, future), (result, error) in zip(group, outcomes, strict=True):
-                    if future.done():
-                        continue
-                    if error is None:
-                        future.set_result(result)
-                    else:
-                        future.set_exception(error)
+                    settle(future, result, error)
         finally:
             # Only a cancelled writer leaves jobs behind; their callers must not wait forever.
             for _, future in (*group, *self._queue):
