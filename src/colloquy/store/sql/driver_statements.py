@@ -191,12 +191,14 @@ def compiled(
     """``statement`` compiled for ``conn``'s dialect and the lengths of the lists in
     ``params`` (a write: for their names, and for ``executemany`` if ``many``): once per
     process, then shared by every thread."""
-    key: Hashable = (statement, conn.dialect)
+    # Keyed (what, dialect): a write's "what" is the statement with its parameters' names.
+    what: Hashable = statement
     options: dict[str, Any] = {}
     if statement.is_dml:
         names = sorted(params)
-        key = (statement, conn.dialect, *names, many)
+        what = (statement, *names, many)
         options = {"column_keys": names, "for_executemany": many}
+    key = (what, conn.dialect)
     found = _statements.get(key)
     if found is None:
         found = _Statement(statement, conn.dialect, params, options)
