@@ -60,11 +60,10 @@ async def write_key(request: Request, svc: Services, action: WriteAction) -> Key
     """The request's API key, authenticated, with its allowance for writes of ``action``: the
     write spends it (429 with ``Retry-After`` when it is spent), once the request is valid."""
     token = bearer_token(request)
-    if token is None:
+    presented = api_keys.parse(token) if token is not None else None
+    if presented is None:
         raise InvalidApiKey()
-    owner = await svc.accounts.authenticate_key(token)
-    presented = api_keys.parse(token)
-    assert presented is not None  # the key has just been authenticated
+    owner = await svc.accounts.key_owner(presented)
     return KeyWriter(owner, svc.limits.allowance(action, presented.key_id))
 
 

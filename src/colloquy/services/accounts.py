@@ -235,7 +235,7 @@ class AccountService:
         people). Either failure is the key routes' 401, the answer agents expect."""
         presented = api_keys.parse(token)
         if presented is not None:
-            return await self._key_owner(presented)
+            return await self.key_owner(presented)
         try:
             return (await self.session(token)).user
         except InvalidToken:
@@ -246,10 +246,11 @@ class AccountService:
         presented = api_keys.parse(token)
         if presented is None:
             raise InvalidApiKey()
-        return await self._key_owner(presented)
+        return await self.key_owner(presented)
 
-    async def _key_owner(self, presented: api_keys.PresentedKey) -> UserRecord:
-        """``authenticate_key`` of a token already parsed (a reader's is parsed once)."""
+    async def key_owner(self, presented: api_keys.PresentedKey) -> UserRecord:
+        """``authenticate_key`` of a token already parsed, for a caller that needs the parsed
+        key too (a reader's token, a writer's key id): each token is parsed once."""
         at = now()
         credential = await self._store.key_credential(presented.key_id, at)
         if credential is None or not api_keys.matches(
