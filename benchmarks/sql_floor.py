@@ -10,8 +10,9 @@ running server's are warm, then again with every statement it sends to the datab
 the ranking's statements, which run on the driver's cursor, fire it as well:
 ``store/sql/driver_statements.py``).
 Those statements are then replayed, in order, on a connection of the bare driver (``sqlite3``;
-``asyncpg`` with the store's session settings), executing each and fetching all its rows: once
-to warm the connection's statement cache, then ``PASSES`` times timed.
+``asyncpg`` with the store's session settings; on SQLite, the library set as a server sets it,
+its memory statistics off: ``store/sqlite_memory.py``), executing each and fetching all its
+rows: once to warm the connection's statement cache, then ``PASSES`` times timed.
 
 The floor is the CPU milliseconds per query of a timed pass (the median pass): on SQLite the
 replaying thread's CPU (``time.thread_time``: SQLite runs in it); on PostgreSQL that plus the
@@ -44,6 +45,7 @@ from colloquy.services.knowledge import KnowledgeService
 from colloquy.store.factory import is_postgres, open_store
 from colloquy.store.postgres import SERVER_SETTINGS
 from colloquy.store.sqlite import database_path
+from colloquy.store.sqlite_memory import statistics_off, switch_off_statistics
 
 WORKLOADS = ("query", "query_q", "query_cq")
 SAMPLE = 300
@@ -146,6 +148,7 @@ def replay_sqlite(url: str, captured: list[Captured], passes: int) -> tuple[Rows
     path = database_path(make_url(url))
     if path is None:
         raise ValueError("the floor is measured on a database file, not in memory")
+    switch_off_statistics()  # as a server does (``measure`` reports whether it could here)
     # Autocommit, as the store's read connections: no transaction around the reads.
     with closing(sqlite3.connect(path, isolation_level=None)) as conn:
 
@@ -231,6 +234,8 @@ def measure(
     }
     if middle.database is not None:
         result["database_ms_per_query"] = round(1000 * middle.database / len(captured), 4)
+    if not is_postgres(url):
+        result["sqlite_memory_statistics"] = "off" if statistics_off() else "on"
     return result
 
 

@@ -27,6 +27,7 @@ from colloquy.store.checkpoint import BACKSTOP_PAGES, Checkpointer
 from colloquy.store.sql import SqlStore
 from colloquy.store.sql.database import ThreadedDatabase
 from colloquy.store.sql.dialects import SQLITE
+from colloquy.store.sqlite_memory import switch_off_statistics
 
 BUSY_TIMEOUT_MS = 10_000
 # Reader threads by default (each with its own pooled connection; ``CQ_DB_READERS``): one per
@@ -75,6 +76,7 @@ def _engine(
     how long a statement waits for a lock another connection holds (``BUSY_TIMEOUT_MS``, as
     it is when a connection is made, unless given). ``autocheckpoint``: the WAL pages after which
     a commit on this connection checkpoints (SQLite's 1,000 unless given)."""
+    switch_off_statistics()  # before this process's first connection (store.sqlite_memory)
     engine = create_engine(
         url,
         pool_size=pool_size,
