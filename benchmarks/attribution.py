@@ -46,10 +46,11 @@ RULES: tuple[Rule, ...] = (
         within="sqlalchemy/engine/default.py",
     ),
     Rule(
-        # The same on the driver's cursor (``driver_statements.fetch``: the ranking's reads and
-        # a key's lookup), where py-spy charges SQLite's C execution to ``fetch`` itself.
+        # The same on the driver's cursor (``driver_statements``: the ranking's reads and a
+        # key's lookup), where py-spy charges SQLite's C execution to the innermost Python
+        # frame, ``_run`` (or ``fetch`` in older code).
         "SQL execution (SQLite, in the driver's thread)",
-        functions=frozenset({"fetch"}),
+        functions=frozenset({"fetch", "_run"}),
         within="colloquy/store/sql/driver_statements.py",
     ),
     Rule(
@@ -136,10 +137,12 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 # Threads waiting for work, when py-spy took them for busy (a thread woken on a loaded machine
-# is runnable before it runs): the innermost frame is a queue or condition wait. Such samples
-# are counted apart and left out of the shares.
+# is runnable before it runs): the innermost frame is a queue or condition wait, or a reader
+# thread's loop, which is innermost only while it waits in ``SimpleQueue.get`` (C, so no frame
+# of its own). Such samples are counted apart and left out of the shares.
 WAITING = frozenset(
     {
+        ("Readers._serve", "colloquy/store/sql/readers.py"),
         ("Condition.wait", "threading.py"),
         ("Event.wait", "threading.py"),
         ("_worker", "concurrent/futures/thread.py"),

@@ -27,6 +27,8 @@ def test_a_statement_on_the_driver_cursor_is_sql_execution():
     assert attribution.categorise([reader, fetch])[0] == sql
     assert attribution.categorise([LOOP, AUTH, fetch])[0] == sql
     assert attribution.categorise([reader])[0] != sql
+    run = "_run (colloquy/store/sql/driver_statements.py:257)"
+    assert attribution.categorise([reader, fetch, run])[0] == sql
 
 
 def test_qualified_method_names_match_function_rules():
@@ -59,9 +61,10 @@ def test_raw_file_shares_leave_waiting_threads_out(tmp_path: Path):
         f"{LOOP};{ROUTE};{AUTH} 10\n"
         "_bootstrap (threading.py:1002);_worker (concurrent/futures/thread.py:81) 500\n"
         "_bootstrap (threading.py:1002);Condition.wait (threading.py:327) 7\n"
+        "Thread.run (threading.py:982);Readers._serve (colloquy/store/sql/readers.py:91) 3\n"
     )
     found = attribution.read_raw(raw)
-    assert (found.samples, found.waiting) == (40, 507)
+    assert (found.samples, found.waiting) == (40, 510)
     assert found.share("SQLAlchemy: compile, cache key, parameters") == 0.75
     assert found.share("authentication (key lookup, HMAC, sessions)") == 0.25
     assert found.share("event and counter writes") == 0
