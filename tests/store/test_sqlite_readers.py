@@ -129,6 +129,9 @@ async def test_each_reader_keeps_its_connection_and_gives_it_back_when_a_read_fa
     with pytest.raises(LookupError, match="from the read"):
         await database.read(fails)
     assert await store.get_user("nobody") is None
+    # A read on every reader, so the one whose read failed serves one too (a single read may go
+    # to the other reader, which kept its connection).
+    assert len(await meet_on_every_reader(database, 2)) == 2
     assert len(checkouts) == 3
 
 
