@@ -77,8 +77,8 @@ async def test_the_checkpointer_keeps_the_wal_short_under_sustained_writes(
 async def test_the_backstop_bounds_the_wal_under_writes_without_a_gap(
     path: Path, database: ThreadedDatabase
 ):
-    row = b"y" * (8 * PAGE)
-    writes = 3_000  # ~9 frames each: more than the backstop's 16,000 pages in all
+    row = b"y" * (32 * PAGE)
+    writes = BACKSTOP_PAGES * 13 // 10 // 33  # ~33 frames each: 1.3 times the backstop in all
     for _ in range(writes):
         await database.write(lambda conn: insert(conn, row))
     assert writes * len(row) > 1.2 * BACKSTOP_PAGES * PAGE

@@ -19,8 +19,17 @@ then begins a transaction. Under sustained writes the writer adds frames while a
 a pass seldom catches up; the writer's own automatic checkpoint, raised to ``BACKSTOP_PAGES``,
 is what then restarts the log, and bounds the WAL file if the checkpointer falls behind. It
 copies only what came since the last pass: past ``CATCH_UP_PAGES`` the checkpointer runs its
-passes one after another, a few milliseconds apart, so that this is a few groups' pages, and a
-short hold for the writes queued behind it.
+passes one after another, a few milliseconds apart, so that this is a few groups' pages.
+
+What it cannot keep short is the sync. SQLite syncs the database file only after a pass that
+reached the live end of the log, so under sustained writes no pass does (each reports having
+copied all it saw, but the writer appended meanwhile), and the backstop's checkpoint syncs
+every page the passes copied since the log last restarted, with the writes queued behind it:
+150-270 ms on our host, whatever the catch-up passes left. So the backstop is large: the hold
+comes a quarter as often as at 16,000 pages, and a page rewritten within a cycle is copied
+once (write p99 at c=8 fell from 100-220 ms to 21-63 ms; ``benchmarks/PROFILE.md``, item 18).
+Syncing the database file after each pass, on this thread, did not keep up with the writes
+there; fewer pages per write would.
 
 Durability is unchanged: ``synchronous=NORMAL`` in WAL mode (a commit survives the process being
 killed; a power loss may lose the commits since the last checkpoint, which now comes within
@@ -37,12 +46,13 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-# Seconds between passes while writes go on (a confirm adds 10-20k WAL frames a second at c=8
+# Seconds between passes while writes go on (confirms add 10-30k WAL frames a second at c=8
 # on our 2-core host): 0.25 s cut more CPU per write but doubled write p99 under load, each
 # larger pass taking a core from the writer (benchmarks/PROFILE.md, item 12).
 INTERVAL = 0.1
-# The writer's own ``wal_autocheckpoint``: a bound on the WAL (64 MiB with 4 KiB pages).
-BACKSTOP_PAGES = 16_000
+# The writer's own ``wal_autocheckpoint``: a bound on the WAL (about 250 MiB with 4 KiB pages;
+# the file keeps its largest size until the last connection closes, as SQLite leaves it).
+BACKSTOP_PAGES = 64_000
 # WAL frames past which passes follow one another until the log restarts, and the pause
 # between them (seconds).
 CATCH_UP_PAGES = BACKSTOP_PAGES * 3 // 4
