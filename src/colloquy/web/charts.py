@@ -131,9 +131,12 @@ def line_chart(dates: Sequence[str], series: Sequence[Series], title: str, chart
         )
     for i, day in enumerate(dates):
         if (n - 1 - i) % 7 == 0:
+            # The newest day's label ends at its day, so that no date's width (the right margin
+            # is narrower than some) pushes it past the chart's edge.
+            anchor = "end" if i == n - 1 else "middle"
             parts.append(
                 f'<text class="tick" x="{x(i):.1f}" y="{height - 10}" '
-                f'text-anchor="middle">{escape(day[5:])}</text>'
+                f'text-anchor="{anchor}">{escape(day[5:])}</text>'
             )
     for s in series:
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(s.values))
