@@ -32,8 +32,8 @@ from colloquy.store.sqlite_memory import switch_off_statistics
 BUSY_TIMEOUT_MS = 10_000
 # Reader threads by default (each with its own pooled connection; ``CQ_DB_READERS``): one per
 # core, at least READERS_FLOOR and at most READERS_CAP. Readers beyond the cores cost CPU on
-# every query (threads handing the GIL to one another, more system time; before SQLite's memory
-# statistics were switched off, store/sqlite_memory.py, its allocation mutex too) and bought no
+# every query (threads handing the GIL to one another, more system time, and SQLite's allocation
+# mutex, since switched off: store/sqlite_memory.py) and bought no
 # throughput: on 2 cores, 2 readers against 4 took 4-12% less server CPU per request at c=8
 # over HTTP at 100k, 15-21% at 1M, 13-25% in process, and no steadily more or less at c=2
 # (benchmarks/PROFILE.md, "What was cut"). At least two, so that one long query (a hybrid one

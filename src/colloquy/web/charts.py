@@ -131,8 +131,8 @@ def line_chart(dates: Sequence[str], series: Sequence[Series], title: str, chart
         )
     for i, day in enumerate(dates):
         if (n - 1 - i) % 7 == 0:
-            # The newest day's label ends at its day, so that no date's width (the right margin
-            # is narrower than some) pushes it past the chart's edge.
+            # The right margin is narrower than half of some labels: the newest day's (at the
+            # edge) ends at its day instead of centring on it.
             anchor = "end" if i == n - 1 else "middle"
             parts.append(
                 f'<text class="tick" x="{x(i):.1f}" y="{height - 10}" '
